@@ -1,0 +1,1 @@
+// kernels: see index.ts for the ABI

@@ -1,0 +1,23 @@
+// The module's exports, nothing else. Every kernel works on raw byte offsets into linear
+// memory handed out by the JS allocator in src/backend/; kernels never allocate.
+//
+// ABI (all sizes are element counts, all pointers byte offsets, 16-byte aligned by the caller):
+//   unary   <op>_<dt>(out, a, n)
+//   binary  <op>_<dt>(out, a, b, n)            same-shape operands
+//           <op>_nd_<dt>(out, a, b, meta, ndim) broadcast: meta -> i32[3*ndim] =
+//                                               [shape..., aStrides..., bStrides...] in elements
+//   layout  copy_strided_<dt>(out, a, meta, ndim)   meta -> i32[2*ndim] = [shape..., aStrides...]
+//   reduce  <op>_axis_<dt>(out, a, outer, len, inner) reduces the middle axis of [outer, len, inner]
+//   gemm    matmul_<dt>(out, a, b, m, k, n, transA, transB)
+// <dt> is f64 or f32.
+
+export * from './elementwise';
+export * from './reduce';
+export * from './matmul';
+export * from './accumulate';
+export * from './layout';
+
+/** First byte the JS allocator may use: everything below belongs to static data. */
+export function heapBase(): usize {
+  return (__heap_base + 15) & ~15;
+}
