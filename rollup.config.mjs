@@ -1,0 +1,17 @@
+// Bundles tsc's output (build/ts) into dist/: ESM and CommonJS for Node and bundlers, and a
+// browser ESM file. The wasm is inlined (base64), so no bundler plugin is needed downstream.
+const input = 'build/ts/src/index.js';
+
+export default [
+  {
+    input,
+    output: [
+      { file: 'dist/index.mjs', format: 'es', sourcemap: false },
+      { file: 'dist/index.cjs', format: 'cjs', sourcemap: false, exports: 'named' },
+    ],
+  },
+  {
+    input,
+    output: { file: 'dist/browser.mjs', format: 'es', sourcemap: false },
+  },
+];

@@ -1,0 +1,45 @@
+// A block of tensor data in linear memory. Tensors hold a DataBuffer and never its pointer;
+// buffers are reference-counted so that reshape and identity ops share data without copying.
+import { alloc, countTensor, free } from './memory.js';
+
+export type DType = 'float64' | 'float32';
+
+export const BYTES: Record<DType, number> = { float64: 8, float32: 4 };
+
+export class DataBuffer {
+  /** @internal byte offset into linear memory; read only inside src/backend/. */
+  readonly ptr: number;
+  readonly bytes: number;
+  refs = 1;
+
+  constructor(readonly dtype: DType, readonly size: number) {
+    this.bytes = size * BYTES[dtype];
+    this.ptr = alloc(this.bytes);
+  }
+
+  retain(): this {
+    this.refs++;
+    return this;
+  }
+
+  release(): void {
+    if (--this.refs === 0) free(this.ptr, this.bytes);
+  }
+}
+
+// Dropped tensors (never disposed, no scope) give their buffer back when collected.
+const registry = new FinalizationRegistry<DataBuffer>((buffer) => {
+  countTensor(-1);
+  buffer.release();
+});
+
+export function trackTensor(owner: object, buffer: DataBuffer): void {
+  countTensor(1);
+  registry.register(owner, buffer, owner);
+}
+
+export function untrackTensor(owner: object, buffer: DataBuffer): void {
+  countTensor(-1);
+  registry.unregister(owner);
+  buffer.release();
+}

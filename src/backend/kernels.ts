@@ -1,0 +1,181 @@
+// Typed entry points to the wasm kernels. Ops call these with DataBuffers and shapes; this
+// file turns them into pointers, collapses broadcast dimensions and picks the kernel variant.
+import { DataBuffer, type DType } from './buffer.js';
+import { scratchPtr, viewI32 } from './memory.js';
+import { kernels } from './wasm.js';
+
+type Fn = (...args: number[]) => number;
+const cache = new Map<string, Fn>();
+
+function fn(name: string): Fn {
+  let f = cache.get(name);
+  if (!f) {
+    f = kernels()[name];
+    if (typeof f !== 'function') throw new Error(`dualtape internal error: kernel ${name} is missing from the wasm module`);
+    cache.set(name, f);
+  }
+  return f;
+}
+
+const suffix = (dtype: DType) => (dtype === 'float64' ? 'f64' : 'f32');
+
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+/** Strides of `shape` read as broadcast to `outShape` (0 on broadcast axes). */
+export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
+  const own = contiguousStrides(shape);
+  const offset = outShape.length - shape.length;
+  return outShape.map((_, i) => {
+    const j = i - offset;
+    return j < 0 || shape[j] === 1 ? 0 : own[j];
+  });
+}
+
+/**
+ * Merges adjacent axes that every operand walks contiguously, and drops size-1 axes, so the
+ * kernel's innermost loop is as long as possible.
+ */
+export function collapse(shape: readonly number[], strides: number[][]): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && strides.every((s, k) => outStrides[k][last] === s[i] * shape[i])) {
+      outShape[last] *= shape[i];
+      strides.forEach((s, k) => (outStrides[k][last] = s[i]));
+    } else {
+      outShape.push(shape[i]);
+      strides.forEach((s, k) => outStrides[k].push(s[i]));
+    }
+  }
+  return { shape: outShape, strides: outStrides };
+}
+
+function writeMeta(parts: number[][]): number {
+  const ptr = scratchPtr();
+  const view = viewI32();
+  let at = ptr >>> 2;
+  for (const part of parts) for (const v of part) view[at++] = v;
+  return ptr;
+}
+
+export function unary(op: string, out: DataBuffer, a: DataBuffer): void {
+  fn(`${op}_${suffix(out.dtype)}`)(out.ptr, a.ptr, out.size);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function binary(op: string, out: DataBuffer, a: DataBuffer, b: DataBuffer,
+  outShape: readonly number[], aShape: readonly number[], bShape: readonly number[]): void {
+  const dt = suffix(out.dtype);
+  if (sameShape(aShape, bShape)) {
+    fn(`${op}_${dt}`)(out.ptr, a.ptr, b.ptr, out.size);
+    return;
+  }
+  const c = collapse(outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
+  if (c.shape.length <= 1 && c.strides[0][0] !== 0 && c.strides[1][0] !== 0) {
+    fn(`${op}_${dt}`)(out.ptr, a.ptr, b.ptr, out.size);
+    return;
+  }
+  fn(`${op}_nd_${dt}`)(out.ptr, a.ptr, b.ptr, writeMeta([c.shape, ...c.strides]), c.shape.length);
+}
+
+export function where(out: DataBuffer, cond: DataBuffer, a: DataBuffer, b: DataBuffer,
+  outShape: readonly number[], shapes: readonly (readonly number[])[]): void {
+  const dt = suffix(out.dtype);
+  if (shapes.every((s) => sameShape(s, outShape))) {
+    fn(`where_${dt}`)(out.ptr, cond.ptr, a.ptr, b.ptr, out.size);
+    return;
+  }
+  const c = collapse(outShape, shapes.map((s) => broadcastStrides(s, outShape)));
+  fn(`where_nd_${dt}`)(out.ptr, cond.ptr, a.ptr, b.ptr, writeMeta([c.shape, ...c.strides]), c.shape.length);
+}
+
+/** out (contiguous, `shape`) = a read with `strides` (elements) starting at element `offset`. */
+export function copyStrided(out: DataBuffer, a: DataBuffer, shape: readonly number[], strides: number[], offset = 0): void {
+  const dt = suffix(out.dtype);
+  const bytes = out.dtype === 'float64' ? 8 : 4;
+  const c = collapse(shape, [strides]);
+  if (c.shape.length === 0) {
+    fn(`copy_${dt}`)(out.ptr, a.ptr + offset * bytes, out.size);
+    return;
+  }
+  if (c.shape.length === 1 && c.strides[0][0] === 1) {
+    fn(`copy_${dt}`)(out.ptr, a.ptr + offset * bytes, out.size);
+    return;
+  }
+  fn(`copy_strided_${dt}`)(out.ptr, a.ptr + offset * bytes, writeMeta([c.shape, c.strides[0]]), c.shape.length);
+}
+
+/** Writes contiguous `a` (of `shape`) into `out` through `outStrides`, from element `offset`. */
+export function scatterStrided(out: DataBuffer, a: DataBuffer, shape: readonly number[], outStrides: number[], offset = 0): void {
+  const bytes = out.dtype === 'float64' ? 8 : 4;
+  const c = collapse(shape, [outStrides]);
+  if (c.shape.length === 0) {
+    fn(`copy_${suffix(out.dtype)}`)(out.ptr + offset * bytes, a.ptr, a.size);
+    return;
+  }
+  fn(`scatter_strided_${suffix(out.dtype)}`)(out.ptr + offset * bytes, a.ptr, writeMeta([c.shape, c.strides[0]]), c.shape.length);
+}
+
+export function transpose2d(out: DataBuffer, a: DataBuffer, rows: number, cols: number): void {
+  fn(`transpose2d_${suffix(out.dtype)}`)(out.ptr, a.ptr, rows, cols);
+}
+
+export function cast(out: DataBuffer, a: DataBuffer): void {
+  if (out.dtype === a.dtype) fn(`copy_${suffix(out.dtype)}`)(out.ptr, a.ptr, out.size);
+  else fn(out.dtype === 'float32' ? 'cast_f64_f32' : 'cast_f32_f64')(out.ptr, a.ptr, out.size);
+}
+
+export function fill(out: DataBuffer, value: number): void {
+  fn(`fill_${suffix(out.dtype)}`)(out.ptr, value, out.size);
+}
+
+export function arange(out: DataBuffer, start: number, step: number): void {
+  fn(`arange_${suffix(out.dtype)}`)(out.ptr, start, step, out.size);
+}
+
+export function eye(out: DataBuffer, n: number): void {
+  fn(`eye_${suffix(out.dtype)}`)(out.ptr, n);
+}
+
+export function reduceAll(op: 'sum' | 'max' | 'min', a: DataBuffer): number {
+  return fn(`${op}_${suffix(a.dtype)}`)(a.ptr, a.size);
+}
+
+/** Reduces the middle axis of a contiguous [outer, len, inner] view. */
+export function reduceAxis(op: 'sum' | 'max' | 'min', out: DataBuffer, a: DataBuffer, outer: number, len: number, inner: number): void {
+  fn(`${op}_axis_${suffix(a.dtype)}`)(out.ptr, a.ptr, outer, len, inner);
+}
+
+/** out[m x n] = op(a)[m x k] op(b)[k x n]; offsets in elements select a batch member. */
+export function matmul(out: DataBuffer, outOffset: number, a: DataBuffer, aOffset: number, b: DataBuffer, bOffset: number,
+  m: number, k: number, n: number, transA: boolean, transB: boolean): void {
+  const bytes = out.dtype === 'float64' ? 8 : 4;
+  fn(`matmul_${suffix(out.dtype)}`)(out.ptr + outOffset * bytes, a.ptr + aOffset * bytes, b.ptr + bOffset * bytes,
+    m, k, n, transA ? 1 : 0, transB ? 1 : 0);
+}
+
+/** y += x, in place (cotangent accumulation). */
+export function addInPlace(y: DataBuffer, x: DataBuffer): void {
+  fn(`add_inplace_${suffix(y.dtype)}`)(y.ptr, x.ptr, y.size);
+}
+
+export function copy(out: DataBuffer, a: DataBuffer): void {
+  fn(`copy_${suffix(out.dtype)}`)(out.ptr, a.ptr, out.size);
+}
+
+export { DataBuffer };

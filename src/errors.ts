@@ -1,0 +1,39 @@
+// Error classes. Every message names the op, what was given, what was expected and the fix,
+// so that a user reading only the message knows what to change.
+
+/** Base class of every error dualtape throws on purpose. */
+export class DualtapeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Operand shapes that do not fit the op (broadcasting, matmul inner sizes, reshape sizes). */
+export class ShapeError extends DualtapeError {}
+
+/** A dtype the op does not accept, or operands whose dtypes cannot be combined. */
+export class DTypeError extends DualtapeError {}
+
+/** An axis outside [-ndim, ndim) or repeated. */
+export class AxisError extends DualtapeError {}
+
+/** A tensor used after `dispose()` or after the `tidy` scope that owned it ended. */
+export class DisposedError extends DualtapeError {}
+
+/** The wasm linear memory cannot hold the allocation. Live tensors are left intact. */
+export class OutOfMemoryError extends DualtapeError {}
+
+/** An argument of the wrong kind (not a tensor, a bad option, a function of the wrong shape). */
+export class ArgumentError extends DualtapeError {}
+
+/** The wasm module was used before `await ready()` in an environment that loads it async. */
+export class NotReadyError extends DualtapeError {}
+
+/** A transform met a value or a primitive it cannot differentiate. */
+export class DifferentiationError extends DualtapeError {}
+
+/** Formats a shape the way messages show it: [2, 3]. */
+export function fmtShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}

@@ -1,0 +1,32 @@
+// The public API: re-exports only.
+import './ops/methods.js';
+
+export { ready } from './backend/wasm.js';
+export type { MemoryInfo } from './backend/memory.js';
+export { Tensor } from './tensor/tensor.js';
+export type { DType, NestedArray } from './tensor/tensor.js';
+export { array, scalar, zeros, ones, full, eye, arange, linspace, randn } from './tensor/create.js';
+export { astype, stopGradient } from './ops/convert.js';
+export type { TensorLike } from './ops/convert.js';
+export {
+  neg, exp, log, sin, cos, tan, tanh, sigmoid, sqrt, square, reciprocal, abs, sign,
+  add, sub, mul, div, pow, maximum, minimum, greater, less, equal, greaterEqual, lessEqual, where,
+} from './ops/elementwise.js';
+export { sum, mean, max, min, logsumexp, softmax } from './ops/reduce.js';
+export type { ReduceOptions } from './ops/reduce.js';
+export { reshape, transpose, broadcastTo, slice, pad, concat, stack, expandDims, squeeze } from './ops/shape.js';
+export { matmul, dot } from './ops/matmul.js';
+export { jvp, jacfwd } from './transforms/jvp.js';
+export type { JacOptions } from './transforms/jvp.js';
+export { vjp, grad, valueAndGrad, jacrev } from './transforms/grad.js';
+export type { GradOptions } from './transforms/grad.js';
+export { jacobian, hessian, hvp, chooseJacobianMode } from './transforms/jacobian.js';
+export type { JacobianOptions, JacobianMode } from './transforms/jacobian.js';
+export { customJvp, customVjp } from './transforms/custom.js';
+export { tidy, memory } from './tidy.js';
+export { flatten, unflatten } from './tree.js';
+export type { Tree, Leaf } from './tree.js';
+export {
+  DualtapeError, ShapeError, DTypeError, AxisError, DisposedError, OutOfMemoryError,
+  ArgumentError, NotReadyError, DifferentiationError,
+} from './errors.js';

@@ -1,0 +1,81 @@
+// Conversions every op family needs: JS numbers to tensors, dtype casts, and stopGradient.
+import * as k from '../backend/kernels.js';
+import { bind } from '../core/trace.js';
+import { definePrimitive } from '../core/primitive.js';
+import { empty } from '../tensor/create.js';
+import { ArgumentError } from '../errors.js';
+import { DenseTensor, Tensor, type DType } from '../tensor/tensor.js';
+import { writeAt } from '../backend/io.js';
+
+/** A tensor or a plain JS number (a number takes the dtype of the tensors it meets). */
+export type TensorLike = Tensor | number;
+
+export function scalarOf(value: number, dtype: DType): DenseTensor {
+  const out = empty([], dtype);
+  writeAt(out.data_('scalar'), 0, value);
+  return out;
+}
+
+/** Turns an op argument into a tensor; `dtype` is used for plain numbers. */
+export function toTensor(op: string, x: TensorLike, dtype: DType = 'float64'): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x === 'number') return scalarOf(x, dtype);
+  const what = x === null ? 'null' : Array.isArray(x) ? 'a JS array' : typeof x;
+  throw new ArgumentError(`${op}: expected a Tensor or a number, got ${what}. Wrap arrays with array(...) first.`);
+}
+
+/** The dtype operands promote to: float64 if any tensor is float64 (never narrowing). */
+export function resultDType(xs: TensorLike[]): DType {
+  let dtype: DType | null = null;
+  for (const x of xs) {
+    if (x instanceof Tensor) dtype = dtype === 'float64' || x.dtype === 'float64' ? 'float64' : 'float32';
+  }
+  return dtype ?? 'float64';
+}
+
+/** Converts every operand to a tensor of the common dtype. */
+export function coerce(op: string, xs: TensorLike[]): Tensor[] {
+  const dtype = resultDType(xs);
+  return xs.map((x) => {
+    const t = toTensor(op, x, dtype);
+    return t.dtype === dtype ? t : astype(t, dtype);
+  });
+}
+
+// d astype(x) = astype(dx); the cotangent is cast back to the input's dtype.
+const astypeP = definePrimitive<{ dtype: DType }>({
+  name: 'astype',
+  impl([x], { dtype }) {
+    const out = empty(x.shape, dtype);
+    k.cast(out.data_('astype'), x.data_('astype'));
+    return out;
+  },
+  jvp: (_, [t], __, { dtype }) => (t ? astype(t, dtype) : null),
+  vjp: (ct, [x]) => [astype(ct, x.dtype)],
+});
+
+/** Casts to `dtype`. @example astype(x, 'float32') */
+export function astype(x: Tensor, dtype: DType): Tensor {
+  if (x.dtype === dtype) return x;
+  return bind(astypeP, [x], { dtype });
+}
+
+// The identity whose derivative is zero: both rules return symbolic zeros.
+const stopGradientP = definePrimitive({
+  name: 'stop_gradient',
+  impl([x]) {
+    const out = empty(x.shape, x.dtype);
+    k.copy(out.data_('stopGradient'), x.data_('stopGradient'));
+    return out;
+  },
+  jvp: () => null,
+  vjp: () => [null],
+});
+
+/**
+ * The value of `x`, treated as a constant by every transform.
+ * @example grad((x) => mul(x, stopGradient(x)))(3) // 3, not 6
+ */
+export function stopGradient(x: TensorLike): Tensor {
+  return bind(stopGradientP, [toTensor('stopGradient', x)], {});
+}

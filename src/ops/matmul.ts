@@ -1,0 +1,118 @@
+// Matrix products. One primitive, batched with NumPy broadcasting over leading axes and with
+// transpose flags so that the rules never materialise a transpose: the GEMM packs operands
+// in either layout.
+import * as k from '../backend/kernels.js';
+import { broadcastStrides } from '../backend/kernels.js';
+import { definePrimitive } from '../core/primitive.js';
+import { bind } from '../core/trace.js';
+import { empty } from '../tensor/create.js';
+import { broadcastShapes, sizeOf } from '../tensor/shape.js';
+import { Tensor } from '../tensor/tensor.js';
+import { ShapeError, fmtShape } from '../errors.js';
+import { coerce, type TensorLike } from './convert.js';
+import { reshape } from './shape.js';
+import { mul } from './elementwise.js';
+import { sum } from './reduce.js';
+
+interface MatmulParams {
+  transA: boolean;
+  transB: boolean;
+}
+
+function dims(a: readonly number[], b: readonly number[], { transA, transB }: MatmulParams) {
+  const ra = a.length, rb = b.length;
+  const m = transA ? a[ra - 1] : a[ra - 2];
+  const ka = transA ? a[ra - 2] : a[ra - 1];
+  const kb = transB ? b[rb - 1] : b[rb - 2];
+  const n = transB ? b[rb - 2] : b[rb - 1];
+  return { m, ka, kb, n };
+}
+
+// d(A B) = dA B + A dB;  its transpose: dA = C_bar B^T, dB = A^T C_bar (with the flags folded in).
+const matmulP = definePrimitive<MatmulParams>({
+  name: 'matmul',
+  broadcasts: true,
+  impl([a, b], p) {
+    const { m, ka: kk, n } = dims(a.shape, b.shape, p);
+    const batchA = a.shape.slice(0, -2), batchB = b.shape.slice(0, -2);
+    const batch = broadcastShapes('matmul', batchA, batchB);
+    const out = empty([...batch, m, n], a.dtype);
+    const O = out.data_('matmul'), A = a.data_('matmul'), B = b.data_('matmul');
+    const count = sizeOf(batch);
+    if (count === 0 || m === 0 || n === 0) return out;
+    if (batchB.length === 0 && !p.transA) {
+      // Stacked rows of A against one B: a single GEMM over all rows.
+      k.matmul(O, 0, A, 0, B, 0, (count * m), kk, n, false, p.transB);
+      return out;
+    }
+    const sa = broadcastStrides(batchA, batch), sb = broadcastStrides(batchB, batch);
+    const index = new Array<number>(batch.length).fill(0);
+    for (let i = 0; i < count; i++) {
+      let offA = 0, offB = 0;
+      for (let d = 0; d < batch.length; d++) {
+        offA += index[d] * sa[d];
+        offB += index[d] * sb[d];
+      }
+      k.matmul(O, i * m * n, A, offA * m * kk, B, offB * kk * n, m, kk, n, p.transA, p.transB);
+      for (let d = batch.length - 1; d >= 0; d--) {
+        if (++index[d] < batch[d]) break;
+        index[d] = 0;
+      }
+    }
+    return out;
+  },
+  jvp([a, b], [ta, tb], __, p) {
+    const left = ta && matmulT(ta, b, p.transA, p.transB);
+    const right = tb && matmulT(a, tb, p.transA, p.transB);
+    return left && right ? left.add(right) : left ?? right;
+  },
+  vjp(ct, [a, b], __, { transA, transB }) {
+    const ctA = transA ? matmulT(b, ct, transB, true) : matmulT(ct, b, false, !transB);
+    const ctB = transB ? matmulT(ct, a, true, transA) : matmulT(a, ct, !transA, false);
+    return [ctA, ctB];
+  },
+});
+
+/** @internal matmul of >= 2-D operands with transpose flags (used by rules). */
+export function matmulT(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+  return bind(matmulP, [a, b], { transA, transB });
+}
+
+/**
+ * Matrix product with NumPy's matmul semantics: 1-D operands are promoted to a row (left) or
+ * a column (right) vector and the added axis is removed; leading axes broadcast.
+ * @example matmul(array([[1, 2], [3, 4]]), array([1, 1])).toArray() // [3, 7]
+ */
+export function matmul(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = coerce('matmul', [a, b]);
+  if (x.ndim === 0 || y.ndim === 0) {
+    throw new ShapeError(`matmul: operands must have at least 1 dimension, got shapes ${fmtShape(x.shape)} and ${fmtShape(y.shape)}; use mul for scalars.`);
+  }
+  const xa = x.ndim === 1 ? reshape(x, [1, x.shape[0]]) : x;
+  const yb = y.ndim === 1 ? reshape(y, [y.shape[0], 1]) : y;
+  const { ka, kb } = dims(xa.shape, yb.shape, { transA: false, transB: false });
+  if (ka !== kb) {
+    throw new ShapeError(`matmul: inner dimensions must match: shapes ${fmtShape(x.shape)} and ${fmtShape(y.shape)} have inner sizes (${ka}) and (${kb}). Transpose an operand or fix its shape.`);
+  }
+  broadcastShapes('matmul', xa.shape.slice(0, -2), yb.shape.slice(0, -2));
+  const out = matmulT(xa, yb, false, false);
+  if (x.ndim > 1 && y.ndim > 1) return out;
+  const shape = out.shape.slice(0, -2);
+  if (x.ndim > 1) shape.push(out.shape[out.ndim - 2]);
+  if (y.ndim > 1) shape.push(out.shape[out.ndim - 1]);
+  return reshape(out, shape);
+}
+
+/**
+ * Dot product: the inner product for two 1-D tensors, otherwise matmul.
+ * @example dot(array([1, 2]), array([3, 4])).item() // 11
+ */
+export function dot(a: TensorLike, b: TensorLike): Tensor {
+  const [x, y] = coerce('dot', [a, b]);
+  if (x.ndim === 0 || y.ndim === 0) return mul(x, y);
+  if (x.ndim === 1 && y.ndim === 1 && x.shape[0] !== y.shape[0]) {
+    throw new ShapeError(`dot: vectors of shapes ${fmtShape(x.shape)} and ${fmtShape(y.shape)} must have the same length.`);
+  }
+  if (x.ndim === 1 && y.ndim === 1 && x.shape[0] <= 64) return sum(mul(x, y));
+  return matmul(x, y);
+}

@@ -1,0 +1,147 @@
+// Reductions: sum, max, min primitives over any axes (keepdims or not), and mean, logsumexp
+// and softmax built on them. max/min follow JAX at ties: the derivative is shared evenly
+// among the positions that attain the extremum.
+import * as k from '../backend/kernels.js';
+import { definePrimitive, type Primitive } from '../core/primitive.js';
+import { bind } from '../core/trace.js';
+import { empty } from '../tensor/create.js';
+import { normalizeAxes } from '../tensor/shape.js';
+import { DenseTensor, Tensor } from '../tensor/tensor.js';
+import { stopGradient, toTensor, type TensorLike } from './convert.js';
+import { abs, add, div, equal, exp, less, log, mul, sub, where } from './elementwise.js';
+import { broadcastTo, reshape } from './shape.js';
+
+export interface ReduceOptions {
+  keepdims?: boolean;
+}
+
+interface ReduceParams {
+  axes: number[];
+  keepdims: boolean;
+}
+
+function keptShape(shape: readonly number[], axes: number[]): number[] {
+  return shape.map((d, i) => (axes.includes(i) ? 1 : d));
+}
+
+function reducedShape(shape: readonly number[], { axes, keepdims }: ReduceParams): number[] {
+  return keepdims ? keptShape(shape, axes) : shape.filter((_, i) => !axes.includes(i));
+}
+
+/** Reduces contiguous runs of axes with the [outer, len, inner] kernel, last run first. */
+function reduceImpl(op: 'sum' | 'max' | 'min', x: DenseTensor, params: ReduceParams): DenseTensor {
+  const outShape = reducedShape(x.shape, params);
+  if (params.axes.length === x.ndim || x.size === 0 && params.axes.length === 0) {
+    const out = empty(outShape, x.dtype);
+    k.fill(out.data_(op), x.size === 0 ? (op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity) : k.reduceAll(op, x.data_(op)));
+    if (params.axes.length === x.ndim) return out;
+  }
+  // Group the sorted axes into runs of neighbours.
+  const runs: [number, number][] = [];
+  for (const a of params.axes) {
+    const last = runs[runs.length - 1];
+    if (last && last[1] === a - 1) last[1] = a;
+    else runs.push([a, a]);
+  }
+  let current = x;
+  let shape = [...x.shape];
+  for (let r = runs.length - 1; r >= 0; r--) {
+    const [lo, hi] = runs[r];
+    const outer = shape.slice(0, lo).reduce((a, b) => a * b, 1);
+    const len = shape.slice(lo, hi + 1).reduce((a, b) => a * b, 1);
+    const inner = shape.slice(hi + 1).reduce((a, b) => a * b, 1);
+    shape = [...shape.slice(0, lo), ...new Array(hi - lo + 1).fill(1), ...shape.slice(hi + 1)];
+    const next = empty(shape, x.dtype);
+    k.reduceAxis(op, next.data_(op), current.data_(op), outer, len, inner);
+    if (current !== x) current.dispose();
+    current = next;
+  }
+  if (current === x) {
+    const out = empty(outShape, x.dtype);
+    k.copy(out.data_(op), x.data_(op));
+    return out;
+  }
+  const out = new DenseTensor(current.data_(op).retain(), outShape);
+  current.dispose();
+  return out;
+}
+
+/** Brings a reduced value or cotangent back to keepdims form, keeping a leading chunk axis. */
+function unreduce(y: Tensor, inShape: readonly number[], params: ReduceParams, batched: boolean): Tensor {
+  const kept = keptShape(inShape, params.axes);
+  return reshape(y, batched ? [y.shape[0], ...kept] : kept);
+}
+
+const shift = (axes: number[]) => axes.map((a) => a + 1);
+
+// d sum(x) = sum(dx); its transpose broadcasts the cotangent back over the reduced axes.
+const sumP = definePrimitive<ReduceParams>({
+  name: 'sum',
+  impl: ([x], p) => reduceImpl('sum', x, p),
+  jvp: (_, [t], __, p) => (t ? sum(t, shift(p.axes), { keepdims: p.keepdims }) : null),
+  vjp: (ct, [x], __, p) => [broadcastTo(unreduce(ct, x.shape, p, true), [ct.shape[0], ...x.shape])],
+});
+
+// d max(x) = mean of dx over the positions equal to the max.
+function extremumPrim(op: 'max' | 'min'): Primitive<ReduceParams> {
+  const weights = (x: Tensor, out: Tensor, p: ReduceParams) => {
+    const mask = equal(x, unreduce(out, x.shape, p, false));
+    return div(mask, sum(mask, p.axes, { keepdims: true }));
+  };
+  return definePrimitive<ReduceParams>({
+    name: op,
+    impl: ([x], p) => reduceImpl(op, x, p),
+    jvp: ([x], [t], out, p) => (t ? sum(mul(t, weights(x, out, p)), shift(p.axes), { keepdims: p.keepdims }) : null),
+    vjp: (ct, [x], out, p) => [mul(unreduce(ct, x.shape, p, true), weights(x, out, p))],
+  });
+}
+const maxP = extremumPrim('max');
+const minP = extremumPrim('min');
+
+function reduceOp(prim: Primitive<ReduceParams>) {
+  return (x: TensorLike, axes?: number | readonly number[] | null, options: ReduceOptions = {}): Tensor => {
+    const t = toTensor(prim.name, x);
+    const list = normalizeAxes(prim.name, axes, t.ndim);
+    const keepdims = options.keepdims ?? false;
+    if (list.length === 0) return t;
+    return bind(prim, [t], { axes: list, keepdims });
+  };
+}
+
+/** Sum over `axes` (default: all). @example sum(array([[1, 2], [3, 4]]), 0) // [4, 6] */
+export const sum = reduceOp(sumP);
+/** Largest element over `axes` (NaN propagates). @example max(array([1, 5, 3])).item() // 5 */
+export const max = reduceOp(maxP);
+/** Smallest element over `axes`. @example min(array([1, 5, 3])).item() // 1 */
+export const min = reduceOp(minP);
+
+/** Arithmetic mean over `axes`. @example mean(array([1, 2, 3])).item() // 2 */
+export function mean(x: TensorLike, axes?: number | readonly number[] | null, options: ReduceOptions = {}): Tensor {
+  const t = toTensor('mean', x);
+  const list = normalizeAxes('mean', axes, t.ndim);
+  const count = list.reduce((acc, a) => acc * t.shape[a], 1);
+  return div(sum(t, list, options), count);
+}
+
+/**
+ * log(sum(exp(x))) over `axes`, computed stably by shifting by the max (the shift is held
+ * constant; it cancels in the value and in the derivative).
+ * @example logsumexp(array([0, 0])).item() // Math.LN2
+ */
+export function logsumexp(x: TensorLike, axes?: number | readonly number[] | null, options: ReduceOptions = {}): Tensor {
+  const t = toTensor('logsumexp', x);
+  const list = normalizeAxes('logsumexp', axes, t.ndim);
+  if (list.length === 0) return t;
+  const peak = stopGradient(max(t, list, { keepdims: true }));
+  // An all -Infinity slice has peak -Infinity; shift by 0 there so exp(x - peak) is 0, not NaN.
+  const finitePeak = where(less(abs(peak), Infinity), peak, 0);
+  const shifted = log(sum(exp(sub(t, finitePeak)), list, { keepdims: true }));
+  const out = add(shifted, finitePeak);
+  return options.keepdims ? out : reshape(out, t.shape.filter((_, i) => !list.includes(i)));
+}
+
+/** exp(x) / sum(exp(x)) along `axis` (default: the last). @example softmax(array([0, 0])) // [0.5, 0.5] */
+export function softmax(x: TensorLike, axis: number | readonly number[] = -1): Tensor {
+  const t = toTensor('softmax', x);
+  return exp(sub(t, logsumexp(t, axis, { keepdims: true })));
+}

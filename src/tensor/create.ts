@@ -1,0 +1,192 @@
+// Creation functions: every tensor a user makes from JS data starts here.
+import { DataBuffer, type DType } from '../backend/buffer.js';
+import { writeAt, writeData } from '../backend/io.js';
+import * as k from '../backend/kernels.js';
+import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
+import { checkShape, sizeOf } from './shape.js';
+import { DenseTensor, Tensor, type NestedArray } from './tensor.js';
+
+export interface DTypeOption {
+  dtype?: DType;
+}
+
+export type ArrayData = number | NestedArray | Float64Array | Float32Array | readonly number[];
+
+export function checkDType(op: string, dtype: unknown): DType {
+  if (dtype === 'float64' || dtype === 'float32') return dtype;
+  throw new DTypeError(`${op}: dtype ${JSON.stringify(dtype)} is not supported; use 'float64' (the default) or 'float32'.`);
+}
+
+/** @internal an uninitialised tensor; kernels fill it. */
+export function empty(shape: readonly number[], dtype: DType): DenseTensor {
+  return new DenseTensor(new DataBuffer(dtype, sizeOf(shape)), shape);
+}
+
+function inferShape(op: string, data: NestedArray): number[] {
+  const shape: number[] = [];
+  let level: NestedArray = data;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    if (level.length === 0) break;
+    level = level[0];
+  }
+  const check = (node: NestedArray, axis: number, path: string): void => {
+    if (axis === shape.length) {
+      if (typeof node !== 'number') {
+        throw new ShapeError(`${op}: ragged nested array: element ${path} is ${Array.isArray(node) ? 'an array' : typeof node} where a number was expected (inferred shape ${fmtShape(shape)}).`);
+      }
+      return;
+    }
+    if (!Array.isArray(node) || node.length !== shape[axis]) {
+      throw new ShapeError(`${op}: ragged nested array: element ${path || 'at the top'} has ${Array.isArray(node) ? `length ${node.length}` : 'no length'} but the inferred shape ${fmtShape(shape)} expects ${shape[axis]} on axis ${axis}.`);
+    }
+    node.forEach((child, i) => check(child, axis + 1, `${path}[${i}]`));
+  };
+  check(data, 0, '');
+  return shape;
+}
+
+/**
+ * A tensor from numbers, nested arrays or a typed array.
+ * @example
+ * const x = array([[1, 2], [3, 4]]);          // float64, shape [2, 2]
+ * const y = array(new Float32Array([1, 2]));  // float32, shape [2]
+ */
+export function array(data: ArrayData | Tensor, options: DTypeOption & { shape?: readonly number[] } = {}): Tensor {
+  if (data instanceof Tensor) {
+    const d = data.dense();
+    const dtype = options.dtype ? checkDType('array', options.dtype) : d.dtype;
+    const out = empty(d.shape, dtype);
+    k.cast(out.data_('array'), d.data_('array'));
+    return out;
+  }
+  const isTyped = data instanceof Float64Array || data instanceof Float32Array;
+  const dtype = checkDType('array', options.dtype ?? (data instanceof Float32Array ? 'float32' : 'float64'));
+  let shape: number[];
+  let flat: ArrayLike<number>;
+  if (typeof data === 'number') {
+    shape = [];
+    flat = [data];
+  } else if (isTyped) {
+    flat = data as Float64Array | Float32Array;
+    shape = [flat.length];
+  } else if (Array.isArray(data)) {
+    shape = inferShape('array', data as NestedArray);
+    flat = shape.length <= 1 ? (data as number[]) : (data as NestedArray[]).flat(Infinity as 1) as number[];
+  } else {
+    throw new ArgumentError(`array: cannot make a tensor from ${data === null ? 'null' : typeof data}; give a number, a (nested) array of numbers, a Float64Array or a Float32Array.`);
+  }
+  if (options.shape) {
+    const target = checkShape('array', options.shape);
+    if (sizeOf(target) !== flat.length) {
+      throw new ShapeError(`array: ${flat.length} values cannot fill shape ${fmtShape(target)} (${sizeOf(target)} elements).`);
+    }
+    shape = target;
+  }
+  const out = empty(shape, dtype);
+  writeData(out.data_('array'), flat);
+  return out;
+}
+
+/** A 0-d tensor. @example scalar(2.5).item() // 2.5 */
+export function scalar(value: number, options: DTypeOption = {}): Tensor {
+  if (typeof value !== 'number') throw new ArgumentError(`scalar: expected a number, got ${typeof value}.`);
+  const out = empty([], checkDType('scalar', options.dtype ?? 'float64'));
+  writeAt(out.data_('scalar'), 0, value);
+  return out;
+}
+
+/** A tensor of `shape` filled with `value`. @example full([2, 3], 7) */
+export function full(shape: readonly number[], value: number, options: DTypeOption = {}): Tensor {
+  const out = empty(checkShape('full', shape), checkDType('full', options.dtype ?? 'float64'));
+  k.fill(out.data_('full'), value);
+  return out;
+}
+
+/** @example zeros([2, 2]) */
+export function zeros(shape: readonly number[], options: DTypeOption = {}): Tensor {
+  return full(shape, 0, options);
+}
+
+/** @example ones([3]) */
+export function ones(shape: readonly number[], options: DTypeOption = {}): Tensor {
+  return full(shape, 1, options);
+}
+
+/** The n x n identity. @example eye(3) */
+export function eye(n: number, options: DTypeOption = {}): Tensor {
+  if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`eye: n must be a non-negative integer, got ${n}.`);
+  const out = empty([n, n], checkDType('eye', options.dtype ?? 'float64'));
+  k.eye(out.data_('eye'), n);
+  return out;
+}
+
+/**
+ * Evenly spaced values in [start, stop), as NumPy's arange: arange(stop), arange(start, stop)
+ * or arange(start, stop, step).
+ * @example arange(5).toArray() // [0, 1, 2, 3, 4]
+ */
+export function arange(start: number, stop?: number, step = 1, options: DTypeOption = {}): Tensor {
+  if (stop === undefined) [start, stop] = [0, start];
+  if (step === 0 || !Number.isFinite(step)) throw new ArgumentError(`arange: step must be a finite non-zero number, got ${step}.`);
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const out = empty([n], checkDType('arange', options.dtype ?? 'float64'));
+  k.arange(out.data_('arange'), start, step);
+  return out;
+}
+
+/** n evenly spaced values from a to b inclusive. @example linspace(0, 1, 5) */
+export function linspace(a: number, b: number, n: number, options: DTypeOption = {}): Tensor {
+  if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`linspace: n must be a non-negative integer, got ${n}.`);
+  const values = new Float64Array(n);
+  const step = n > 1 ? (b - a) / (n - 1) : 0;
+  for (let i = 0; i < n; i++) values[i] = a + i * step;
+  if (n > 1) values[n - 1] = b;
+  return array(values, { dtype: options.dtype ?? 'float64' });
+}
+
+/**
+ * Standard normal samples from a seeded generator: sfc32 (seeded through splitmix32) gives
+ * 53-bit uniform doubles, turned into normals by the Box-Muller transform. The same seed gives
+ * the same values on every platform.
+ * @example randn([2, 3], {seed: 42})
+ */
+export function randn(shape: readonly number[], options: DTypeOption & { seed?: number } = {}): Tensor {
+  const dims = checkShape('randn', shape);
+  const n = sizeOf(dims);
+  const uniform = seededUniform(options.seed ?? 0);
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i += 2) {
+    let u1 = uniform();
+    while (u1 === 0) u1 = uniform();
+    const u2 = uniform();
+    const r = Math.sqrt(-2 * Math.log(u1));
+    values[i] = r * Math.cos(2 * Math.PI * u2);
+    if (i + 1 < n) values[i + 1] = r * Math.sin(2 * Math.PI * u2);
+  }
+  return array(values, { dtype: options.dtype ?? 'float64', shape: dims });
+}
+
+/** Uniform doubles in [0, 1) from sfc32, seeded by splitmix32. */
+export function seededUniform(seed: number): () => number {
+  let s = seed >>> 0;
+  const splitmix = () => {
+    s = (s + 0x9e3779b9) >>> 0;
+    let z = s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+  let a = splitmix(), b = splitmix(), c = splitmix(), d = splitmix();
+  const next = () => {
+    const t = (((a + b) >>> 0) + d) >>> 0;
+    d = (d + 1) >>> 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) >>> 0;
+    c = ((c << 21) | (c >>> 11)) >>> 0;
+    c = (c + t) >>> 0;
+    return t;
+  };
+  for (let i = 0; i < 12; i++) next();
+  return () => ((next() >>> 5) * 67108864 + (next() >>> 6)) / 9007199254740992;
+}

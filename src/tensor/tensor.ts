@@ -1,0 +1,122 @@
+// The Tensor type every op and transform speaks. `Tensor` is abstract: a `DenseTensor` owns
+// data in wasm memory; tracers (src/core/) stand for a value inside a transform and reach
+// their data through their primal. Chainable methods (x.mul(y)) are attached by src/ops/.
+import { DataBuffer, trackTensor, untrackTensor, type DType } from '../backend/buffer.js';
+import { readData } from '../backend/io.js';
+import { DisposedError } from '../errors.js';
+import { currentScope, type Scope } from './scope.js';
+
+export type { DType };
+export type NestedArray = number | NestedArray[];
+
+export abstract class Tensor {
+  abstract readonly shape: readonly number[];
+  abstract readonly dtype: DType;
+
+  /** The concrete value behind this tensor (itself for a DenseTensor, the primal for a tracer). */
+  abstract dense(): DenseTensor;
+
+  /** Frees the data now. Later use throws a DisposedError. Safe to call twice. */
+  abstract dispose(): void;
+
+  get size(): number {
+    let n = 1;
+    for (const d of this.shape) n *= d;
+    return n;
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  /** A copy of the data, row-major, as a typed array of the tensor's dtype. */
+  data(): Float64Array | Float32Array {
+    return this.dense().readData();
+  }
+
+  /** The data as nested JS arrays (a number for a 0-d tensor). */
+  toArray(): NestedArray {
+    const flat = this.data();
+    const shape = this.shape;
+    if (shape.length === 0) return flat[0];
+    let offset = 0;
+    const build = (axis: number): NestedArray[] => {
+      const out: NestedArray[] = [];
+      if (axis === shape.length - 1) {
+        for (let i = 0; i < shape[axis]; i++) out.push(flat[offset++]);
+      } else {
+        for (let i = 0; i < shape[axis]; i++) out.push(build(axis + 1));
+      }
+      return out;
+    };
+    return build(0);
+  }
+
+  /** The single value of a tensor with one element. */
+  item(): number {
+    if (this.size !== 1) {
+      throw new TypeError(`item: the tensor has shape [${this.shape.join(', ')}] (${this.size} elements); item() needs exactly one element. Use toArray() or data() instead.`);
+    }
+    return this.data()[0];
+  }
+
+  toString(): string {
+    return `Tensor(${JSON.stringify(this.toArray())}, shape=[${this.shape.join(', ')}], dtype=${this.dtype})`;
+  }
+}
+
+/** A tensor with its own data in wasm linear memory. */
+export class DenseTensor extends Tensor {
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  /** @internal */ buffer: DataBuffer | null;
+  /** @internal the scope that frees this tensor when it ends, or null at top level */
+  scope: Scope | null = null;
+  private readonly count: number;
+
+  constructor(buffer: DataBuffer, shape: readonly number[]) {
+    super();
+    this.buffer = buffer;
+    this.shape = shape;
+    this.dtype = buffer.dtype;
+    let n = 1;
+    for (const d of shape) n *= d;
+    this.count = n;
+    trackTensor(this, buffer);
+    const scope = currentScope();
+    if (scope) scope.add(this);
+  }
+
+  override get size(): number {
+    return this.count;
+  }
+
+  dense(): DenseTensor {
+    return this;
+  }
+
+  /** @internal the live buffer, or a DisposedError naming the op that wanted it. */
+  data_(op = 'read'): DataBuffer {
+    if (this.buffer === null) {
+      throw new DisposedError(`${op}: the tensor of shape [${this.shape.join(', ')}] (${this.dtype}) was disposed, by dispose() or by the end of the tidy/transform scope that created it. Keep it by returning it from tidy, or create it outside the scope.`);
+    }
+    return this.buffer;
+  }
+
+  get isDisposed(): boolean {
+    return this.buffer === null;
+  }
+
+  /** @internal */
+  readData(): Float64Array | Float32Array {
+    return readData(this.data_('data'));
+  }
+
+  dispose(): void {
+    const buffer = this.buffer;
+    if (buffer === null) return;
+    this.buffer = null;
+    if (this.scope) this.scope.delete(this);
+    untrackTensor(this, buffer);
+  }
+}

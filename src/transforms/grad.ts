@@ -1,0 +1,237 @@
+// vjp, grad, valueAndGrad and jacrev: reverse mode over argument trees.
+import { denseParts, popTrace, pushTrace } from '../core/trace.js';
+import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
+import { closeScope, openScope } from '../tensor/scope.js';
+import { ones, zeros } from '../tensor/create.js';
+import { shapesEqual } from '../tensor/shape.js';
+import { DenseTensor, Tensor } from '../tensor/tensor.js';
+import { toTensor } from '../ops/convert.js';
+import { concat, reshape } from '../ops/shape.js';
+import { flatten, unflatten, type Tree } from '../tree.js';
+import { TapeTrace, TapeVar, backward } from './reverse.js';
+import { identityBlock, type JacOptions } from './jvp.js';
+import { checkFunction, normalizeArgnums, scoped } from './util.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Fn = (...args: any[]) => any;
+
+interface Taped {
+  trace: TapeTrace;
+  /** The differentiated leaves as tensors, and their tape variables. */
+  xs: Tensor[];
+  vars: TapeVar[];
+  result: unknown;
+}
+
+/** Calls f with the leaves of `list` arguments replaced by fresh tape variables. */
+function tape(op: string, f: Fn, args: unknown[], list: number[], def: ReturnType<typeof flatten>['def'], leaves: unknown[], trace: TapeTrace): Taped {
+  const xs = leaves.map((l) => toTensor(op, l as Tensor));
+  const vars = xs.map((x) => trace.variable(x));
+  const trees = unflatten<unknown[]>(def, vars);
+  const call = [...args];
+  list.forEach((a, i) => (call[a] = trees[i]));
+  return { trace, xs, vars, result: f(...call) };
+}
+
+/** Replaces this trace's variables in a result tree by their values. */
+function valuesOf(trace: TapeTrace, tree: unknown, op: string): unknown {
+  const { leaves, def } = flatten(tree, `${op}: the function's output`);
+  return unflatten(def, leaves.map((l) => (l instanceof TapeVar && l.trace === trace ? l.primal : l)));
+}
+
+function keepSet(...values: unknown[]): Set<DenseTensor> {
+  const keep = new Set<DenseTensor>();
+  for (const v of values) {
+    const { leaves } = flatten(v);
+    for (const l of leaves) if (l instanceof Tensor) for (const d of denseParts(l)) keep.add(d);
+  }
+  return keep;
+}
+
+/** Cotangents [1, ...shape] (or null) to gradient trees mirroring the selected arguments. */
+function gradientTrees(cts: (Tensor | null)[], xs: Tensor[], def: ReturnType<typeof flatten>['def'], single: boolean): unknown {
+  const grads = cts.map((c, i) => (c ? reshape(c, xs[i].shape) : zeros(xs[i].shape, { dtype: xs[i].dtype })));
+  const trees = unflatten<unknown[]>(def, grads);
+  return single ? trees[0] : trees;
+}
+
+export interface GradOptions {
+  /** Which positional arguments to differentiate (default 0); an array gives an array of gradients. */
+  argnums?: number | readonly number[];
+  /** f returns [value, aux]; aux is passed through undifferentiated. */
+  hasAux?: boolean;
+}
+
+/**
+ * Returns a function giving [f(...args), gradient] (with hasAux: [[value, aux], gradient]).
+ * The gradient mirrors the differentiated argument's tree.
+ * @example valueAndGrad((x) => sum(square(x)))(array([1, 2])) // [5, [2, 4]]
+ */
+export function valueAndGrad(f: Fn, options: GradOptions = {}) {
+  checkFunction('valueAndGrad', f);
+  return (...args: unknown[]): [any, any] => gradImpl(f, options, args, true); // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+/** With `wantValue` false the value is freed with the transform's scope (grad's case). */
+function gradImpl(f: Fn, options: GradOptions, args: unknown[], wantValue: boolean): [any, any] { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const op = 'grad';
+    const { list, single } = normalizeArgnums(op, options.argnums, args.length);
+    const selected = flatten(list.map((i) => args[i]), `${op}: argument`);
+    return scoped((scope) => {
+      const trace = pushTrace((level) => new TapeTrace(level, scope));
+      try {
+        const { xs, vars, result } = tape(op, f, args, list, selected.def, selected.leaves, trace);
+        let out: unknown = result;
+        let aux: unknown;
+        if (options.hasAux) {
+          if (!Array.isArray(result) || result.length !== 2) {
+            throw new ArgumentError(`${op}: with hasAux the function must return [value, aux], got ${Array.isArray(result) ? `an array of ${result.length}` : typeof result}.`);
+          }
+          [out, aux] = result;
+        }
+        if (!(out instanceof Tensor) && typeof out !== 'number') {
+          throw new ArgumentError(`${op}: the function must return a scalar tensor or a number${options.hasAux ? ' as the first element of [value, aux]' : ''}, got ${out === null ? 'null' : Array.isArray(out) ? 'an array' : typeof out}. Use jacrev or vjp for tree or vector outputs.`);
+        }
+        const y = toTensor(op, out);
+        if (y.ndim !== 0) {
+          throw new ShapeError(`${op}: the function must return a scalar (shape []), got shape ${fmtShape(y.shape)}. Reduce it (sum, mean) first, or use jacrev/vjp for non-scalar outputs.`);
+        }
+        const value = y instanceof TapeVar && y.trace === trace ? y.primal : y;
+        const auxValue = options.hasAux ? valuesOf(trace, aux, op) : undefined;
+        let cts: (Tensor | null)[] = vars.map(() => null);
+        if (y instanceof TapeVar && y.trace === trace) {
+          const keep = keepSet(value, auxValue);
+          cts = backward(trace, new Map([[y.id, ones([1], { dtype: y.dtype })]]), vars.map((v) => v.id), { consume: true, keep });
+        }
+        const g = gradientTrees(cts, xs, selected.def, single);
+        const shown = wantValue ? value : undefined;
+        return [options.hasAux ? [shown, auxValue] : shown, g];
+      } finally {
+        popTrace(trace);
+      }
+    });
+}
+
+/**
+ * The gradient of a scalar function (reverse mode), mirroring the argument's tree.
+ * @example grad((x) => x.pow(3))(2).item() // 12
+ */
+export function grad(f: Fn, options: GradOptions = {}) {
+  checkFunction('grad', f);
+  return (...args: unknown[]): any => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const [value, g] = gradImpl(f, options, args, false);
+    return options.hasAux ? [g, value[1]] : g;
+  };
+}
+
+/**
+ * Reverse-mode vector-Jacobian product: returns [f(...primals), pullback], where
+ * pullback(cotangent) gives one cotangent tree per primal. The pullback may be called again.
+ * @example
+ * const [y, pullback] = vjp((x) => mul(x, 2), array([1, 2]));
+ * pullback(array([1, 1])) // [[2, 2]]
+ */
+export function vjp(f: Fn, ...primals: Tree[]): [any, (cotangent: Tree) => any[]] { // eslint-disable-line @typescript-eslint/no-explicit-any
+  checkFunction('vjp', f);
+  const op = 'vjp';
+  const list = primals.map((_, i) => i);
+  const selected = flatten(primals, `${op}: primal`);
+  const scope = openScope();
+  let state: Taped;
+  let trace: TapeTrace;
+  try {
+    trace = pushTrace((level) => new TapeTrace(level, scope));
+    try {
+      state = tape(op, f, primals, list, selected.def, selected.leaves, trace);
+    } finally {
+      popTrace(trace);
+    }
+  } catch (e) {
+    closeScope(scope, []);
+    throw e;
+  }
+  // The pullback may run later and more than once: the tape's values outlive this call.
+  closeScope(scope, scope.tensors);
+  const { leaves: outLeaves, def: outDef } = flatten(state.result, `${op}: the function's output`);
+  const outTensors = outLeaves.map((l) => toTensor(op, l));
+  const value = unflatten(outDef, outTensors.map((l) => (l instanceof TapeVar && l.trace === trace ? l.primal : l)));
+  const pullback = (cotangent: Tree): any[] => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const ct = flatten(cotangent, `${op}: cotangent`);
+    if (ct.leaves.length !== outTensors.length || JSON.stringify(ct.def) !== JSON.stringify(outDef)) {
+      throw new ArgumentError(`${op}: the cotangent must have the structure of f's output (${outTensors.length} leaves), got ${ct.leaves.length} leaves.`);
+    }
+    return scoped(() => {
+      const seeds = new Map<number, Tensor>();
+      ct.leaves.forEach((l, i) => {
+        const y = outTensors[i];
+        const c = toTensor(op, l, y.dtype);
+        if (!shapesEqual(c.shape, y.shape)) {
+          throw new ShapeError(`${op}: cotangent ${i} has shape ${fmtShape(c.shape)} but the output has shape ${fmtShape(y.shape)}.`);
+        }
+        if (c.dtype !== y.dtype) throw new DTypeError(`${op}: cotangent ${i} is ${c.dtype} but the output is ${y.dtype}.`);
+        if (y instanceof TapeVar && y.trace === trace) {
+          const seed = reshape(c, [1, ...c.shape]);
+          const prev = seeds.get(y.id);
+          seeds.set(y.id, prev ? prev.add(seed) : seed);
+        }
+      });
+      const cts = backward(trace, seeds, state.vars.map((v) => v.id), { consume: false, keep: new Set() });
+      const grads = gradientTrees(cts, state.xs, selected.def, false) as unknown[];
+      return grads;
+    });
+  };
+  return [value, pullback];
+}
+
+/**
+ * The Jacobian by reverse mode: output rows are pulled back `chunkSize` at a time (one sweep
+ * of matrix products per chunk). The result has shape out.shape + x.shape.
+ * @example jacrev((x) => mul(x, x))(array([1, 2])) // [[2, 0], [0, 4]]
+ */
+export function jacrev(f: Fn, options: JacOptions = {}) {
+  checkFunction('jacrev', f);
+  const op = 'jacrev';
+  return (...args: unknown[]): any => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const { list, single } = normalizeArgnums(op, options.argnums, args.length);
+    const selected = flatten(list.map((i) => args[i]), `${op}: argument`);
+    return scoped((scope) => {
+      const trace = pushTrace((level) => new TapeTrace(level, scope));
+      try {
+        const { xs, vars, result } = tape(op, f, args, list, selected.def, selected.leaves, trace);
+        const { leaves, def } = flatten(result, `${op}: the function's output`);
+        const outs = leaves.map((l) => toTensor(op, l));
+        const values = outs.map((y) => (y instanceof TapeVar && y.trace === trace ? y.primal : y));
+        const keep = keepSet(values);
+        const jac = outs.map((y, o) => {
+          const m = y.size;
+          const k = options.chunkSize ?? Math.max(1, Math.min(m, 64));
+          if (!Number.isInteger(k) || k < 1) throw new ArgumentError(`${op}: chunkSize must be a positive integer, got ${k}.`);
+          let perLeaf: Tensor[];
+          if (!(y instanceof TapeVar && y.trace === trace) || m === 0) {
+            perLeaf = xs.map((x) => zeros([...y.shape, ...x.shape], { dtype: x.dtype }));
+          } else {
+            const blocks: Tensor[][] = xs.map(() => []);
+            for (let start = 0; start < m; start += k) {
+              const rows = Math.min(k, m - start);
+              const last = o === outs.length - 1 && start + rows >= m;
+              const seed = identityBlock(start, rows, 0, m, y.shape, y.dtype);
+              const cts = backward(trace, new Map([[y.id, seed]]), vars.map((v) => v.id), { consume: last, keep });
+              cts.forEach((c, i) => blocks[i].push(c ?? zeros([rows, ...xs[i].shape], { dtype: xs[i].dtype })));
+            }
+            // Rows of the Jacobian: [m, ...leafShape] per leaf.
+            perLeaf = xs.map((x, i) => {
+              const rowsAll = blocks[i].length === 1 ? blocks[i][0] : concat(blocks[i], 0);
+              return reshape(rowsAll, [...y.shape, ...x.shape]);
+            });
+          }
+          const trees = unflatten<unknown[]>(selected.def, perLeaf);
+          return single ? trees[0] : trees;
+        });
+        return unflatten(def, jac);
+      } finally {
+        popTrace(trace);
+      }
+    });
+  };
+}
+

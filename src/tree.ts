@@ -1,0 +1,63 @@
+// Argument trees: arrays and plain objects whose leaves are tensors or numbers, flattened to
+// a list of leaves and rebuilt from one, as JAX's pytrees.
+import { ArgumentError } from './errors.js';
+import { Tensor } from './tensor/tensor.js';
+
+export type Leaf = Tensor | number;
+export type Tree = Leaf | null | undefined | readonly Tree[] | { readonly [key: string]: Tree };
+
+export type TreeDef =
+  | { kind: 'leaf' }
+  | { kind: 'none'; value: null | undefined }
+  | { kind: 'array'; children: TreeDef[] }
+  | { kind: 'object'; keys: string[]; children: TreeDef[] };
+
+function isPlainObject(x: unknown): x is Record<string, Tree> {
+  if (x === null || typeof x !== 'object') return false;
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Leaves in depth-first order (object keys in insertion order) and the structure to rebuild. */
+export function flatten(tree: unknown, what = 'argument'): { leaves: Leaf[]; def: TreeDef } {
+  const leaves: Leaf[] = [];
+  const walk = (node: unknown, path: string): TreeDef => {
+    if (node instanceof Tensor || typeof node === 'number') {
+      leaves.push(node);
+      return { kind: 'leaf' };
+    }
+    if (node === null || node === undefined) return { kind: 'none', value: node };
+    if (Array.isArray(node)) return { kind: 'array', children: node.map((c, i) => walk(c, `${path}[${i}]`)) };
+    if (isPlainObject(node)) {
+      const keys = Object.keys(node);
+      return { kind: 'object', keys, children: keys.map((key) => walk(node[key], `${path}.${key}`)) };
+    }
+    const kind = typeof node === 'object' ? (node.constructor?.name ?? 'object') : typeof node;
+    throw new ArgumentError(`${what}${path}: expected a Tensor, a number, or an array or plain object of them; got ${kind}. Convert data with array(...) and keep other values out of differentiated arguments and results.`);
+  };
+  const def = walk(tree, '');
+  return { leaves, def };
+}
+
+export function unflatten<T = Tree>(def: TreeDef, leaves: readonly unknown[]): T {
+  let i = 0;
+  const build = (d: TreeDef): unknown => {
+    switch (d.kind) {
+      case 'leaf': return leaves[i++];
+      case 'none': return d.value;
+      case 'array': return d.children.map(build);
+      case 'object': {
+        const out: Record<string, unknown> = {};
+        d.keys.forEach((key, j) => (out[key] = build(d.children[j])));
+        return out;
+      }
+    }
+  };
+  return build(def) as T;
+}
+
+/** Applies `fn` to every leaf, keeping the structure. */
+export function mapTree<T = Tree>(tree: unknown, fn: (leaf: Leaf, index: number) => unknown, what?: string): T {
+  const { leaves, def } = flatten(tree, what);
+  return unflatten<T>(def, leaves.map(fn));
+}

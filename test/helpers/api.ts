@@ -1,0 +1,3 @@
+// Tests import the library from its source through this file, plus a few internals.
+export * from '../../src/index.js';
+export { seededUniform as seededUniformForTests } from '../../src/tensor/create.js';

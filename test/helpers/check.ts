@@ -1,0 +1,81 @@
+// The shared derivative checker for tests: every rule is compared with central finite
+// differences in float64 (forward mode) and reverse mode with forward mode through the
+// inner-product identity <u, J v> = <J^T u, v>, at random directions.
+import { expect } from 'vitest';
+import { array, jvp, vjp, tidy, seededUniformForTests, type Tensor } from './api.js';
+
+type Fn = (...xs: Tensor[]) => Tensor;
+
+function perturb(x: Tensor, v: Float64Array, h: number): Tensor {
+  const data = Float64Array.from(x.data(), (d, i) => d + h * v[i]);
+  return array(data, { shape: x.shape as number[], dtype: x.dtype });
+}
+
+function dotData(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+export interface CheckOptions {
+  /** Relative tolerance against finite differences (default 1e-6). */
+  rtol?: number;
+  /** Seed for the random directions. */
+  seed?: number;
+  /** Finite-difference step (default 1e-5, scaled by the input's magnitude). */
+  eps?: number;
+}
+
+/**
+ * Checks f's jvp against central differences of f in a random direction, and f's vjp against
+ * its jvp by <u, J v> = <J^T u, v>.
+ */
+export function checkGrads(f: Fn, args: Tensor[], options: CheckOptions = {}): void {
+  const rtol = options.rtol ?? 1e-6;
+  const rand = seededUniformForTests(options.seed ?? 1);
+  tidy(() => {
+    const vs = args.map((x) => Float64Array.from({ length: x.size }, () => rand() * 2 - 1));
+    const tangents = args.map((x, i) => array(vs[i], { shape: x.shape as number[], dtype: x.dtype }));
+    const [y, dy] = jvp(f, args, tangents) as [Tensor, Tensor];
+    // Richardson-extrapolated central difference: error O(h^4), so 1e-6 is reachable in f64.
+    const scale = Math.max(1, ...args.flatMap((x) => Array.from(x.data(), Math.abs)));
+    const h = (options.eps ?? 1e-3) * scale;
+    const diff = (step: number) => {
+      const plus = f(...args.map((x, i) => perturb(x, vs[i], step))).data();
+      const minus = f(...args.map((x, i) => perturb(x, vs[i], -step))).data();
+      return Float64Array.from(plus, (p, i) => (p - minus[i]) / (2 * step));
+    };
+    const d1 = diff(h);
+    const d2 = diff(h / 2);
+    const fd = Float64Array.from(d1, (a, i) => (4 * d2[i] - a) / 3);
+    const got = dy.data();
+    expect(got.length).toBe(fd.length);
+    const norm = Math.max(1e-12, ...Array.from(fd, Math.abs), ...Array.from(got, Math.abs));
+    for (let i = 0; i < fd.length; i++) {
+      if (!Number.isFinite(fd[i]) && !Number.isFinite(got[i])) continue;
+      expect(Math.abs(got[i] - fd[i]) / norm, `jvp vs finite differences at output ${i}: ${got[i]} vs ${fd[i]}`).toBeLessThan(rtol);
+    }
+    // Reverse against forward: <u, J v> = <J^T u, v>.
+    const u = Float64Array.from({ length: y.size }, () => rand() * 2 - 1);
+    const [, pullback] = vjp(f, ...args);
+    const cts = pullback(array(u, { shape: y.shape as number[], dtype: y.dtype })) as Tensor[];
+    const lhs = dotData(u, got);
+    const rhs = cts.reduce((acc, c, i) => acc + dotData(c.data(), vs[i]), 0);
+    expect(Math.abs(lhs - rhs) / Math.max(1e-12, Math.abs(lhs), Math.abs(rhs)), `<u, Jv> = ${lhs} vs <J^T u, v> = ${rhs}`).toBeLessThan(1e-10);
+  });
+}
+
+/** Relative closeness of two arrays of numbers. */
+export function expectClose(actual: ArrayLike<number> | number, expected: ArrayLike<number> | number, rtol = 1e-12, atol = 0): void {
+  const a = typeof actual === 'number' ? [actual] : Array.from(actual);
+  const e = typeof expected === 'number' ? [expected] : Array.from(expected);
+  expect(a.length).toBe(e.length);
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isNaN(e[i])) {
+      expect(a[i]).toBeNaN();
+      continue;
+    }
+    const tol = atol + rtol * Math.abs(e[i]);
+    expect(Math.abs(a[i] - e[i]), `element ${i}: ${a[i]} vs ${e[i]}`).toBeLessThanOrEqual(tol);
+  }
+}
