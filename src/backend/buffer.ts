@@ -1,6 +1,6 @@
 // A block of tensor data in linear memory. Tensors hold a DataBuffer and never its pointer;
 // buffers are reference-counted so that reshape and identity ops share data without copying.
-import { alloc, countTensor, free } from './memory.js';
+import { alloc, allocPinned, countTensor, free } from './memory.js';
 
 export type DType = 'float64' | 'float32';
 
@@ -12,9 +12,10 @@ export class DataBuffer {
   readonly bytes: number;
   refs = 1;
 
-  constructor(readonly dtype: DType, readonly size: number) {
+  constructor(readonly dtype: DType, readonly size: number, pinned = false) {
     this.bytes = size * BYTES[dtype];
-    this.ptr = alloc(this.bytes);
+    this.ptr = pinned ? allocPinned(this.bytes) : alloc(this.bytes);
+    if (pinned) this.refs = Infinity;
   }
 
   retain(): this {
@@ -27,19 +28,18 @@ export class DataBuffer {
   }
 }
 
-// Dropped tensors (never disposed, no scope) give their buffer back when collected.
+// Dropped top-level tensors (never disposed, no scope) give their buffer back when collected.
+// Tensors inside a scope are not registered: the scope frees them, and registering costs
+// more than a small op.
 const registry = new FinalizationRegistry<DataBuffer>((buffer) => {
   countTensor(-1);
   buffer.release();
 });
 
-export function trackTensor(owner: object, buffer: DataBuffer): void {
-  countTensor(1);
+export function registerDropped(owner: object, buffer: DataBuffer): void {
   registry.register(owner, buffer, owner);
 }
 
-export function untrackTensor(owner: object, buffer: DataBuffer): void {
-  countTensor(-1);
+export function unregisterDropped(owner: object): void {
   registry.unregister(owner);
-  buffer.release();
 }

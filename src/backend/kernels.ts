@@ -17,6 +17,14 @@ function fn(name: string): Fn {
   return f;
 }
 
+// Per-op lookups without building a name string on every call: op -> [f64, f32].
+const byOp = new Map<string, Fn[]>();
+function opFn(op: string, dtype: DType): Fn {
+  let pair = byOp.get(op);
+  if (!pair) byOp.set(op, (pair = [fn(`${op}_f64`), fn(`${op}_f32`)]));
+  return dtype === 'float64' ? pair[0] : pair[1];
+}
+
 const suffix = (dtype: DType) => (dtype === 'float64' ? 'f64' : 'f32');
 
 export function contiguousStrides(shape: readonly number[]): number[] {
@@ -69,7 +77,7 @@ function writeMeta(parts: number[][]): number {
 }
 
 export function unary(op: string, out: DataBuffer, a: DataBuffer): void {
-  fn(`${op}_${suffix(out.dtype)}`)(out.ptr, a.ptr, out.size);
+  opFn(op, out.dtype)(out.ptr, a.ptr, out.size);
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -82,12 +90,12 @@ export function binary(op: string, out: DataBuffer, a: DataBuffer, b: DataBuffer
   outShape: readonly number[], aShape: readonly number[], bShape: readonly number[]): void {
   const dt = suffix(out.dtype);
   if (sameShape(aShape, bShape)) {
-    fn(`${op}_${dt}`)(out.ptr, a.ptr, b.ptr, out.size);
+    opFn(op, out.dtype)(out.ptr, a.ptr, b.ptr, out.size);
     return;
   }
   const c = collapse(outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
   if (c.shape.length <= 1 && c.strides[0][0] !== 0 && c.strides[1][0] !== 0) {
-    fn(`${op}_${dt}`)(out.ptr, a.ptr, b.ptr, out.size);
+    opFn(op, out.dtype)(out.ptr, a.ptr, b.ptr, out.size);
     return;
   }
   fn(`${op}_nd_${dt}`)(out.ptr, a.ptr, b.ptr, writeMeta([c.shape, ...c.strides]), c.shape.length);
@@ -141,7 +149,7 @@ export function cast(out: DataBuffer, a: DataBuffer): void {
 }
 
 export function fill(out: DataBuffer, value: number): void {
-  fn(`fill_${suffix(out.dtype)}`)(out.ptr, value, out.size);
+  opFn('fill', out.dtype)(out.ptr, value, out.size);
 }
 
 export function arange(out: DataBuffer, start: number, step: number): void {
@@ -171,11 +179,11 @@ export function matmul(out: DataBuffer, outOffset: number, a: DataBuffer, aOffse
 
 /** y += x, in place (cotangent accumulation). */
 export function addInPlace(y: DataBuffer, x: DataBuffer): void {
-  fn(`add_inplace_${suffix(y.dtype)}`)(y.ptr, x.ptr, y.size);
+  opFn('add_inplace', y.dtype)(y.ptr, x.ptr, y.size);
 }
 
 export function copy(out: DataBuffer, a: DataBuffer): void {
-  fn(`copy_${suffix(out.dtype)}`)(out.ptr, a.ptr, out.size);
+  opFn('copy', out.dtype)(out.ptr, a.ptr, out.size);
 }
 
 export { DataBuffer };

@@ -138,6 +138,20 @@ export function alloc(bytes: number): number {
   return ptr;
 }
 
+/**
+ * A block that is never freed and not counted in bytesInUse: backing for the small cache of
+ * constant scalars that plain JS numbers in ops turn into.
+ */
+export function allocPinned(bytes: number): number {
+  if (base < 0) init();
+  const size = sizeClass(bytes);
+  if (top + size > MAX_BYTES) throw new OutOfMemoryError(`alloc: cannot allocate ${bytes} bytes for a constant.`);
+  grow(top + size, bytes);
+  const ptr = top;
+  top += size;
+  return ptr;
+}
+
 /** Returns a block from `alloc(bytes)` to its free list. */
 export function free(ptr: number, bytes: number): void {
   const size = sizeClass(bytes);

@@ -6,13 +6,30 @@ import { empty } from '../tensor/create.js';
 import { ArgumentError } from '../errors.js';
 import { DenseTensor, Tensor, type DType } from '../tensor/tensor.js';
 import { writeAt } from '../backend/io.js';
+import { DataBuffer } from '../backend/buffer.js';
 
 /** A tensor or a plain JS number (a number takes the dtype of the tensors it meets). */
 export type TensorLike = Tensor | number;
 
+// Plain numbers in ops become 0-d constants. Scalar-heavy code (a Rosenbrock gradient, a
+// loop of x * 0.5) repeats the same few numbers, so they are cached: pinned, never freed,
+// shared by every op that meets the number.
+const constants: Record<DType, Map<number, DenseTensor>> = { float64: new Map(), float32: new Map() };
+const MAX_CONSTANTS = 512;
+const SCALAR_SHAPE: readonly number[] = Object.freeze([]) as readonly number[];
+
 export function scalarOf(value: number, dtype: DType): DenseTensor {
-  const out = empty([], dtype);
+  const cache = constants[dtype];
+  let out = cache.get(value);
+  if (out !== undefined && !Object.is(value, -0)) return out;
+  if (cache.size >= MAX_CONSTANTS || Object.is(value, -0)) {
+    out = empty([], dtype);
+    writeAt(out.data_('scalar'), 0, value);
+    return out;
+  }
+  out = new DenseTensor(new DataBuffer(dtype, 1, true), SCALAR_SHAPE, true);
   writeAt(out.data_('scalar'), 0, value);
+  cache.set(value, out);
   return out;
 }
 

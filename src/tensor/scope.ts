@@ -2,19 +2,24 @@
 // it, and when the scope closes it frees what was not kept. tidy() and every transform open
 // one. Kept tensors move to the enclosing scope (or to top level, where the
 // FinalizationRegistry frees them once dropped).
+//
+// A scope lists its tensors in an array and a tensor names its scope; a tensor that left a
+// scope (disposed, or adopted elsewhere) stays in the old array but no longer points back, so
+// leaving is O(1) and closing skips it.
 import type { DenseTensor } from './tensor.js';
 
 export class Scope {
-  readonly tensors = new Set<DenseTensor>();
+  readonly tensors: DenseTensor[] = [];
   constructor(readonly parent: Scope | null) {}
 
   add(t: DenseTensor): void {
-    this.tensors.add(t);
+    this.tensors.push(t);
     t.scope = this;
   }
 
-  delete(t: DenseTensor): void {
-    this.tensors.delete(t);
+  /** The tensors that still belong to this scope. */
+  live(): DenseTensor[] {
+    return this.tensors.filter((t) => t.scope === this);
   }
 }
 
@@ -32,9 +37,8 @@ export function openScope(): Scope {
 /** Moves `t` out of whatever scope holds it into `target` (null: top level). */
 export function adopt(t: DenseTensor, target: Scope | null): void {
   if (t.scope === target) return;
-  if (t.scope) t.scope.delete(t);
-  t.scope = null;
   if (target) target.add(t);
+  else t.toTopLevel();
 }
 
 /** Closes `scope` (the innermost one): keeps `keep`, disposes the rest. */
@@ -42,9 +46,10 @@ export function closeScope(scope: Scope, keep: Iterable<DenseTensor>): void {
   if (current !== scope) throw new Error('dualtape internal error: scopes closed out of order');
   current = scope.parent;
   for (const t of keep) if (t.scope === scope) adopt(t, scope.parent);
-  for (const t of scope.tensors) {
-    t.scope = null;
-    t.dispose();
+  const list = scope.tensors;
+  for (let i = 0; i < list.length; i++) {
+    const t = list[i];
+    if (t.scope === scope) t.dispose();
   }
-  scope.tensors.clear();
+  list.length = 0;
 }

@@ -3,7 +3,13 @@ import { AxisError, ShapeError, fmtShape } from '../errors.js';
 
 /** The NumPy broadcast of the given shapes, or a ShapeError naming `op` and every shape. */
 export function broadcastShapes(op: string, ...shapes: (readonly number[])[]): number[] {
-  const ndim = Math.max(...shapes.map((s) => s.length));
+  if (shapes.length === 2 && shapesEqual(shapes[0], shapes[1])) return shapes[0] as number[];
+  let ndim = 0;
+  for (const s of shapes) if (s.length > ndim) ndim = s.length;
+  return broadcastSlow(op, ndim, shapes);
+}
+
+function broadcastSlow(op: string, ndim: number, shapes: (readonly number[])[]): number[] {
   const out = new Array<number>(ndim).fill(1);
   for (const shape of shapes) {
     const offset = ndim - shape.length;

@@ -1,7 +1,8 @@
 // The Tensor type every op and transform speaks. `Tensor` is abstract: a `DenseTensor` owns
 // data in wasm memory; tracers (src/core/) stand for a value inside a transform and reach
 // their data through their primal. Chainable methods (x.mul(y)) are attached by src/ops/.
-import { DataBuffer, trackTensor, untrackTensor, type DType } from '../backend/buffer.js';
+import { DataBuffer, registerDropped, unregisterDropped, type DType } from '../backend/buffer.js';
+import { countTensor } from '../backend/memory.js';
 import { readData } from '../backend/io.js';
 import { DisposedError } from '../errors.js';
 import { currentScope, type Scope } from './scope.js';
@@ -72,19 +73,38 @@ export class DenseTensor extends Tensor {
   /** @internal */ buffer: DataBuffer | null;
   /** @internal the scope that frees this tensor when it ends, or null at top level */
   scope: Scope | null = null;
+  /** @internal a cached constant: never freed, belongs to no scope */
+  private persistent = false;
+  /** @internal registered with the FinalizationRegistry (only tensors at top level are) */
+  private registered = false;
   private readonly count: number;
 
-  constructor(buffer: DataBuffer, shape: readonly number[]) {
+  constructor(buffer: DataBuffer, shape: readonly number[], constant = false) {
     super();
     this.buffer = buffer;
     this.shape = shape;
     this.dtype = buffer.dtype;
     let n = 1;
-    for (const d of shape) n *= d;
+    for (let i = 0; i < shape.length; i++) n *= shape[i];
     this.count = n;
-    trackTensor(this, buffer);
+    if (constant) {
+      this.persistent = true;
+      return;
+    }
+    countTensor(1);
     const scope = currentScope();
     if (scope) scope.add(this);
+    else this.toTopLevel();
+  }
+
+  /** @internal leaves every scope; the FinalizationRegistry frees it once dropped. */
+  toTopLevel(): void {
+    this.scope = null;
+    if (this.persistent) return;
+    if (!this.registered && this.buffer) {
+      this.registered = true;
+      registerDropped(this, this.buffer);
+    }
   }
 
   override get size(): number {
@@ -114,9 +134,11 @@ export class DenseTensor extends Tensor {
 
   dispose(): void {
     const buffer = this.buffer;
-    if (buffer === null) return;
+    if (buffer === null || this.persistent) return;
     this.buffer = null;
-    if (this.scope) this.scope.delete(this);
-    untrackTensor(this, buffer);
+    this.scope = null;
+    countTensor(-1);
+    if (this.registered) unregisterDropped(this);
+    buffer.release();
   }
 }

@@ -48,6 +48,11 @@ export class TapeTrace extends Trace {
     super(level, 'grad');
   }
 
+  /** Number of variables handed out so far (ids are 0 .. size-1). */
+  get size(): number {
+    return this.nextId;
+  }
+
   variable(primal: Tensor): TapeVar {
     return new TapeVar(this, primal, this.nextId++);
   }
@@ -95,66 +100,86 @@ export interface BackwardOptions {
  * and returns the cotangents of `wanted` variables (null where nothing flowed).
  */
 export function backward(trace: TapeTrace, seeds: Map<number, Tensor>, wanted: readonly number[], { consume, keep }: BackwardOptions): (Tensor | null)[] {
-  const cotangents = new Map<number, Tensor>(seeds);
-  const seedSet = new Set<Tensor>(seeds.values());
-  // Accumulators this sweep created and nobody else references: safe to add into in place.
-  const owned = new Set<Tensor>();
+  // Cotangents by variable id; `owned[id]` marks an accumulator this sweep created and nobody
+  // else references, which is safe to add into in place.
+  const cotangents: (Tensor | undefined)[] = new Array(trace.size);
+  const owned = new Uint8Array(trace.size);
+  for (const [id, seed] of seeds) cotangents[id] = seed;
   const nodes = trace.nodes;
   // Only values still owned by this sweep may be freed early: one that an enclosing tape has
   // recorded (and so moved to its own scope) must live until that tape is swept.
-  const disposable = (t: Tensor) => t instanceof DenseTensor && !seedSet.has(t) && !keep.has(t) && t.scope !== null && within(t, trace.scope);
+  const disposable = (t: Tensor) => t instanceof DenseTensor && t.scope !== null && !keep.has(t) && !isSeed(seeds, t) && within(t, trace.scope);
+  const stored: Tensor[] = [];
+  const kept: DenseTensor[] = [];
 
   for (let i = nodes.length - 1; i >= 0; i--) {
     const node = nodes[i];
-    const ct = cotangents.get(node.outId);
-    if (ct !== undefined && node.primals && node.out) {
-      cotangents.delete(node.outId);
-      owned.delete(ct);
-      const stored: Tensor[] = [];
+    const ct = cotangents[node.outId];
+    const primals = node.primals;
+    if (ct !== undefined && primals && node.out) {
+      cotangents[node.outId] = undefined;
+      owned[node.outId] = 0;
+      stored.length = 0;
       const scope = openScope();
       try {
         const rows = ct.shape[0];
-        const inputCts = node.prim.vjp(ct, node.primals, node.out, node.params);
-        node.inputIds.forEach((id, j) => {
+        const inputCts = node.prim.vjp(ct, primals, node.out, node.params);
+        const ids = node.inputIds;
+        for (let j = 0; j < ids.length; j++) {
+          const id = ids[j];
           let c = inputCts[j];
-          if (id < 0 || !c) return;
-          const x = node.primals![j];
-          const target = [rows, ...x.shape];
-          if (!shapesEqual(c.shape, target)) {
+          if (id < 0 || !c) continue;
+          const x = primals[j];
+          if (!isChunkOf(c.shape, rows, x.shape)) {
             // Undo broadcasting once for every primitive: sum the axes the input was
             // stretched along; a rule may also return a smaller, broadcastable value.
-            c = sumToShape(c, target, 1);
+            c = sumToShape(c, [rows, ...x.shape], 1);
           }
           if (c.dtype !== x.dtype) c = astype(c, x.dtype);
           // A rule may hand the same tensor to two inputs (add: [ct, ct]); give each its own
           // handle on the shared buffer so that freeing one leaves the other intact.
           if (c === ct || stored.includes(c)) c = alias(c);
-          const prev = cotangents.get(id);
+          const prev = cotangents[id];
           if (prev === undefined) {
-            cotangents.set(id, c);
+            cotangents[id] = c;
             stored.push(c);
-          } else if (owned.has(prev) && prev instanceof DenseTensor && c instanceof DenseTensor && shapesEqual(prev.shape, c.shape)) {
+          } else if (owned[id] && prev instanceof DenseTensor && c instanceof DenseTensor && shapesEqual(prev.shape, c.shape)) {
             k.addInPlace(prev.data_('backward'), c.data_('backward'));
           } else {
-            const sum = add(prev, c);
+            const total = add(prev, c);
             if (disposable(prev)) prev.dispose();
-            cotangents.set(id, sum);
-            owned.add(sum);
-            stored.push(sum);
+            cotangents[id] = total;
+            owned[id] = 1;
+            stored.push(total);
           }
-        });
+        }
       } finally {
-        closeScope(scope, stored.flatMap((s) => denseParts(s)));
+        kept.length = 0;
+        for (const t of stored) denseParts(t, kept);
+        closeScope(scope, kept);
       }
       if (disposable(ct)) ct.dispose();
     }
     if (consume) {
-      if (node.out instanceof DenseTensor && !keep.has(node.out) && node.out.scope === trace.scope) node.out.dispose();
+      const out = node.out;
+      if (out instanceof DenseTensor && out.scope === trace.scope && !keep.has(out)) out.dispose();
       node.primals = null;
       node.out = null;
     }
   }
-  return wanted.map((id) => cotangents.get(id) ?? null);
+  return wanted.map((id) => cotangents[id] ?? null);
+}
+
+function isSeed(seeds: Map<number, Tensor>, t: Tensor): boolean {
+  for (const s of seeds.values()) if (s === t) return true;
+  return false;
+}
+
+/** Is `shape` equal to [rows, ...inner]? */
+function isChunkOf(shape: readonly number[], rows: number, inner: readonly number[]): boolean {
+  if (shape.length !== inner.length + 1 || shape[0] !== rows) return false;
+  for (let i = 0; i < inner.length; i++) if (shape[i + 1] !== inner[i]) return false;
+  return true;
 }
 
 function alias(t: Tensor): Tensor {
