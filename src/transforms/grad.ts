@@ -190,48 +190,61 @@ export function vjp(f: Fn, ...primals: Tree[]): [any, (cotangent: Tree) => any[]
  */
 export function jacrev(f: Fn, options: JacOptions = {}) {
   checkFunction('jacrev', f);
-  const op = 'jacrev';
-  return (...args: unknown[]): any => { // eslint-disable-line @typescript-eslint/no-explicit-any
-    const { list, single } = normalizeArgnums(op, options.argnums, args.length);
-    const selected = flatten(list.map((i) => args[i]), `${op}: argument`);
-    return scoped((scope) => {
-      const trace = pushTrace((level) => new TapeTrace(level, scope));
-      try {
-        const { xs, vars, result } = tape(op, f, args, list, selected.def, selected.leaves, trace);
-        const { leaves, def } = flatten(result, `${op}: the function's output`);
-        const outs = leaves.map((l) => toTensor(op, l));
-        const values = outs.map((y) => (y instanceof TapeVar && y.trace === trace ? y.primal : y));
-        const keep = keepSet(values);
-        const jac = outs.map((y, o) => {
-          const m = y.size;
-          const k = options.chunkSize ?? Math.max(1, Math.min(m, 64));
-          if (!Number.isInteger(k) || k < 1) throw new ArgumentError(`${op}: chunkSize must be a positive integer, got ${k}.`);
-          let perLeaf: Tensor[];
-          if (!(y instanceof TapeVar && y.trace === trace) || m === 0) {
-            perLeaf = xs.map((x) => zeros([...y.shape, ...x.shape], { dtype: x.dtype }));
-          } else {
-            const blocks: Tensor[][] = xs.map(() => []);
-            for (let start = 0; start < m; start += k) {
-              const rows = Math.min(k, m - start);
-              const last = o === outs.length - 1 && start + rows >= m;
-              const seed = identityBlock(start, rows, 0, m, y.shape, y.dtype);
-              const cts = backward(trace, new Map([[y.id, seed]]), vars.map((v) => v.id), { consume: last, keep });
-              cts.forEach((c, i) => blocks[i].push(c ?? zeros([rows, ...xs[i].shape], { dtype: xs[i].dtype })));
-            }
-            // Rows of the Jacobian: [m, ...leafShape] per leaf.
-            perLeaf = xs.map((x, i) => {
-              const rowsAll = blocks[i].length === 1 ? blocks[i][0] : concat(blocks[i], 0);
-              return reshape(rowsAll, [...y.shape, ...x.shape]);
-            });
-          }
-          const trees = unflatten<unknown[]>(selected.def, perLeaf);
-          return single ? trees[0] : trees;
-        });
-        return unflatten(def, jac);
-      } finally {
-        popTrace(trace);
-      }
-    });
-  };
+  return (...args: unknown[]): any => jacrevImpl(f, options, args, null); // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
+/** Returned by jacrevImpl when `decide` picks forward mode after seeing the output size. */
+export const USE_FORWARD = Symbol('use forward mode');
+
+/**
+ * jacrev's body. `decide(n, m)`, when given, is asked once the function has been taped and
+ * the output size m is known; if it answers 'fwd' the tape is dropped and USE_FORWARD returned.
+ */
+export function jacrevImpl(f: Fn, options: JacOptions, args: unknown[], decide: ((n: number, m: number) => 'fwd' | 'rev') | null): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const op = 'jacrev';
+  const { list, single } = normalizeArgnums(op, options.argnums, args.length);
+  const selected = flatten(list.map((i) => args[i]), `${op}: argument`);
+  return scoped((scope) => {
+    const trace = pushTrace((level) => new TapeTrace(level, scope));
+    try {
+      const { xs, vars, result } = tape(op, f, args, list, selected.def, selected.leaves, trace);
+      const { leaves, def } = flatten(result, `${op}: the function's output`);
+      const outs = leaves.map((l) => toTensor(op, l));
+      if (decide) {
+        const n = xs.reduce((acc, x) => acc + x.size, 0);
+        const m = outs.reduce((acc, y) => acc + y.size, 0);
+        if (decide(n, m) === 'fwd') return USE_FORWARD;
+      }
+      const values = outs.map((y) => (y instanceof TapeVar && y.trace === trace ? y.primal : y));
+      const keep = keepSet(values);
+      const jac = outs.map((y, o) => {
+        const m = y.size;
+        const k = options.chunkSize ?? Math.max(1, Math.min(m, 64));
+        if (!Number.isInteger(k) || k < 1) throw new ArgumentError(`${op}: chunkSize must be a positive integer, got ${k}.`);
+        let perLeaf: Tensor[];
+        if (!(y instanceof TapeVar && y.trace === trace) || m === 0) {
+          perLeaf = xs.map((x) => zeros([...y.shape, ...x.shape], { dtype: x.dtype }));
+        } else {
+          const blocks: Tensor[][] = xs.map(() => []);
+          for (let start = 0; start < m; start += k) {
+            const rows = Math.min(k, m - start);
+            const last = o === outs.length - 1 && start + rows >= m;
+            const seed = identityBlock(start, rows, 0, m, y.shape, y.dtype);
+            const cts = backward(trace, new Map([[y.id, seed]]), vars.map((v) => v.id), { consume: last, keep });
+            cts.forEach((c, i) => blocks[i].push(c ?? zeros([rows, ...xs[i].shape], { dtype: xs[i].dtype })));
+          }
+          // Rows of the Jacobian: [m, ...leafShape] per leaf.
+          perLeaf = xs.map((x, i) => {
+            const rowsAll = blocks[i].length === 1 ? blocks[i][0] : concat(blocks[i], 0);
+            return reshape(rowsAll, [...y.shape, ...x.shape]);
+          });
+        }
+        const trees = unflatten<unknown[]>(selected.def, perLeaf);
+        return single ? trees[0] : trees;
+      });
+      return unflatten(def, jac);
+    } finally {
+      popTrace(trace);
+    }
+  });
+}

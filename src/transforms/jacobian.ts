@@ -1,9 +1,8 @@
 // Compositions of the two modes: hessian, hvp, and jacobian with mode selection.
 import { ArgumentError } from '../errors.js';
-import { flatten, type Tree } from '../tree.js';
-import { grad } from './grad.js';
-import { jacrev } from './grad.js';
-import { jacfwd, jvp, type JacOptions } from './jvp.js';
+import type { Tree } from '../tree.js';
+import { USE_FORWARD, grad, jacrev, jacrevImpl } from './grad.js';
+import { defaultChunk, jacfwd, jvp, type JacOptions } from './jvp.js';
 import { checkFunction } from './util.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -37,14 +36,55 @@ export interface JacobianOptions extends JacOptions {
   mode?: JacobianMode;
 }
 
+/**
+ * The cost model behind jacobian's 'auto' mode, in units of one evaluation of f. A forward
+ * pass pushing k directions costs fwdPass + fwdPerDirection * k; reverse mode tapes f once
+ * (revTape) and each sweep pulling back k rows costs revSweep + revPerRow * k. The constants
+ * are fitted to `npm run bench` (jacobian suite) results; see README.
+ */
+export const jacobianCostModel = {
+  measuredOn: '2026-11-22, Intel Xeon (Sapphire Rapids, KVM) 2 vCPU, Node 20.20, one thread',
+  fwdPass: 1.0,
+  fwdPerDirection: 0.5,
+  revTape: 1.3,
+  revSweep: 1.5,
+  revPerRow: 0.8,
+  fwdChunk: (n: number) => defaultChunk(n),
+  revChunk: (m: number) => Math.max(1, Math.min(m, 64)),
+};
+
+export interface JacobianCost {
+  mode: 'fwd' | 'rev';
+  /** Estimated cost of each mode in evaluations of f. */
+  fwd: number;
+  rev: number;
+  fwdPasses: number;
+  revSweeps: number;
+}
+
+/**
+ * What `jacobian(f, {mode: 'auto'})` does for n inputs and m outputs, with the estimated
+ * cost of each mode.
+ * @example jacobianCost(1000, 2).mode // 'rev'
+ */
+export function jacobianCost(n: number, m: number): JacobianCost {
+  const c = jacobianCostModel;
+  const kf = c.fwdChunk(n), kr = c.revChunk(m);
+  const fwdPasses = Math.ceil(n / kf), revSweeps = Math.ceil(m / kr);
+  const fwd = fwdPasses * (c.fwdPass + c.fwdPerDirection * kf);
+  const rev = c.revTape + revSweeps * (c.revSweep + c.revPerRow * kr);
+  return { mode: fwd <= rev ? 'fwd' : 'rev', fwd, rev, fwdPasses, revSweeps };
+}
+
 /** Which mode `jacobian(f, {mode: 'auto'})` takes for n inputs and m outputs. */
 export function chooseJacobianMode(n: number, m: number): 'fwd' | 'rev' {
-  return n <= m ? 'fwd' : 'rev';
+  return jacobianCost(n, m).mode;
 }
 
 /**
  * The Jacobian, by forward mode, reverse mode, or ('auto', the default) whichever the cost
- * model predicts is cheaper for the input and output sizes.
+ * model predicts is cheaper for the input and output sizes. 'auto' tapes f first (to learn the
+ * output size); when reverse mode wins that tape is used, otherwise it is dropped.
  * @example jacobian((x) => sin(x))(array([0, 1]))
  */
 export function jacobian(f: Fn, options: JacobianOptions = {}) {
@@ -54,15 +94,9 @@ export function jacobian(f: Fn, options: JacobianOptions = {}) {
     throw new ArgumentError(`jacobian: mode must be 'auto', 'fwd' or 'rev', got ${JSON.stringify(mode)}.`);
   }
   return (...args: unknown[]): any => { // eslint-disable-line @typescript-eslint/no-explicit-any
-    let chosen = mode;
-    if (mode === 'auto') {
-      const argnums = options.argnums ?? 0;
-      const list = typeof argnums === 'number' ? [argnums] : [...argnums];
-      const n = flatten(list.map((i) => args[i])).leaves.reduce<number>((acc, l) => acc + (typeof l === 'number' ? 1 : l.size), 0);
-      // The output size needs one evaluation; the rule only needs its order of magnitude.
-      const m = flatten(f(...args)).leaves.reduce<number>((acc, l) => acc + (typeof l === 'number' ? 1 : l.size), 0);
-      chosen = chooseJacobianMode(n, m);
-    }
-    return chosen === 'fwd' ? jacfwd(f, options)(...args) : jacrev(f, options)(...args);
+    if (mode === 'fwd') return jacfwd(f, options)(...args);
+    if (mode === 'rev') return jacrev(f, options)(...args);
+    const result = jacrevImpl(f, options, args, chooseJacobianMode);
+    return result === USE_FORWARD ? jacfwd(f, options)(...args) : result;
   };
 }
