@@ -15,8 +15,10 @@ export type JvpRule<P> = (primals: Tensor[], tangents: (Tensor | null)[], out: T
  * Reverse rule. `cotangent` has shape [k, ...out.shape] (k rows of output cotangents). Returns
  * per input a cotangent broadcastable to [k, ...out.shape] (the tape sums it down to the
  * input's shape: broadcasting is undone once, for all primitives) or null for no dependence.
+ * `wanted[i]` is false for inputs that are constants of the tape: a rule may return null for
+ * them instead of computing a cotangent nobody reads (matmul skips a whole GEMM this way).
  */
-export type VjpRule<P> = (cotangent: Tensor, primals: Tensor[], out: Tensor, params: P) => (Tensor | null)[];
+export type VjpRule<P> = (cotangent: Tensor, primals: Tensor[], out: Tensor, params: P, wanted: readonly boolean[]) => (Tensor | null)[];
 
 export interface Primitive<P = Record<string, never>> {
   readonly name: string;

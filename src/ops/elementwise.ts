@@ -119,15 +119,15 @@ function addTerms(...terms: (Tensor | null)[]): Tensor | null {
 // d(a + b) = da + db
 const addP = binaryPrim('add', (_, [ta, tb]) => addTerms(ta, tb), (ct) => [ct, ct]);
 // d(a - b) = da - db
-const subP = binaryPrim('sub', (_, [ta, tb]) => addTerms(ta, tb && neg(tb)), (ct) => [ct, neg(ct)]);
+const subP = binaryPrim('sub', (_, [ta, tb]) => addTerms(ta, tb && neg(tb)), (ct, _, __, ___, wanted) => [ct, wanted[1] ? neg(ct) : null]);
 // d(a b) = da b + a db
 const mulP = binaryPrim('mul',
   ([a, b], [ta, tb]) => addTerms(ta && mul(ta, b), tb && mul(a, tb)),
-  (ct, [a, b]) => [mul(ct, b), mul(ct, a)]);
+  (ct, [a, b], _, __, wanted) => [wanted[0] ? mul(ct, b) : null, wanted[1] ? mul(ct, a) : null]);
 // d(a / b) = da / b - (a / b) db / b
 const divP = binaryPrim('div',
   ([, b], [ta, tb], out) => addTerms(ta && div(ta, b), tb && neg(div(mul(out, tb), b))),
-  (ct, [, b], out) => [div(ct, b), neg(div(mul(ct, out), b))]);
+  (ct, [, b], out, _, wanted) => [wanted[0] ? div(ct, b) : null, wanted[1] ? neg(div(mul(ct, out), b)) : null]);
 
 // d(a^b) = b a^(b-1) da + log(a) a^b db; the first term is 0 where b = 0 (so 0^0 has slope 0)
 // and the second is 0 where a = 0 (the limit for b > 0), as JAX has them.
@@ -140,7 +140,7 @@ function powExpSlope(a: Tensor, out: Tensor): Tensor {
 }
 const powP = binaryPrim('pow',
   ([a, b], [ta, tb], out) => addTerms(ta && mul(ta, powBaseSlope(a, b)), tb && mul(tb, powExpSlope(a, out))),
-  (ct, [a, b], out) => [mul(ct, powBaseSlope(a, b)), mul(ct, powExpSlope(a, out))]);
+  (ct, [a, b], out, _, wanted) => [wanted[0] ? mul(ct, powBaseSlope(a, b)) : null, wanted[1] ? mul(ct, powExpSlope(a, out)) : null]);
 
 // d max(a, b) = da where a > b, db where b > a, (da + db)/2 at ties (JAX's convention).
 function pickWeights(name: 'maximum' | 'minimum', a: Tensor, b: Tensor): [Tensor, Tensor] {

@@ -66,9 +66,9 @@ const matmulP = definePrimitive<MatmulParams>({
     const right = tb && matmulT(a, tb, p.transA, p.transB);
     return left && right ? left.add(right) : left ?? right;
   },
-  vjp(ct, [a, b], __, { transA, transB }) {
-    const ctA = transA ? matmulT(b, ct, transB, true) : matmulT(ct, b, false, !transB);
-    const ctB = transB ? matmulT(ct, a, true, transA) : matmulT(a, ct, !transA, false);
+  vjp(ct, [a, b], __, { transA, transB }, wanted) {
+    const ctA = !wanted[0] ? null : transA ? matmulT(b, ct, transB, true) : matmulT(ct, b, false, !transB);
+    const ctB = !wanted[1] ? null : transB ? matmulT(ct, a, true, transA) : matmulT(a, ct, !transA, false);
     return [ctA, ctB];
   },
 });

@@ -31,6 +31,7 @@ interface TapeNode {
   primals: Tensor[] | null;
   out: Tensor | null;
   inputIds: number[];
+  wanted: boolean[];
   outId: number;
 }
 
@@ -74,7 +75,8 @@ export class TapeTrace extends Trace {
     this.claim(primals);
     this.claim([out]);
     const v = this.variable(out);
-    this.nodes.push({ prim: prim as VjpOnly<unknown>, params, primals, out, inputIds, outId: v.id });
+    const wanted = inputIds.map((id) => id >= 0);
+    this.nodes.push({ prim: prim as VjpOnly<unknown>, params, primals, out, inputIds, wanted, outId: v.id });
     return v;
   }
 
@@ -123,7 +125,7 @@ export function backward(trace: TapeTrace, seeds: Map<number, Tensor>, wanted: r
       const scope = openScope();
       try {
         const rows = ct.shape[0];
-        const inputCts = node.prim.vjp(ct, primals, node.out, node.params);
+        const inputCts = node.prim.vjp(ct, primals, node.out, node.params, node.wanted);
         const ids = node.inputIds;
         for (let j = 0; j < ids.length; j++) {
           const id = ids[j];
