@@ -100,7 +100,7 @@ function gradImpl(f: Fn, options: GradOptions, args: unknown[], wantValue: boole
         const auxValue = options.hasAux ? valuesOf(trace, aux, op) : undefined;
         let cts: (Tensor | null)[] = vars.map(() => null);
         if (y instanceof TapeVar && y.trace === trace) {
-          const keep = keepSet(value, auxValue);
+          const keep = options.hasAux ? keepSet(value, auxValue) : new Set(denseParts(value));
           cts = backward(trace, new Map([[y.id, ones([1], { dtype: y.dtype })]]), vars.map((v) => v.id), { consume: true, keep });
         }
         const g = gradientTrees(cts, xs, selected.def, single);

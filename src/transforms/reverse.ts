@@ -63,8 +63,14 @@ export class TapeTrace extends Trace {
    * scope closing does not free what the backward sweep will read.
    */
   private claim(values: readonly Tensor[]): void {
-    for (const v of values) {
-      for (const d of denseParts(v)) if (d.scope && d.scope !== this.scope && within(d, this.scope)) adopt(d, this.scope);
+    for (let i = 0; i < values.length; i++) this.claimOne(values[i]);
+  }
+
+  private claimOne(v: Tensor): void {
+    if (v instanceof DenseTensor) {
+      if (v.scope && v.scope !== this.scope && within(v, this.scope)) adopt(v, this.scope);
+    } else {
+      for (const d of denseParts(v)) this.claimOne(d);
     }
   }
 
@@ -73,7 +79,7 @@ export class TapeTrace extends Trace {
     const inputIds = inputs.map((x) => (x instanceof TapeVar && x.trace === this ? x.id : -1));
     if (inputIds.every((id) => id < 0)) return out;
     this.claim(primals);
-    this.claim([out]);
+    this.claimOne(out);
     const v = this.variable(out);
     const wanted = inputIds.map((id) => id >= 0);
     this.nodes.push({ prim: prim as VjpOnly<unknown>, params, primals, out, inputIds, wanted, outId: v.id });
@@ -89,6 +95,8 @@ export class TapeTrace extends Trace {
     return this.record(prim, params, inputs, primals, bind(prim, primals, params));
   }
 }
+
+const SCOPED_NODE_SIZE = 256;
 
 export interface BackwardOptions {
   /** Free each record's saved values once it is processed (the tape cannot be swept again). */
@@ -122,7 +130,9 @@ export function backward(trace: TapeTrace, seeds: Map<number, Tensor>, wanted: r
       cotangents[node.outId] = undefined;
       owned[node.outId] = 0;
       stored.length = 0;
-      const scope = openScope();
+      // Intermediates of a rule are freed right after it for large cotangents; for small ones
+      // the bookkeeping would cost more than the memory, so they wait for the sweep's scope.
+      const scope = ct.size >= SCOPED_NODE_SIZE ? openScope() : null;
       try {
         const rows = ct.shape[0];
         const inputCts = node.prim.vjp(ct, primals, node.out, node.params, node.wanted);
@@ -156,9 +166,11 @@ export function backward(trace: TapeTrace, seeds: Map<number, Tensor>, wanted: r
           }
         }
       } finally {
-        kept.length = 0;
-        for (const t of stored) denseParts(t, kept);
-        closeScope(scope, kept);
+        if (scope) {
+          kept.length = 0;
+          for (const t of stored) denseParts(t, kept);
+          closeScope(scope, kept);
+        }
       }
       if (disposable(ct)) ct.dispose();
     }
