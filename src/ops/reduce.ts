@@ -124,6 +124,15 @@ export function mean(x: TensorLike, axes?: number | readonly number[] | null, op
 }
 
 /**
+ * The max over `axes` (keepdims), held constant, and 0 where it is infinite: an all -Infinity
+ * slice then gives exp(x - shift) = 0, not NaN.
+ */
+function stableShift(t: Tensor, axes: number[]): Tensor {
+  const peak = stopGradient(max(t, axes, { keepdims: true }));
+  return where(less(abs(peak), Infinity), peak, 0);
+}
+
+/**
  * log(sum(exp(x))) over `axes`, computed stably by shifting by the max (the shift is held
  * constant; it cancels in the value and in the derivative).
  * @example logsumexp(array([0, 0])).item() // Math.LN2
@@ -132,16 +141,21 @@ export function logsumexp(x: TensorLike, axes?: number | readonly number[] | nul
   const t = toTensor('logsumexp', x);
   const list = normalizeAxes('logsumexp', axes, t.ndim);
   if (list.length === 0) return t;
-  const peak = stopGradient(max(t, list, { keepdims: true }));
-  // An all -Infinity slice has peak -Infinity; shift by 0 there so exp(x - peak) is 0, not NaN.
-  const finitePeak = where(less(abs(peak), Infinity), peak, 0);
+  const finitePeak = stableShift(t, list);
   const shifted = log(sum(exp(sub(t, finitePeak)), list, { keepdims: true }));
   const out = add(shifted, finitePeak);
   return options.keepdims ? out : reshape(out, t.shape.filter((_, i) => !list.includes(i)));
 }
 
-/** exp(x) / sum(exp(x)) along `axis` (default: the last). @example softmax(array([0, 0])) // [0.5, 0.5] */
+/**
+ * exp(x) / sum(exp(x)) along `axis` (default: the last), as exp(x - max) / sum(exp(x - max)):
+ * exp(x - logsumexp(x)) would lose about log2(|logsumexp|) bits to the rounding of logsumexp.
+ * @example softmax(array([0, 0])) // [0.5, 0.5]
+ */
 export function softmax(x: TensorLike, axis: number | readonly number[] = -1): Tensor {
   const t = toTensor('softmax', x);
-  return exp(sub(t, logsumexp(t, axis, { keepdims: true })));
+  const list = normalizeAxes('softmax', axis, t.ndim);
+  if (list.length === 0) return exp(sub(t, t));
+  const e = exp(sub(t, stableShift(t, list)));
+  return div(e, sum(e, list, { keepdims: true }));
 }
