@@ -16,6 +16,7 @@ export * from './reduce';
 export * from './matmul';
 export * from './accumulate';
 export * from './layout';
+export * from './linalg';
 export * from './scatter';
 
 /** First byte the JS allocator may use: everything below belongs to static data. */
