@@ -2,7 +2,7 @@
 import * as k from '../backend/kernels.js';
 import { bind } from '../core/trace.js';
 import { definePrimitive } from '../core/primitive.js';
-import { empty } from '../tensor/create.js';
+import { checkDType, empty } from '../tensor/create.js';
 import { ArgumentError } from '../errors.js';
 import { DenseTensor, Tensor, type DType } from '../tensor/tensor.js';
 import { writeAt } from '../backend/io.js';
@@ -35,7 +35,12 @@ export function scalarOf(value: number, dtype: DType): DenseTensor {
 
 /** Turns an op argument into a tensor; `dtype` is used for plain numbers. */
 export function toTensor(op: string, x: TensorLike, dtype: DType = 'float64'): Tensor {
-  if (x instanceof Tensor) return x;
+  if (x instanceof Tensor) {
+    // Name the op the user called, also for ops that would return x unchanged (transpose of
+    // a vector, reshape to the same shape) and so never touch its data.
+    if (x instanceof DenseTensor && x.isDisposed) x.data_(op);
+    return x;
+  }
   if (typeof x === 'number') return scalarOf(x, dtype);
   const what = x === null ? 'null' : Array.isArray(x) ? 'a JS array' : typeof x;
   throw new ArgumentError(`${op}: expected a Tensor or a number, got ${what}. Wrap arrays with array(...) first.`);
@@ -63,7 +68,7 @@ export function coerce(op: string, xs: TensorLike[]): Tensor[] {
 const astypeP = definePrimitive<{ dtype: DType }>({
   name: 'astype',
   impl([x], { dtype }) {
-    const out = empty(x.shape, dtype);
+    const out = empty(x.shape, dtype, 'astype');
     k.cast(out.data_('astype'), x.data_('astype'));
     return out;
   },
@@ -72,16 +77,17 @@ const astypeP = definePrimitive<{ dtype: DType }>({
 });
 
 /** Casts to `dtype`. @example astype(x, 'float32') */
-export function astype(x: Tensor, dtype: DType): Tensor {
-  if (x.dtype === dtype) return x;
-  return bind(astypeP, [x], { dtype });
+export function astype(x: TensorLike, dtype: DType): Tensor {
+  const t = toTensor('astype', x, x instanceof Tensor ? undefined : checkDType('astype', dtype));
+  if (t.dtype === dtype) return t;
+  return bind(astypeP, [t], { dtype: checkDType('astype', dtype) });
 }
 
 // The identity whose derivative is zero: both rules return symbolic zeros.
 const stopGradientP = definePrimitive({
   name: 'stop_gradient',
   impl([x]) {
-    const out = empty(x.shape, x.dtype);
+    const out = empty(x.shape, x.dtype, 'stopGradient');
     k.copy(out.data_('stopGradient'), x.data_('stopGradient'));
     return out;
   },

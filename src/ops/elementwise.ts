@@ -17,7 +17,7 @@ function unaryPrim(name: string, deriv: (x: Tensor, out: Tensor) => Tensor | nul
   return definePrimitive({
     name,
     impl([x]) {
-      const out = empty(x.shape, x.dtype);
+      const out = empty(x.shape, x.dtype, name);
       k.unary(name, out.data_(name), x.data_(name));
       return out;
     },
@@ -100,7 +100,7 @@ function binaryPrim(name: string, jvp: Binary['jvp'], vjp: Binary['vjp']): Binar
     broadcasts: true,
     impl([a, b]) {
       const shape = broadcastShapes(name, a.shape, b.shape);
-      const out = empty(shape, a.dtype);
+      const out = empty(shape, a.dtype, name);
       k.binary(name, out.data_(name), a.data_(name), b.data_(name), shape, a.shape, b.shape);
       return out;
     },
@@ -210,7 +210,7 @@ const whereP = definePrimitive({
   broadcasts: true,
   impl([c, a, b]) {
     const shape = broadcastShapes('where', c.shape, a.shape, b.shape);
-    const out = empty(shape, a.dtype);
+    const out = empty(shape, a.dtype, 'where');
     k.where(out.data_('where'), c.data_('where'), a.data_('where'), b.data_('where'), shape, [c.shape, a.shape, b.shape]);
     return out;
   },

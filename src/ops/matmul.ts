@@ -36,7 +36,7 @@ const matmulP = definePrimitive<MatmulParams>({
     const { m, ka: kk, n } = dims(a.shape, b.shape, p);
     const batchA = a.shape.slice(0, -2), batchB = b.shape.slice(0, -2);
     const batch = broadcastShapes('matmul', batchA, batchB);
-    const out = empty([...batch, m, n], a.dtype);
+    const out = empty([...batch, m, n], a.dtype, 'matmul');
     const O = out.data_('matmul'), A = a.data_('matmul'), B = b.data_('matmul');
     const count = sizeOf(batch);
     if (count === 0 || m === 0 || n === 0) return out;
@@ -85,16 +85,26 @@ export function matmulT(a: Tensor, b: Tensor, transA: boolean, transB: boolean):
  */
 export function matmul(a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = coerce('matmul', [a, b]);
+  return matmulAs('matmul', x, y);
+}
+
+/** matmul with `op` named in its errors. */
+function matmulAs(op: string, x: Tensor, y: Tensor): Tensor {
   if (x.ndim === 0 || y.ndim === 0) {
-    throw new ShapeError(`matmul: operands must have at least 1 dimension, got shapes ${fmtShape(x.shape)} and ${fmtShape(y.shape)}; use mul for scalars.`);
+    throw new ShapeError(`${op}: operands must have at least 1 dimension, got shapes ${fmtShape(x.shape)} and ${fmtShape(y.shape)}; use mul for scalars.`);
   }
   const xa = x.ndim === 1 ? reshape(x, [1, x.shape[0]]) : x;
   const yb = y.ndim === 1 ? reshape(y, [y.shape[0], 1]) : y;
   const { ka, kb } = dims(xa.shape, yb.shape, { transA: false, transB: false });
   if (ka !== kb) {
-    throw new ShapeError(`matmul: inner dimensions must match: shapes ${fmtShape(x.shape)} and ${fmtShape(y.shape)} have inner sizes (${ka}) and (${kb}). Transpose an operand or fix its shape.`);
+    throw new ShapeError(`${op}: inner dimensions must match: shapes ${fmtShape(x.shape)} and ${fmtShape(y.shape)} have inner sizes (${ka}) and (${kb}). Transpose an operand or fix its shape.`);
   }
-  broadcastShapes('matmul', xa.shape.slice(0, -2), yb.shape.slice(0, -2));
+  const batchA = xa.shape.slice(0, -2), batchB = yb.shape.slice(0, -2);
+  try {
+    broadcastShapes(op, batchA, batchB);
+  } catch {
+    throw new ShapeError(`${op}: the batch axes of shapes ${fmtShape(x.shape)} and ${fmtShape(y.shape)}, ${fmtShape(batchA)} and ${fmtShape(batchB)}, cannot be broadcast together; they must be equal or 1 on every trailing axis.`);
+  }
   const out = matmulT(xa, yb, false, false);
   if (x.ndim > 1 && y.ndim > 1) return out;
   const shape = out.shape.slice(0, -2);
@@ -114,5 +124,5 @@ export function dot(a: TensorLike, b: TensorLike): Tensor {
     throw new ShapeError(`dot: vectors of shapes ${fmtShape(x.shape)} and ${fmtShape(y.shape)} must have the same length.`);
   }
   if (x.ndim === 1 && y.ndim === 1 && x.shape[0] <= 64) return sum(mul(x, y));
-  return matmul(x, y);
+  return matmulAs('dot', x, y);
 }

@@ -32,7 +32,7 @@ function reducedShape(shape: readonly number[], { axes, keepdims }: ReduceParams
 function reduceImpl(op: 'sum' | 'max' | 'min', x: DenseTensor, params: ReduceParams): DenseTensor {
   const outShape = reducedShape(x.shape, params);
   if (params.axes.length === x.ndim || x.size === 0 && params.axes.length === 0) {
-    const out = empty(outShape, x.dtype);
+    const out = empty(outShape, x.dtype, op);
     k.fill(out.data_(op), x.size === 0 ? (op === 'sum' ? 0 : op === 'max' ? -Infinity : Infinity) : k.reduceAll(op, x.data_(op)));
     if (params.axes.length === x.ndim) return out;
   }
@@ -51,13 +51,13 @@ function reduceImpl(op: 'sum' | 'max' | 'min', x: DenseTensor, params: ReducePar
     const len = shape.slice(lo, hi + 1).reduce((a, b) => a * b, 1);
     const inner = shape.slice(hi + 1).reduce((a, b) => a * b, 1);
     shape = [...shape.slice(0, lo), ...new Array(hi - lo + 1).fill(1), ...shape.slice(hi + 1)];
-    const next = empty(shape, x.dtype);
+    const next = empty(shape, x.dtype, op);
     k.reduceAxis(op, next.data_(op), current.data_(op), outer, len, inner);
     if (current !== x) current.dispose();
     current = next;
   }
   if (current === x) {
-    const out = empty(outShape, x.dtype);
+    const out = empty(outShape, x.dtype, op);
     k.copy(out.data_(op), x.data_(op));
     return out;
   }

@@ -35,7 +35,10 @@ export function reshape(x: TensorLike, shape: readonly number[]): Tensor {
     }
     target[unknown] = t.size / known;
   }
-  if (target.some((d) => !Number.isInteger(d) || d < 0) || sizeOf(target) !== t.size) {
+  if (target.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new ShapeError(`reshape: target shape ${fmtShape(shape)} must be non-negative integers, with at most one -1 to infer.`);
+  }
+  if (sizeOf(target) !== t.size) {
     throw new ShapeError(`reshape: cannot reshape a tensor of shape ${fmtShape(t.shape)} (${t.size} elements) to ${fmtShape(shape)} (${sizeOf(target)} elements); the element counts must match.`);
   }
   if (shapesEqual(target, t.shape)) return t;
@@ -52,7 +55,7 @@ const transposeP = definePrimitive<{ perm: number[] }>({
   name: 'transpose',
   impl([x], { perm }) {
     const shape = perm.map((p) => x.shape[p]);
-    const out = empty(shape, x.dtype);
+    const out = empty(shape, x.dtype, 'transpose');
     if (x.ndim === 2 && perm[0] === 1) k.transpose2d(out.data_('transpose'), x.data_('transpose'), x.shape[0], x.shape[1]);
     else {
       const strides = contiguousStrides(x.shape);
@@ -104,7 +107,7 @@ export function sumToShape(x: Tensor, shape: readonly number[], fixed = 0): Tens
 const broadcastToP = definePrimitive<{ shape: number[] }>({
   name: 'broadcast_to',
   impl([x], { shape }) {
-    const out = empty(shape, x.dtype);
+    const out = empty(shape, x.dtype, 'broadcastTo');
     k.copyStrided(out.data_('broadcastTo'), x.data_('broadcastTo'), shape, broadcastStrides(x.shape, shape));
     return out;
   },
@@ -127,7 +130,7 @@ export function broadcastTo(x: TensorLike, shape: readonly number[]): Tensor {
 const sliceP = definePrimitive<{ begin: number[]; size: number[] }>({
   name: 'slice',
   impl([x], { begin, size }) {
-    const out = empty(size, x.dtype);
+    const out = empty(size, x.dtype, 'slice');
     const strides = contiguousStrides(x.shape);
     const offset = begin.reduce((acc, b, i) => acc + b * strides[i], 0);
     if (out.size > 0) k.copyStrided(out.data_('slice'), x.data_('slice'), size, strides, offset);
@@ -160,7 +163,7 @@ const padP = definePrimitive<{ widths: [number, number][] }>({
   name: 'pad',
   impl([x], { widths }) {
     const shape = x.shape.map((d, i) => d + widths[i][0] + widths[i][1]);
-    const out = empty(shape, x.dtype);
+    const out = empty(shape, x.dtype, 'pad');
     k.fill(out.data_('pad'), 0);
     // Write x into the interior by viewing out through x's shape with out's strides.
     const outStrides = contiguousStrides(shape);
@@ -187,7 +190,7 @@ const concatP = definePrimitive<{ axis: number }>({
   impl(xs, { axis }) {
     const shape = [...xs[0].shape];
     shape[axis] = xs.reduce((acc, x) => acc + x.shape[axis], 0);
-    const out = empty(shape, xs[0].dtype);
+    const out = empty(shape, xs[0].dtype, 'concat');
     const outStrides = contiguousStrides(shape);
     let offset = 0;
     for (const x of xs) {

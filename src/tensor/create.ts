@@ -2,7 +2,7 @@
 import { DataBuffer, type DType } from '../backend/buffer.js';
 import { writeAt, writeData } from '../backend/io.js';
 import * as k from '../backend/kernels.js';
-import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
+import { ArgumentError, DTypeError, OutOfMemoryError, ShapeError, fmtShape } from '../errors.js';
 import { checkShape, sizeOf } from './shape.js';
 import { DenseTensor, Tensor, type NestedArray } from './tensor.js';
 
@@ -17,9 +17,16 @@ export function checkDType(op: string, dtype: unknown): DType {
   throw new DTypeError(`${op}: dtype ${JSON.stringify(dtype)} is not supported; use 'float64' (the default) or 'float32'.`);
 }
 
-/** @internal an uninitialised tensor; kernels fill it. */
-export function empty(shape: readonly number[], dtype: DType): DenseTensor {
-  return new DenseTensor(new DataBuffer(dtype, sizeOf(shape)), shape);
+/** @internal an uninitialised tensor; kernels fill it. `op` names the caller in errors. */
+export function empty(shape: readonly number[], dtype: DType, op?: string): DenseTensor {
+  let buffer: DataBuffer;
+  try {
+    buffer = new DataBuffer(dtype, sizeOf(shape));
+  } catch (e) {
+    if (!(e instanceof OutOfMemoryError)) throw e;
+    throw new OutOfMemoryError(`${op ?? 'alloc'}: no room for a ${dtype} tensor of shape ${fmtShape(shape)}: ${e.message}`);
+  }
+  return new DenseTensor(buffer, shape);
 }
 
 function inferShape(op: string, data: NestedArray): number[] {
@@ -56,7 +63,7 @@ export function array(data: ArrayData | Tensor, options: DTypeOption & { shape?:
   if (data instanceof Tensor) {
     const d = data.dense();
     const dtype = options.dtype ? checkDType('array', options.dtype) : d.dtype;
-    const out = empty(d.shape, dtype);
+    const out = empty(d.shape, dtype, 'array');
     k.cast(out.data_('array'), d.data_('array'));
     return out;
   }
@@ -74,7 +81,8 @@ export function array(data: ArrayData | Tensor, options: DTypeOption & { shape?:
     shape = inferShape('array', data as NestedArray);
     flat = shape.length <= 1 ? (data as number[]) : (data as NestedArray[]).flat(Infinity as 1) as number[];
   } else {
-    throw new ArgumentError(`array: cannot make a tensor from ${data === null ? 'null' : typeof data}; give a number, a (nested) array of numbers, a Float64Array or a Float32Array.`);
+    const what = data === null ? 'null' : typeof data === 'object' ? ((data as object).constructor?.name ?? 'object') : typeof data;
+    throw new ArgumentError(`array: cannot make a tensor from ${what}; give a number, a (nested) array of numbers, a Float64Array or a Float32Array.`);
   }
   if (options.shape) {
     const target = checkShape('array', options.shape);
@@ -83,7 +91,7 @@ export function array(data: ArrayData | Tensor, options: DTypeOption & { shape?:
     }
     shape = target;
   }
-  const out = empty(shape, dtype);
+  const out = empty(shape, dtype, 'array');
   writeData(out.data_('array'), flat);
   return out;
 }
@@ -91,32 +99,37 @@ export function array(data: ArrayData | Tensor, options: DTypeOption & { shape?:
 /** A 0-d tensor. @example scalar(2.5).item() // 2.5 */
 export function scalar(value: number, options: DTypeOption = {}): Tensor {
   if (typeof value !== 'number') throw new ArgumentError(`scalar: expected a number, got ${typeof value}.`);
-  const out = empty([], checkDType('scalar', options.dtype ?? 'float64'));
+  const out = empty([], checkDType('scalar', options.dtype ?? 'float64'), 'scalar');
   writeAt(out.data_('scalar'), 0, value);
   return out;
 }
 
 /** A tensor of `shape` filled with `value`. @example full([2, 3], 7) */
 export function full(shape: readonly number[], value: number, options: DTypeOption = {}): Tensor {
-  const out = empty(checkShape('full', shape), checkDType('full', options.dtype ?? 'float64'));
-  k.fill(out.data_('full'), value);
+  if (typeof value !== 'number') throw new ArgumentError(`full: the fill value must be a number, got ${value === null ? 'null' : typeof value}.`);
+  return filled('full', shape, value, options);
+}
+
+function filled(op: string, shape: readonly number[], value: number, options: DTypeOption): Tensor {
+  const out = empty(checkShape(op, shape), checkDType(op, options.dtype ?? 'float64'), op);
+  k.fill(out.data_(op), value);
   return out;
 }
 
 /** @example zeros([2, 2]) */
 export function zeros(shape: readonly number[], options: DTypeOption = {}): Tensor {
-  return full(shape, 0, options);
+  return filled('zeros', shape, 0, options);
 }
 
 /** @example ones([3]) */
 export function ones(shape: readonly number[], options: DTypeOption = {}): Tensor {
-  return full(shape, 1, options);
+  return filled('ones', shape, 1, options);
 }
 
 /** The n x n identity. @example eye(3) */
 export function eye(n: number, options: DTypeOption = {}): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`eye: n must be a non-negative integer, got ${n}.`);
-  const out = empty([n, n], checkDType('eye', options.dtype ?? 'float64'));
+  const out = empty([n, n], checkDType('eye', options.dtype ?? 'float64'), 'eye');
   k.eye(out.data_('eye'), n);
   return out;
 }
@@ -128,9 +141,12 @@ export function eye(n: number, options: DTypeOption = {}): Tensor {
  */
 export function arange(start: number, stop?: number, step = 1, options: DTypeOption = {}): Tensor {
   if (stop === undefined) [start, stop] = [0, start];
-  if (step === 0 || !Number.isFinite(step)) throw new ArgumentError(`arange: step must be a finite non-zero number, got ${step}.`);
+  for (const [name, v] of [['start', start], ['stop', stop]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ArgumentError(`arange: ${name} must be a finite number, got ${typeof v === 'number' ? v : typeof v}.`);
+  }
+  if (typeof step !== 'number' || step === 0 || !Number.isFinite(step)) throw new ArgumentError(`arange: step must be a finite non-zero number, got ${step}.`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  const out = empty([n], checkDType('arange', options.dtype ?? 'float64'));
+  const out = empty([n], checkDType('arange', options.dtype ?? 'float64'), 'arange');
   k.arange(out.data_('arange'), start, step);
   return out;
 }
@@ -138,11 +154,12 @@ export function arange(start: number, stop?: number, step = 1, options: DTypeOpt
 /** n evenly spaced values from a to b inclusive. @example linspace(0, 1, 5) */
 export function linspace(a: number, b: number, n: number, options: DTypeOption = {}): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`linspace: n must be a non-negative integer, got ${n}.`);
+  const dtype = checkDType('linspace', options.dtype ?? 'float64');
   const values = new Float64Array(n);
   const step = n > 1 ? (b - a) / (n - 1) : 0;
   for (let i = 0; i < n; i++) values[i] = a + i * step;
   if (n > 1) values[n - 1] = b;
-  return array(values, { dtype: options.dtype ?? 'float64' });
+  return array(values, { dtype });
 }
 
 /**
@@ -153,8 +170,11 @@ export function linspace(a: number, b: number, n: number, options: DTypeOption =
  */
 export function randn(shape: readonly number[], options: DTypeOption & { seed?: number } = {}): Tensor {
   const dims = checkShape('randn', shape);
+  const dtype = checkDType('randn', options.dtype ?? 'float64');
+  const seed = options.seed ?? 0;
+  if (!Number.isSafeInteger(seed)) throw new ArgumentError(`randn: seed must be an integer, got ${typeof seed === 'number' ? seed : typeof seed}.`);
   const n = sizeOf(dims);
-  const uniform = seededUniform(options.seed ?? 0);
+  const uniform = seededUniform(seed);
   const values = new Float64Array(n);
   for (let i = 0; i < n; i += 2) {
     let u1 = uniform();
@@ -164,7 +184,7 @@ export function randn(shape: readonly number[], options: DTypeOption & { seed?: 
     values[i] = r * Math.cos(2 * Math.PI * u2);
     if (i + 1 < n) values[i + 1] = r * Math.sin(2 * Math.PI * u2);
   }
-  return array(values, { dtype: options.dtype ?? 'float64', shape: dims });
+  return array(values, { dtype, shape: dims });
 }
 
 /** Uniform doubles in [0, 1) from sfc32, seeded by splitmix32. */

@@ -41,6 +41,7 @@ export function sizeOf(shape: readonly number[]): number {
 /** Normalises one axis into [0, ndim). */
 export function normalizeAxis(op: string, axis: number, ndim: number): number {
   if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim) {
+    if (ndim === 0) throw new AxisError(`${op}: axis ${axis} is out of range: a 0-d tensor has no axes; reshape it to [1] or reduce over no axes.`);
     throw new AxisError(`${op}: axis ${axis} is out of range for a tensor with ${ndim} dimension${ndim === 1 ? '' : 's'}; expected an integer in [${-ndim}, ${ndim - 1}].`);
   }
   return axis < 0 ? axis + ndim : axis;
@@ -59,7 +60,7 @@ export function normalizeAxes(op: string, axes: number | readonly number[] | und
 
 export function checkShape(op: string, shape: readonly number[]): number[] {
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new ShapeError(`${op}: shape ${JSON.stringify(shape)} is not a list of non-negative integers.`);
+    throw new ShapeError(`${op}: shape ${Array.isArray(shape) ? fmtShape(shape) : JSON.stringify(shape)} is not a list of non-negative integers.`);
   }
   return [...shape];
 }

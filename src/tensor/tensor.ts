@@ -4,7 +4,7 @@
 import { DataBuffer, registerDropped, unregisterDropped, type DType } from '../backend/buffer.js';
 import { countTensor } from '../backend/memory.js';
 import { readData } from '../backend/io.js';
-import { DisposedError } from '../errors.js';
+import { DisposedError, ShapeError } from '../errors.js';
 import { currentScope, type Scope } from './scope.js';
 
 export type { DType };
@@ -32,12 +32,12 @@ export abstract class Tensor {
 
   /** A copy of the data, row-major, as a typed array of the tensor's dtype. */
   data(): Float64Array | Float32Array {
-    return this.dense().readData();
+    return this.dense().readData('data');
   }
 
   /** The data as nested JS arrays (a number for a 0-d tensor). */
   toArray(): NestedArray {
-    const flat = this.data();
+    const flat = this.dense().readData('toArray');
     const shape = this.shape;
     if (shape.length === 0) return flat[0];
     let offset = 0;
@@ -56,9 +56,9 @@ export abstract class Tensor {
   /** The single value of a tensor with one element. */
   item(): number {
     if (this.size !== 1) {
-      throw new TypeError(`item: the tensor has shape [${this.shape.join(', ')}] (${this.size} elements); item() needs exactly one element. Use toArray() or data() instead.`);
+      throw new ShapeError(`item: the tensor has shape [${this.shape.join(', ')}] (${this.size} elements); item() needs exactly one element. Use toArray() or data() instead.`);
     }
-    return this.data()[0];
+    return this.dense().readData('item')[0];
   }
 
   toString(): string {
@@ -128,8 +128,8 @@ export class DenseTensor extends Tensor {
   }
 
   /** @internal */
-  readData(): Float64Array | Float32Array {
-    return readData(this.data_('data'));
+  readData(op = 'data'): Float64Array | Float32Array {
+    return readData(this.data_(op));
   }
 
   dispose(): void {
