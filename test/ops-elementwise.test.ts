@@ -110,6 +110,12 @@ describe('binary rules against finite differences', () => {
     tit(`${name}: jacfwd equals jacrev, broadcasting [3, 1] against [4]`, () => {
       expectFwdEqualsRev(f, [sampleA([3, 1], 23), sampleB([4], 24)]);
     });
+    tit(`${name}: on reduced operands (a keepdims sum against a full one, a mean against a row)`, () => {
+      const a = sampleA([3, 4], 27), b = sampleB([3, 4], 28);
+      // sum/mean of positive samples stay positive, so div and pow stay inside their domains.
+      checkGrads((x: Tensor, y: Tensor) => f(div(sum(x, 1, { keepdims: true }), 4), y), [a, b], { seed: 10 });
+      checkGrads((x: Tensor, y: Tensor) => f(x, div(sum(y, 0), 3)), [a, b], { seed: 11 });
+    });
     tit(`${name}: with one operand a plain number`, () => {
       checkGrads((a: Tensor) => f(a, 1.5), [sampleA([4], 25)], { seed: 7 });
       checkGrads((b: Tensor) => f(1.5, b), [sampleB([4], 26)], { seed: 8 });
@@ -266,6 +272,15 @@ describe('kernels at every SIMD size class, against plain JS', () => {
     ['tanh', tanh, Math.tanh, -10, 10, 4],
     ['sigmoid', sigmoid, (x) => 1 / (1 + Math.exp(-x)), -20, 20, 4],
   ];
+  tit('unary ops on transposed and broadcast inputs agree with the op on the contiguous data', () => {
+    const x = array(Array.from({ length: 15 }, (_, i) => 0.1 + i / 8), { shape: [3, 5] });
+    for (const [, f] of unaryRef) {
+      expect(Array.from(f(transpose(x)).data())).toEqual(Array.from(transpose(f(x)).data()));
+      const row = x.slice([1, 0], [1, 5]);
+      expect(Array.from(f(row.broadcastTo([4, 5])).data())).toEqual(Array.from(f(row).broadcastTo([4, 5]).data()));
+    }
+  });
+
   for (const dtype of ['float64', 'float32'] as const) {
     for (const [name, f, ref, lo, hi, ulps] of unaryRef) {
       tit(`${name} ${dtype} at sizes ${sizes.join(', ')}`, () => {

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Tensor, abs, add, arange, array, astype, broadcastTo, concat, cos, div, dot, equal, exp, expandDims, eye, full,
-  grad, greater, greaterEqual, less, lessEqual, linspace, log, logsumexp, matmul, max, maximum, mean, memory, min,
+  grad, greater, greaterEqual, jacfwd, jacrev, jvp, less, lessEqual, linspace, log, logsumexp, matmul, max, maximum, mean, memory, min,
   minimum, mul, neg, ones, pad, pow, randn, reciprocal, reshape, scalar, sigmoid, sign, sin, slice, softmax, sqrt,
   square, squeeze, stack, sub, sum, tan, tanh, tidy, transpose, where, zeros, type TensorLike,
 } from './helpers/api.js';
@@ -250,6 +250,19 @@ describe('dtypes: float32 agrees with float64 to float32 precision for every op'
       expect(Array.from(astype(array(v), 'float32').data())).toEqual(v.map(Math.fround));
       expect(Array.from(astype(array(v, { dtype: 'float32' }), 'float64').data())).toEqual(v.map(Math.fround));
     }
+  });
+
+  tit('astype: jacfwd equals jacrev in both directions, an identity matrix', () => {
+    const x = array([0.5, 1.25, -2]);
+    const down = (t: Tensor) => astype(t, 'float32');
+    expect(Array.from((jacfwd(down)(x) as Tensor).data())).toEqual(Array.from(eye(3).data()));
+    expect(Array.from((jacrev(down)(x) as Tensor).data())).toEqual(Array.from(eye(3).data()));
+    const x32 = astype(x, 'float32');
+    const up = (t: Tensor) => astype(t, 'float64');
+    expect(Array.from((jacfwd(up)(x32) as Tensor).data())).toEqual(Array.from((jacrev(up)(x32) as Tensor).data()));
+    const [, t] = jvp(down, [x], [array([1, 2, 3])]) as [Tensor, Tensor];
+    expect(t.dtype).toBe('float32');
+    expect(t.toArray()).toEqual([1, 2, 3]);
   });
 
   tit('astype is differentiable: tangents and cotangents are cast', () => {
