@@ -23,7 +23,10 @@ export function copy_f32(out: usize, a: usize, n: i32): void {
   memory.copy(out, a, <usize>n << 2);
 }
 
-/** out (contiguous in shape) = a read through strides; meta -> i32[2*ndim] = [shape..., aStrides...] */
+/**
+ * out (contiguous in shape) = a read through strides; meta -> i32[2*ndim] = [shape..., aStrides...]
+ * in elements, any sign (0 broadcasts). At most 64 axes after size-1 axes are dropped.
+ */
 export function copy_strided_f64(out: usize, a: usize, meta: usize, ndim: i32): void {
   copyStrided<f64>(out, a, meta, ndim);
 }

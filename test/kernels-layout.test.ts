@@ -158,6 +158,12 @@ describe.each(DTYPES)('copy_strided (%s)', (dt) => {
     expect(copyStrided(dt, a, outShape, outStrides)).toEqual(gather(a, outShape, outStrides));
   });
 
+  it('transposes a matrix with a reversed axis (negative stride on the tiled path)', () => {
+    const a = randomArray(dt, 9 * 13, 8);
+    // a[::-1, :].T for a of shape [9, 13]
+    expect(copyStrided(dt, a, [13, 9], [1, -13], 8 * 13)).toEqual(gather(a, [13, 9], [1, -13], 8 * 13));
+  });
+
   it('transposes a sliced matrix (the row stride is not the row length)', () => {
     const a = randomArray(dt, 40 * 50, 7);
     // a[3:33, 2:47].T
