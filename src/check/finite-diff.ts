@@ -4,6 +4,7 @@
 // Stencils. 2-point (central): f'(x) ~ (f(x+h) - f(x-h)) / (2h), truncation error h^2 f'''/6.
 // 4-point (the seed's 5-point stencil, whose centre weight is 0):
 //   f'(x) ~ (-f(x+2h) + 8f(x+h) - 8f(x-h) + f(x-2h)) / (12h), truncation error h^4 f^(5)/30.
+//   (Seed 004 prints it with every sign flipped, which is -f'(x).)
 // Step. Rounding in f contributes about eps_m |f| / h, so the total error is smallest near
 // h = eps_m^(1/3) for the 2-point stencil and h = eps_m^(1/5) for the 4-point one (times the
 // scale of x): with float64 (eps_m = 2^-52) about 6.1e-6 and 7.4e-4, with float32

@@ -537,13 +537,19 @@ function greedy(p: PatternLike): Coloring {
   return { colors, count };
 }
 
-/** Column coloring for forward mode: no two columns of one color have a nonzero in the same row. */
+/**
+ * Column coloring for forward mode: no two columns of one color have a nonzero in the same row.
+ * @example colorColumns(sparsityPattern(f, x)).count // 3 for a tridiagonal Jacobian
+ */
 export function colorColumns(pattern: PatternLike): Coloring {
   checkPattern('colorColumns', pattern);
   return greedy(pattern);
 }
 
-/** Row coloring for reverse mode: no two rows of one color have a nonzero in the same column. */
+/**
+ * Row coloring for reverse mode: no two rows of one color have a nonzero in the same column.
+ * @example colorRows({shape: [2, 2], indptr: [0, 2, 3], indices: [0, 1, 1]}).count // 2
+ */
 export function colorRows(pattern: PatternLike): Coloring {
   checkPattern('colorRows', pattern);
   return greedy(transposeCsr(pattern));
