@@ -66,7 +66,8 @@ describe('tidy', () => {
     const y = tidy(() => exp(x).add(1).mul(2));
     expect(memory().tensors - before.tensors).toBe(2);
     expect(memory().bytesInUse - before.bytesInUse).toBe(2 * F64(3));
-    expect(y.data()[0]).toBe(2 * (Math.E + 1));
+    // The SIMD exp is within 2 ulp of Math.exp, not bit-identical to it.
+    expect(Math.abs(y.data()[0] - 2 * (Math.E + 1))).toBeLessThan(1e-14);
     expect(x.toArray()).toEqual([1, 2, 3]); // made outside the tidy: untouched
     x.dispose();
     y.dispose();
@@ -319,7 +320,9 @@ describe('out of memory', () => {
     expect(after.bytesInUse).toBe(before.bytesInUse);
     expect(after.tensors).toBe(before.tensors);
     expect(live.toArray()).toEqual([1, 2, 3]);
-    expect(kept.toArray()).toEqual([1, Math.E]);
+    const keptValues = kept.data();
+    expect(keptValues[0]).toBe(1);
+    expect(Math.abs(keptValues[1] - Math.E)).toBeLessThan(1e-15);
     expect(tidy(() => live.add(1).toArray())).toEqual([2, 3, 4]);
     // Memory still works for ordinary allocations afterwards.
     const again = tidy(() => sum(ones([1000])));
