@@ -52,7 +52,8 @@ export function checkGrads(f: Fn, args: Tensor[], options: CheckOptions = {}): v
     expect(got.length).toBe(fd.length);
     const norm = Math.max(1e-12, ...Array.from(fd, Math.abs), ...Array.from(got, Math.abs));
     for (let i = 0; i < fd.length; i++) {
-      if (!Number.isFinite(fd[i]) && !Number.isFinite(got[i])) continue;
+      // Both infinite with the same sign, or both NaN, agree; anything else is compared.
+    if (Object.is(fd[i], got[i]) || (Number.isNaN(fd[i]) && Number.isNaN(got[i]))) continue;
       expect(Math.abs(got[i] - fd[i]) / norm, `jvp vs finite differences at output ${i}: ${got[i]} vs ${fd[i]}`).toBeLessThan(rtol);
     }
     // Reverse against forward: <u, J v> = <J^T u, v>.
@@ -73,6 +74,10 @@ export function expectClose(actual: ArrayLike<number> | number, expected: ArrayL
   for (let i = 0; i < a.length; i++) {
     if (Number.isNaN(e[i])) {
       expect(a[i]).toBeNaN();
+      continue;
+    }
+    if (!Number.isFinite(e[i])) {
+      expect(a[i], `element ${i}`).toBe(e[i]);
       continue;
     }
     const tol = atol + rtol * Math.abs(e[i]);
