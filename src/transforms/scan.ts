@@ -1,0 +1,542 @@
+// scan: a loop as one operation, as jax.lax.scan. Without a reverse-mode trace it is a plain
+// loop. Under grad with no budget every step is taped. With a budget the tape holds only the
+// scan's inputs and outputs; the forward pass keeps a few carry snapshots placed by the
+// binomial (Revolve) schedule, and the backward sweep replays the schedule: untaped steps to
+// move between snapshots, one taped step at a time to pull the carry's cotangent back.
+import { BYTES } from '../backend/buffer.js';
+import { memoryInfo, sizeClass } from '../backend/memory.js';
+import { Tracer, denseParts, popTrace, pushTrace, topTrace } from '../core/trace.js';
+import { ArgumentError, DifferentiationError, ShapeError, fmtShape } from '../errors.js';
+import { closeScope, currentScope, openScope, type Scope } from '../tensor/scope.js';
+import { zeros } from '../tensor/create.js';
+import { shapesEqual } from '../tensor/shape.js';
+import { DenseTensor, Tensor } from '../tensor/tensor.js';
+import { toTensor } from '../ops/convert.js';
+import { add } from '../ops/elementwise.js';
+import { reshape, slice, stack } from '../ops/shape.js';
+import { flatten, unflatten, type Tree, type TreeDef } from '../tree.js';
+import { NodeGroup, claimFor, inScope, recordOutputs } from './checkpoint.js';
+import { TapeTrace, TapeVar, backward } from './reverse.js';
+import { revolveSchedule, scheduleStats, uniformSchedule, type ScheduleAction } from './revolve.js';
+import { checkFunction, scoped } from './util.js';
+
+export interface ScanOptions {
+  /** Snapshot budget: carry states kept at once by the backward pass (the initial one counts). */
+  checkpoints?: number;
+  /**
+   * Byte budget for the backward pass: snapshots plus one step's tape. A number of bytes or a
+   * string such as '64MB' (binary units: KB = 1024 bytes, MB = 1024^2, GB = 1024^3).
+   */
+  memory?: number | string;
+  /** 'revolve' (the default with a budget) or 'uniform': a snapshot every ceil(sqrt(l)) steps. */
+  schedule?: 'revolve' | 'uniform';
+}
+
+/** Loop `length` times with no per-step input (step receives x = null). */
+export interface ScanLength {
+  readonly length: number;
+}
+
+type Layout = { shape: readonly number[]; dtype: Tensor['dtype'] };
+
+function layoutOf(t: Tensor): Layout {
+  return { shape: t.shape, dtype: t.dtype };
+}
+
+function describe(l: Layout): string {
+  return `${fmtShape(l.shape)} (${l.dtype})`;
+}
+
+function isLengthSpec(xs: unknown): xs is ScanLength {
+  if (xs === null || typeof xs !== 'object' || Object.getPrototypeOf(xs) !== Object.prototype) return false;
+  const keys = Object.keys(xs);
+  return keys.length === 1 && keys[0] === 'length' && typeof (xs as ScanLength).length === 'number';
+}
+
+interface Sequence {
+  length: number;
+  leaves: Tensor[];
+  def: TreeDef | null;
+}
+
+function parseXs(op: string, xs: unknown): Sequence {
+  if (isLengthSpec(xs)) {
+    if (!Number.isInteger(xs.length) || xs.length < 0) throw new ArgumentError(`${op}: {length} must be a non-negative integer, got ${xs.length}.`);
+    return { length: xs.length, leaves: [], def: null };
+  }
+  const { leaves, def } = flatten(xs, `${op}: xs`);
+  if (leaves.length === 0) throw new ArgumentError(`${op}: xs holds no tensors; to loop without per-step inputs pass {length: n}.`);
+  const tensors = leaves.map((l) => {
+    if (!(l instanceof Tensor) || l.ndim === 0) {
+      throw new ShapeError(`${op}: every leaf of xs must be a tensor with a leading axis to scan over, got ${l instanceof Tensor ? 'a 0-d tensor' : 'a number'}.`);
+    }
+    return l;
+  });
+  const length = tensors[0].shape[0];
+  for (const t of tensors) {
+    if (t.shape[0] !== length) throw new ShapeError(`${op}: the leaves of xs have leading axes ${tensors.map((s) => s.shape[0]).join(', ')}; they must all have the same length.`);
+  }
+  return { length, leaves: tensors, def };
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+
+/** '64MB' -> 67108864; numbers are bytes. */
+function parseBytes(op: string, value: number | string): number {
+  let bytes = NaN;
+  if (typeof value === 'number') bytes = value;
+  else if (typeof value === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+    const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
+    if (m && unit !== undefined) bytes = Math.floor(Number(m[1]) * unit);
+  }
+  if (!Number.isFinite(bytes) || bytes <= 0) {
+    throw new ArgumentError(`${op}: memory must be a positive number of bytes or a string such as '64MB' or '512KB', got ${JSON.stringify(value)}.`);
+  }
+  return bytes;
+}
+
+type Budget = { kind: 'none' } | { kind: 'snapshots'; count: number } | { kind: 'bytes'; bytes: number; text: string };
+
+function parseOptions(op: string, options: ScanOptions): { budget: Budget; schedule: 'revolve' | 'uniform' | null } {
+  if (options === null || typeof options !== 'object') throw new ArgumentError(`${op}: options must be an object such as {checkpoints: 10}, got ${options === null ? 'null' : typeof options}.`);
+  for (const key of Object.keys(options)) {
+    if (!['checkpoints', 'memory', 'schedule'].includes(key)) throw new ArgumentError(`${op}: unknown option '${key}'; the options are checkpoints, memory and schedule.`);
+  }
+  const { checkpoints, memory, schedule } = options;
+  if (checkpoints !== undefined && memory !== undefined) throw new ArgumentError(`${op}: give a budget as either {checkpoints} or {memory}, not both.`);
+  if (schedule !== undefined && schedule !== 'revolve' && schedule !== 'uniform') {
+    throw new ArgumentError(`${op}: schedule must be 'revolve' or 'uniform', got ${JSON.stringify(schedule)}.`);
+  }
+  let budget: Budget = { kind: 'none' };
+  if (checkpoints !== undefined) {
+    if (!Number.isInteger(checkpoints) || checkpoints < 1) {
+      throw new ArgumentError(`${op}: checkpoints must be an integer >= 1 (the initial state counts as one snapshot), got ${checkpoints}.`);
+    }
+    budget = { kind: 'snapshots', count: checkpoints };
+  } else if (memory !== undefined) {
+    budget = { kind: 'bytes', bytes: parseBytes(op, memory), text: String(memory) };
+  }
+  if (schedule === 'revolve' && budget.kind === 'none') {
+    throw new ArgumentError(`${op}: the revolve schedule needs a budget, {checkpoints: n} or {memory: '64MB'}; without one every step is taped.`);
+  }
+  return { budget, schedule: schedule ?? (budget.kind === 'none' ? null : 'revolve') };
+}
+
+/** A step's outputs as leaves, and the tensors its scope created (safe for the scan to free). */
+interface StepResult {
+  carry: Tensor[];
+  ys: Tensor[];
+  fresh: DenseTensor[];
+}
+
+/** Calls the user's step and checks that the carry keeps its layout and y its structure. */
+class StepFunction {
+  private yDef: TreeDef | null = null;
+  private yLayout: Layout[] = [];
+  private readonly carryLayout: Layout[];
+  private readonly carryDefText: string;
+
+  constructor(private readonly op: string, private readonly fn: (carry: unknown, x: unknown) => unknown, readonly carryDef: TreeDef,
+    init: Tensor[], private readonly seq: Sequence) {
+    this.carryLayout = init.map(layoutOf);
+    this.carryDefText = JSON.stringify(carryDef);
+  }
+
+  /** The leaves of x_i: row i of each leaf of xs (taken from `sources`, xs at some level). */
+  xAt(i: number, sources: readonly Tensor[]): Tensor[] {
+    return sources.map((s) => reshape(slice(s, [i, ...s.shape.slice(1).map(() => 0)], [1, ...s.shape.slice(1)]), s.shape.slice(1)));
+  }
+
+  call(i: number, carry: Tensor[], x: readonly Tensor[], closureLevel: number | null): { carry: Tensor[]; ys: Tensor[] } {
+    const xTree = this.seq.def === null ? null : unflatten(this.seq.def, x);
+    const out = this.fn(unflatten(this.carryDef, carry), xTree);
+    if (!Array.isArray(out) || out.length !== 2) {
+      throw new ArgumentError(`${this.op}: step must return [carry, y] (y may be null), got ${Array.isArray(out) ? `an array of ${out.length}` : out === null ? 'null' : typeof out}.`);
+    }
+    const c = flatten(out[0], `${this.op}: step's carry`);
+    if (JSON.stringify(c.def) !== this.carryDefText) {
+      throw new ShapeError(`${this.op}: step ${i} returned a carry whose tree structure differs from init's; the carry must keep its structure, leaf shapes and dtypes.`);
+    }
+    const carryOut = c.leaves.map((l, j) => {
+      const t = toTensor(this.op, l, this.carryLayout[j].dtype);
+      if (t.dtype !== this.carryLayout[j].dtype || !shapesEqual(t.shape, this.carryLayout[j].shape)) {
+        throw new ShapeError(`${this.op}: step ${i} returned carry leaf ${j} as ${describe(layoutOf(t))} but init has ${describe(this.carryLayout[j])}; the carry must keep its shapes and dtypes.`);
+      }
+      return t;
+    });
+    const y = flatten(out[1], `${this.op}: step's y`);
+    const ys = y.leaves.map((l) => toTensor(this.op, l));
+    if (this.yDef === null) {
+      this.yDef = y.def;
+      this.yLayout = ys.map(layoutOf);
+    } else if (JSON.stringify(y.def) !== JSON.stringify(this.yDef) || ys.some((t, j) => t.dtype !== this.yLayout[j].dtype || !shapesEqual(t.shape, this.yLayout[j].shape))) {
+      throw new ShapeError(`${this.op}: step ${i} returned y as ${ys.map((t) => describe(layoutOf(t))).join(', ') || 'no tensors'} but step 0 returned ${this.yLayout.map(describe).join(', ') || 'no tensors'}; y must keep its structure, shapes and dtypes to be stacked.`);
+    }
+    if (closureLevel !== null) {
+      for (const t of [...carryOut, ...ys]) {
+        if (t instanceof Tracer && t.trace instanceof TapeTrace && t.trace.level >= closureLevel) {
+          throw new DifferentiationError(`${this.op}: step ${i} uses a value that grad is differentiating without receiving it through the carry or xs (a closure). With a checkpoint budget the steps are replayed during the backward sweep, where closed-over values cannot receive gradients: put the value in the carry (e.g. carry = [h, W]) or drop the budget.`);
+        }
+      }
+    }
+    return { carry: carryOut, ys };
+  }
+
+  /** Calls step i in its own scope; only its outputs survive (y's only if `keepY`). */
+  scopedCall(i: number, carry: Tensor[], sources: readonly Tensor[], keepY: boolean, closureLevel: number | null, measure?: () => void): StepResult {
+    const scope = openScope();
+    let result: { carry: Tensor[]; ys: Tensor[] };
+    try {
+      result = this.call(i, carry, this.xAt(i, sources), closureLevel);
+      measure?.();
+    } catch (e) {
+      closeScope(scope, []);
+      throw e;
+    }
+    const kept = [...result.carry, ...(keepY ? result.ys : [])].flatMap((t) => denseParts(t));
+    const fresh = kept.filter((d) => d.scope === scope);
+    closeScope(scope, kept);
+    return { carry: result.carry, ys: keepY ? result.ys : [], fresh };
+  }
+
+  stackYs(ys: Tensor[][]): Tree {
+    const def = this.yDef ?? { kind: 'none', value: null };
+    const stacked = this.yLayout.map((_, j) => stack(ys.map((y) => y[j]), 0));
+    return unflatten(def, stacked);
+  }
+}
+
+/**
+ * Carry states held by a scan: the current one and the snapshot slots, counted by reference
+ * so that a tensor is freed when the last state holding it lets go. Only tensors a step of
+ * this scan created are ever freed (never init, xs or values the step closed over), and only
+ * while they stay where the scan put them: one that an enclosing tape recorded (grad of grad)
+ * has moved to that tape's scope and is left to it.
+ */
+class StateStore {
+  private readonly refs = new Map<DenseTensor, number>();
+  private readonly owned = new Map<DenseTensor, Scope | null>();
+  private readonly slots = new Map<number, Tensor[]>();
+  current: Tensor[] | null = null;
+
+  own(ts: Iterable<DenseTensor>): void {
+    for (const t of ts) this.owned.set(t, t.scope);
+  }
+
+  /** Notes the owned tensors the scan itself has moved to `scope` (claimFor). */
+  movedTo(scope: Scope): void {
+    for (const t of this.owned.keys()) if (t.scope === scope) this.owned.set(t, scope);
+  }
+
+  disown(leaves: readonly Tensor[]): void {
+    for (const d of leaves.flatMap((l) => denseParts(l))) this.owned.delete(d);
+  }
+
+  hold(leaves: readonly Tensor[]): void {
+    for (const d of leaves.flatMap((l) => denseParts(l))) this.refs.set(d, (this.refs.get(d) ?? 0) + 1);
+  }
+
+  drop(leaves: readonly Tensor[]): void {
+    for (const d of leaves.flatMap((l) => denseParts(l))) {
+      const n = (this.refs.get(d) ?? 1) - 1;
+      if (n > 0) {
+        this.refs.set(d, n);
+        continue;
+      }
+      this.refs.delete(d);
+      const scope = this.owned.get(d);
+      if (scope !== undefined && this.owned.delete(d) && scope === d.scope) d.dispose();
+    }
+  }
+
+  setCurrent(state: Tensor[] | null): void {
+    if (state) this.hold(state);
+    if (this.current) this.drop(this.current);
+    this.current = state;
+  }
+
+  takeshot(slot: number): void {
+    const state = this.current!;
+    this.hold(state);
+    const old = this.slots.get(slot);
+    if (old) this.drop(old);
+    this.slots.set(slot, state);
+  }
+
+  restore(slot: number): void {
+    this.setCurrent(this.slots.get(slot)!);
+  }
+
+  release(slot: number): void {
+    const state = this.slots.get(slot);
+    if (state) this.drop(state);
+    this.slots.delete(slot);
+  }
+
+  held(): Tensor[] {
+    return [...(this.current ?? []), ...[...this.slots.values()].flat()];
+  }
+
+  clear(): void {
+    for (const slot of [...this.slots.keys()]) this.release(slot);
+    this.setCurrent(null);
+  }
+}
+
+/** The bytes one snapshot of the carry takes, as the allocator rounds them. */
+function stateBytes(carry: readonly Tensor[]): number {
+  return carry.flatMap((t) => denseParts(t)).reduce((acc, d) => acc + sizeClass(d.size * BYTES[d.dtype]), 0);
+}
+
+/**
+ * The checkpointed loop under a tape. `forward` runs the value pass, taking the schedule's
+ * snapshots on the way; `reverse` pulls cotangents back by carrying out the rest of the
+ * schedule. A second reverse (vjp's pullback called again, or jacrev's next chunk) starts over
+ * from the initial state, since the first one has released the snapshots.
+ */
+class CheckpointedLoop {
+  private readonly store = new StateStore();
+  private actions: ScheduleAction[] = [];
+  private firstTurn = 0;
+  private swept = false;
+
+  constructor(private readonly op: string, private readonly step: StepFunction, private readonly trace: TapeTrace,
+    private readonly init: Tensor[], private readonly xs: Tensor[], private readonly differentiatedXs: boolean[],
+    private readonly length: number, private readonly budget: Budget, private readonly schedule: 'revolve' | 'uniform') {}
+
+  forward(): { carry: Tensor[]; ys: Tree } {
+    const l = this.length;
+    let stepZero: StepResult | null = null;
+    let snapshots = Infinity;
+    if (this.budget.kind === 'bytes') {
+      const before = memoryInfo().bytesInUse;
+      let tapeBytes = 0;
+      stepZero = this.step.scopedCall(0, this.init, this.xs, true, this.trace.level, () => (tapeBytes = memoryInfo().bytesInUse - before));
+      const perState = stateBytes(this.init);
+      snapshots = perState === 0 ? l : Math.floor((this.budget.bytes - tapeBytes) / perState);
+      if (snapshots < 1) {
+        for (const d of stepZero.fresh) d.dispose();
+        throw new ArgumentError(`${this.op}: a memory budget of ${this.budget.text} (${this.budget.bytes} bytes) cannot hold one carry state (${perState} bytes) plus one step's tape (${tapeBytes} bytes, measured on step 0); it needs at least ${perState + tapeBytes} bytes. Raise the budget or give {checkpoints: n}.`);
+      }
+    } else if (this.budget.kind === 'snapshots') {
+      snapshots = this.budget.count;
+    }
+    this.actions = this.schedule === 'uniform' ? uniformSchedule(l) : revolveSchedule(l, Math.min(snapshots, l));
+    if (this.schedule === 'uniform' && Number.isFinite(snapshots)) {
+      const need = scheduleStats(this.actions).peakSlots;
+      if (need > snapshots) {
+        throw new ArgumentError(`${this.op}: the uniform schedule for ${l} steps holds up to ${need} snapshots but the budget allows ${snapshots}; use the default (revolve) schedule or raise the budget.`);
+      }
+    }
+    this.firstTurn = this.actions.findIndex((a) => a.kind === 'firsturn');
+    const ys: Tensor[][] = [];
+    this.store.setCurrent(this.init);
+    const advance = (i: number, last: boolean): StepResult => {
+      const r = i === 0 && stepZero ? stepZero : this.step.scopedCall(i, this.store.current!, this.xs, true, this.trace.level);
+      this.store.own(r.fresh);
+      this.store.hold(r.ys);
+      ys.push(r.ys);
+      if (!last) this.store.setCurrent(r.carry);
+      return r;
+    };
+    for (const a of this.actions.slice(0, this.firstTurn)) {
+      if (a.kind === 'advance') for (let i = a.from; i < a.to; i++) advance(i, false);
+      else if (a.kind === 'takeshot') this.store.takeshot(a.slot);
+    }
+    // The value pass also runs the last step, untaped; its state stays current for the turn.
+    const last = advance(l - 1, true);
+    this.store.disown(last.carry);
+    const stacked = this.step.stackYs(ys);
+    for (const y of ys) this.store.drop(y);
+    claimFor(this.trace, this.store.held());
+    this.store.movedTo(this.trace.scope);
+    return { carry: last.carry, ys: stacked };
+  }
+
+  reverse(cts: (Tensor | null)[], rows: number): (Tensor | null)[] {
+    const nc = this.init.length;
+    let carryCt = cts.slice(0, nc);
+    const ysCt = cts.slice(nc);
+    // The cotangents handed in are this pullback's own (see Pullback, set aside in the tape's
+    // scope) and the turns' results live in the sweep's scope: each is freed as soon as the
+    // sweep has moved past it, so that only one carry cotangent is alive at a time. One that
+    // an enclosing tape has recorded (grad of grad) has moved to that tape's scope; it is left.
+    const owned = new Set<Tensor>(cts.filter((c): c is Tensor => c !== null));
+    const sweepScope = currentScope();
+    const free = (t: Tensor) => {
+      owned.delete(t);
+      if (t instanceof DenseTensor && (t.scope === this.trace.scope || (sweepScope !== null && inScope(t, sweepScope)))) t.dispose();
+    };
+    if (this.swept) {
+      this.store.clear();
+      this.store.setCurrent(this.init);
+      this.run(this.actions.slice(0, this.firstTurn), () => {});
+    }
+    this.swept = true;
+    const xsCt: (Tensor | null)[][] = this.xs.map(() => new Array<Tensor | null>(this.length).fill(null));
+    this.run(this.actions.slice(this.firstTurn), (i) => {
+      const { carry, xs } = this.turn(i, carryCt, ysCt, rows);
+      for (const old of carryCt) {
+        if (old && owned.has(old) && !carry.includes(old) && !xs.includes(old)) free(old);
+      }
+      for (const c of [...carry, ...xs]) if (c) owned.add(c);
+      carryCt = carry;
+      xs.forEach((c, j) => (xsCt[j][i] = c));
+      this.store.setCurrent(null);
+    });
+    this.store.clear();
+    const xsGrads = this.xs.map((x, j) => {
+      const perStep = xsCt[j];
+      if (!this.differentiatedXs[j] || perStep.every((c) => c === null)) return null;
+      const rowShape = [rows, ...x.shape.slice(1)];
+      const g = stack(perStep.map((c) => c ?? zeros(rowShape, { dtype: x.dtype })), 1);
+      for (const c of perStep) if (c && owned.has(c) && !carryCt.includes(c)) free(c);
+      return g;
+    });
+    return [...carryCt, ...xsGrads];
+  }
+
+  /** Carries out `actions`; turns go to `onTurn`. Untaped steps here keep no y. */
+  private run(actions: readonly ScheduleAction[], onTurn: (step: number) => void): void {
+    for (const a of actions) {
+      switch (a.kind) {
+        case 'advance':
+          for (let i = a.from; i < a.to; i++) {
+            const r = this.step.scopedCall(i, this.store.current!, this.xs, false, null);
+            this.store.own(r.fresh);
+            this.store.setCurrent(r.carry);
+          }
+          break;
+        case 'takeshot': this.store.takeshot(a.slot); break;
+        case 'restore': this.store.restore(a.slot); break;
+        case 'release': this.store.release(a.slot); break;
+        case 'firsturn':
+        case 'youturn': onTurn(a.step); break;
+      }
+    }
+  }
+
+  /** Step i on a fresh tape from the current state, pulled back from the carry's and y_i's cotangents. */
+  private turn(i: number, carryCt: (Tensor | null)[], ysCt: (Tensor | null)[], rows: number): { carry: (Tensor | null)[]; xs: (Tensor | null)[] } {
+    if (carryCt.every((c) => c === null) && ysCt.every((c) => c === null)) {
+      return { carry: carryCt.map(() => null), xs: this.xs.map(() => null) };
+    }
+    const state = this.store.current!;
+    const cts = scoped((scope) => {
+      const trace = pushTrace((level) => new TapeTrace(level, scope));
+      try {
+        const carryVars = state.map((s) => trace.variable(s));
+        const x = this.step.xAt(i, this.xs).map((v, j) => (this.differentiatedXs[j] ? trace.variable(v) : v));
+        const out = this.step.call(i, carryVars, x, null);
+        const seeds = new Map<number, Tensor>();
+        const seed = (o: Tensor, ct: Tensor | null) => {
+          if (ct === null || !(o instanceof TapeVar && o.trace === trace)) return;
+          const prev = seeds.get(o.id);
+          seeds.set(o.id, prev ? add(prev, ct) : ct);
+        };
+        out.carry.forEach((o, j) => seed(o, carryCt[j]));
+        out.ys.forEach((o, j) => {
+          const ct = ysCt[j];
+          seed(o, ct && reshape(slice(ct, [0, i, ...o.shape.map(() => 0)], [rows, 1, ...o.shape]), [rows, ...o.shape]));
+        });
+        const wanted = [...carryVars, ...x].map((v) => (v instanceof TapeVar && v.trace === trace ? v.id : -1));
+        return backward(trace, seeds, wanted, { consume: true, keep: new Set() });
+      } finally {
+        popTrace(trace);
+      }
+    });
+    return { carry: cts.slice(0, state.length), xs: cts.slice(state.length) };
+  }
+}
+
+/** The loop without checkpointing: taped if `trace` is given, freeing dropped states if not. */
+function directLoop(step: StepFunction, init: Tensor[], seq: Sequence, trace: TapeTrace | null, closureLevel: number | null): { carry: Tensor[]; ys: Tree } {
+  if (trace) {
+    // Row i of a taped xs leaf is one output of an unstack group, whose backward stacks the
+    // rows' cotangents once (slicing each row separately would pad a full-size cotangent per step).
+    const rowOf = seq.leaves.map((leaf) => {
+      if (!(leaf instanceof TapeVar && leaf.trace === trace)) return (i: number) => step.xAt(i, [leaf])[0];
+      const primal = leaf.primal;
+      const group = new NodeGroup(trace, 'scan_unstack', [leaf], [primal], (cts, k) => [
+        stack(cts.map((c) => c ?? zeros([k, ...primal.shape.slice(1)], { dtype: primal.dtype })), 1),
+      ]);
+      return (i: number) => group.output(step.xAt(i, [primal])[0]);
+    });
+    let carry = init;
+    const ys: Tensor[][] = [];
+    for (let i = 0; i < seq.length; i++) {
+      const out = step.call(i, carry, rowOf.map((row) => row(i)), closureLevel);
+      carry = out.carry;
+      ys.push(out.ys);
+    }
+    return { carry, ys: step.stackYs(ys) };
+  }
+  // States live in the loop's own scope, below every active tape's: a tape that records one
+  // (the step closed over a value grad is differentiating) moves it out, and it is kept.
+  return scoped(() => {
+    const store = new StateStore();
+    store.setCurrent(init);
+    const ys: Tensor[][] = [];
+    for (let i = 0; i < seq.length; i++) {
+      const r = step.scopedCall(i, store.current!, seq.leaves, true, closureLevel);
+      store.own(r.fresh);
+      store.hold(r.ys);
+      ys.push(r.ys);
+      store.setCurrent(r.carry);
+    }
+    const carry = store.current!;
+    store.disown(carry);
+    const stacked = step.stackYs(ys);
+    for (const y of ys) store.drop(y);
+    store.setCurrent(null);
+    return { carry, ys: stacked };
+  });
+}
+
+/**
+ * Loops `step(carry, x) => [carry, y]` over the leading axis of `xs` (or `{length: n}` times
+ * with x = null), as jax.lax.scan. Returns [final carry, ys], the y's stacked along a new
+ * leading axis (null when step returns y = null). Carry, x and y may be trees; the carry must
+ * keep its structure, shapes and dtypes.
+ *
+ * Under grad without a budget every step is taped. With `{checkpoints: s}` or
+ * `{memory: '64MB'}` the backward pass keeps at most s carry snapshots (the initial state
+ * counts as one) placed by the binomial Revolve schedule, which needs the fewest step
+ * evaluations for that memory: l taped steps plus t = r*l - C(s+r, s+1) untaped ones, r the
+ * least integer with C(s+r, s) >= l (see `optimalAdvances`), plus one for the value pass. A
+ * byte budget is converted to s after measuring step 0: s = floor((bytes - one step's tape) /
+ * one carry state). `{schedule: 'uniform'}` uses sqrt(l) evenly spaced snapshots instead.
+ * With a budget, values being differentiated must reach the step through the carry or xs,
+ * not a closure (put parameters in the carry: [h, W]).
+ * @example
+ * const [h, hs] = scan((h, x) => { const n = tanh(add(h, x)); return [n, n]; }, zeros([4]), xs);
+ * grad((h0) => sum(scan((h, x) => [sin(h).add(x), null], h0, xs, { checkpoints: 10 })[0]))(h0);
+ */
+export function scan<C extends Tree, X extends Tree = Tree, Y extends Tree = Tree>(step: (carry: C, x: X) => readonly [C, Y], init: C,
+  xs: Tree | ScanLength, options: ScanOptions = {}): [C, Y] {
+  const op = 'scan';
+  checkFunction(op, step);
+  const { budget, schedule } = parseOptions(op, options);
+  const seq = parseXs(op, xs);
+  const { leaves, def } = flatten(init, `${op}: init`);
+  const initLeaves = leaves.map((l) => toTensor(op, l));
+  const fn = step as (carry: unknown, x: unknown) => unknown;
+  const stepFn = new StepFunction(op, fn, def, initLeaves, seq);
+  if (seq.length === 0) return [unflatten<C>(def, initLeaves), null as Y];
+  const top = topTrace(op, [...initLeaves, ...seq.leaves]);
+  if (!(top instanceof TapeTrace) || schedule === null) {
+    const closureLevel = schedule === null ? null : (top?.level ?? -1) + 1;
+    const result = directLoop(stepFn, initLeaves, seq, top instanceof TapeTrace ? top : null, closureLevel);
+    return [unflatten<C>(def, result.carry), result.ys as Y];
+  }
+  const inputs = [...initLeaves, ...seq.leaves];
+  const primals = top.unpack(inputs);
+  const differentiatedXs = seq.leaves.map((x) => x instanceof TapeVar && x.trace === top);
+  const loop = new CheckpointedLoop(op, stepFn, top, primals.slice(0, initLeaves.length), primals.slice(initLeaves.length),
+    differentiatedXs, seq.length, budget, schedule);
+  const { carry, ys } = loop.forward();
+  const { leaves: yLeaves, def: yDef } = flatten(ys);
+  const outs = recordOutputs(top, op, inputs, primals, [...carry, ...(yLeaves as Tensor[])], (cts, rows) => loop.reverse(cts, rows));
+  return [unflatten<C>(def, outs.slice(0, carry.length)), unflatten<Y>(yDef, outs.slice(carry.length))];
+}
