@@ -117,7 +117,9 @@ const dashArray = (dash) => (dash ? ' stroke-dasharray="5 3"' : '');
  * vlines: [{x, color, dash, label}]; hlines: [{y, color, dash, label}].
  */
 export function lineChart({ title, series, xLabel = '', yLabel = '', xLog = true, yLog = true, vlines = [], hlines = [], width = 420, height = 250 }) {
-  const m = { l: 58, r: 86, t: 24, b: 40 };
+  const legendChars = Math.min(28, Math.max(8, ...series.map((x) => x.name.length)));
+  const m = { l: 58, r: 30 + 6 * legendChars, t: 24, b: 40 };
+  width += m.r - 86;
   const xs = series.flatMap((s) => s.points.map((p) => p[0])).concat(vlines.map((v) => v.x));
   const ys = series.flatMap((s) => s.points.map((p) => p[1])).concat(hlines.map((h) => h.y));
   const xd = extent(xs, xLog);
@@ -157,7 +159,7 @@ export function lineChart({ title, series, xLabel = '', yLabel = '', xLog = true
     }
     const ly = m.t + i * 14;
     parts.push(`<line x1="${width - m.r + 6}" x2="${width - m.r + 22}" y1="${ly + 6}" y2="${ly + 6}" stroke="${s.color}" stroke-width="2"${dashArray(s.dash)}/>`);
-    parts.push(`<text x="${width - m.r + 25}" y="${ly + 10}">${escapeHtml(s.name.slice(0, 12))}</text>`);
+    parts.push(`<text x="${width - m.r + 25}" y="${ly + 10}">${escapeHtml(s.name.slice(0, 28))}</text>`);
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${parts.join('')}</svg>`;
 }
@@ -328,37 +330,58 @@ function peers(suite) {
 }
 
 const numericKeys = (rows, re) => [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => re.test(k) && rows.some((r) => typeof r[k] === 'number'));
+const sizeKeyPattern = /^(n|size|elements|length|steps)$/i;
+const isLabelKey = (k) => !/error|note|unit|file/i.test(k);
 
 function rowLabel(row) {
   const parts = [];
   for (const [k, v] of Object.entries(row)) {
-    if (typeof v === 'string' && !/error|note/i.test(k)) parts.push(v);
+    if (typeof v === 'string' && isLabelKey(k)) parts.push(v);
     else if (typeof v === 'number' && /^(n|m|k|size|elements|steps|layers|length|snapshots|budget)$/i.test(k)) parts.push(`${k}=${fmt(v)}`);
   }
   return parts.join(' ') || JSON.stringify(row).slice(0, 40);
 }
 
+/** The row's text fields joined: the series a row belongs to when plotting against size. */
+const seriesLabel = (row) => Object.entries(row).filter(([k, v]) => typeof v === 'string' && isLabelKey(k)).map(([, v]) => v).join(' ') || 'rows';
+
 /** Charts guessed from field names, for suites whose row shape this file does not define. */
 function genericCharts(suite) {
   const rows = suite.rows.filter((r) => r && typeof r === 'object');
+  const name = suite.title ?? suite.id;
   const charts = [];
   const memKey = numericKeys(rows, /bytes|memory|mem/i)[0];
-  const timeKey = numericKeys(rows, /(ms|time|seconds|us)$|^(ms|time|mean)/i)[0];
-  if (memKey && timeKey) {
-    const groupKey = Object.keys(rows[0]).find((k) => typeof rows[0][k] === 'string' && /policy|schedule|method|mode|strategy|kind/i.test(k));
-    const groups = groupKey ? [...new Set(rows.map((r) => r[groupKey]))] : [''];
+  const timeKeys = numericKeys(rows, /(ms|time|seconds|us)$|^(ms|time|mean)/i);
+  const rateKeys = numericKeys(rows, /gflop|gbps|gb.*sec|persec|throughput/i);
+  const sizeKey = numericKeys(rows, sizeKeyPattern)[0];
+  if (memKey && timeKeys[0]) {
+    const groups = [...new Set(rows.map(seriesLabel))];
     charts.push(lineChart({
-      title: `${suite.title ?? suite.id}: memory against time`, xLabel: `${memKey}`, yLabel: timeKey, width: 520, height: 320,
+      title: `${name}: memory against time`, xLabel: memKey, yLabel: timeKeys[0], width: 560, height: 320,
       series: groups.map((g, i) => ({
-        name: g || 'rows', color: palette[i % palette.length], labelPoints: rows.length <= 12,
-        points: rows.filter((r) => !groupKey || r[groupKey] === g).map((r) => [r[memKey], r[timeKey], rowLabel(r)]).sort((a, b) => a[0] - b[0]),
+        name: g, color: palette[i % palette.length], labelPoints: rows.length <= 12,
+        points: rows.filter((r) => seriesLabel(r) === g).map((r) => [r[memKey], r[timeKeys[0]], rowLabel(r)]).sort((a, b) => a[0] - b[0]),
       })),
     }));
+  }
+  if (sizeKey) {
+    for (const keys of [timeKeys.slice(0, 1), rateKeys].filter((k) => k.length)) {
+      const series = [];
+      for (const key of keys) {
+        for (const g of [...new Set(rows.filter((r) => typeof r[key] === 'number').map(seriesLabel))]) {
+          const points = rows.filter((r) => seriesLabel(r) === g && typeof r[key] === 'number' && typeof r[sizeKey] === 'number').map((r) => [r[sizeKey], r[key]]).sort((a, b) => a[0] - b[0]);
+          if (points.length) series.push({ name: keys.length > 1 ? `${g} ${key}` : g, color: palette[series.length % palette.length], dash: keys.indexOf(key) > 0, points });
+        }
+      }
+      if (series.length && series.length <= palette.length) {
+        charts.push(lineChart({ title: `${name}: ${keys.join(', ')} against ${sizeKey}`, xLabel: sizeKey, yLabel: keys.join(', '), series, width: 620, height: 300 }));
+      }
+    }
   }
   const ratioKey = numericKeys(rows, /ratio|speedup/i)[0];
   if (ratioKey) {
     charts.push(barChart({
-      title: `${suite.title ?? suite.id}: ${ratioKey}`, xLabel: `${ratioKey} (log scale)`, log: true, ref: 1,
+      title: `${name}: ${ratioKey}`, xLabel: `${ratioKey} (log scale)`, log: true, ref: 1,
       groups: rows.filter((r) => typeof r[ratioKey] === 'number').map((r) => ({ label: rowLabel(r), bars: [{ name: ratioKey, value: r[ratioKey], color: palette[0] }] })),
     }));
   }

@@ -116,6 +116,10 @@ async function main() {
   console.log(`\nbench: ${results.filter((r) => r.status === 'ok').length} of ${results.length} suites ran in ${seconds.toFixed(1)} s`);
   for (const r of results.filter((x) => x.status !== 'ok')) console.log(`  ${r.id}: ${r.status}${r.error ? ` (${r.error})` : ''}`);
   console.log('wrote bench/results/latest.json and bench/results/report.html');
+  if (args.quick && seconds > 60) {
+    const slowest = results.filter((r) => r.seconds).sort((a, b) => b.seconds - a.seconds).map((r) => `${r.id} ${r.seconds.toFixed(1)} s`);
+    console.log(`bench: warning: --quick took ${seconds.toFixed(0)} s, over its 60 s budget (${slowest.join(', ')}); a busy machine inflates this too.`);
+  }
   if (results.some((r) => r.status === 'error')) process.exitCode = 1;
 }
 

@@ -1,7 +1,7 @@
 // jacfwd vs jacrev vs jacobian(f, {mode: 'auto'}) over a grid of input sizes n and output
 // sizes m, for f: R^n -> R^m. Forward mode costs about n/k passes and reverse about m/k
-// sweeps, so forward should win below the diagonal m = n and reverse above it; the measured
-// crossover is what calibrates chooseJacobianMode.
+// sweeps, so forward should win where n < m and reverse where n > m; the measured crossover
+// (and f's own time, the cost model's unit) is what calibrates chooseJacobianMode.
 import { crossovers } from '../report.mjs';
 import { discard, formatTime, loadLibrary, measure, printTable } from './measure.mjs';
 
@@ -9,7 +9,7 @@ export const title = 'Forward vs reverse: Jacobian time over n inputs and m outp
 
 const grids = {
   quick: { elementwise: [4, 32, 256], dense: [4, 32, 128] },
-  full: { elementwise: [2, 8, 32, 128, 512, 2048], dense: [2, 8, 32, 128, 512] },
+  full: { elementwise: [2, 8, 32, 128, 512, 1024], dense: [2, 8, 32, 128, 512] },
 };
 
 /** Two layers of y = tanh(0.9 sin(y) + 0.1 y): five elementwise ops per layer. */
@@ -52,6 +52,13 @@ function warmUpTransforms(dt) {
   x.dispose();
 }
 
+/** The cost model's estimates (in evaluations of f), when dist exports it, to set beside the times. */
+function modelEstimate(dt, n, m) {
+  if (typeof dt.jacobianCost !== 'function') return {};
+  const c = dt.jacobianCost(n, m);
+  return { modelFwd: c.fwd, modelRev: c.rev };
+}
+
 function maxAbsDiff(a, b) {
   const x = a.data();
   const y = b.data();
@@ -74,6 +81,7 @@ export async function run({ quick = false, lib, log = console.log } = {}) {
         // Both modes must agree before their times mean anything.
         const maxDiff = dt.tidy(() => maxAbsDiff(dt.jacfwd(cell.f)(x), dt.jacrev(cell.f)(x)));
         const label = `${fn} n=${n} m=${m}`;
+        const base = await measure(`${label} f`, discard(dt, () => cell.f(x)), { quick, log });
         const fwd = await measure(`${label} jacfwd`, discard(dt, () => dt.jacfwd(cell.f)(x)), { quick, log });
         const rev = await measure(`${label} jacrev`, discard(dt, () => dt.jacrev(cell.f)(x)), { quick, log });
         const auto = await measure(`${label} jacobian auto`, discard(dt, () => dt.jacobian(cell.f, { mode: 'auto' })(x)), { quick, log });
@@ -81,9 +89,10 @@ export async function run({ quick = false, lib, log = console.log } = {}) {
         cell.dispose();
         rows.push({
           fn, n, m,
-          fwdMs: fwd.ms, revMs: rev.ms, autoMs: auto.ms,
+          fMs: base.ms, fwdMs: fwd.ms, revMs: rev.ms, autoMs: auto.ms,
           fwdRme: fwd.rme, revRme: rev.rme, autoRme: auto.rme,
           autoMode: dt.chooseJacobianMode(n, m),
+          ...modelEstimate(dt, n, m),
           faster: fwd.ms <= rev.ms ? 'fwd' : 'rev',
           maxDiff,
           error: fwd.error ?? rev.error ?? auto.error,
@@ -94,7 +103,7 @@ export async function run({ quick = false, lib, log = console.log } = {}) {
   log('');
   printTable(rows, [
     ['fn'], ['n'], ['m'],
-    ['fwdMs', formatTime], ['revMs', formatTime], ['autoMs', formatTime],
+    ['fMs', formatTime], ['fwdMs', formatTime], ['revMs', formatTime], ['autoMs', formatTime],
     ['faster'], ['autoMode'], ['maxDiff', (v) => v.toExponential(1)],
   ], log);
   const agree = rows.filter((r) => r.autoMode === r.faster).length;
