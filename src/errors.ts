@@ -33,6 +33,12 @@ export class NotReadyError extends DualtapeError {}
 /** A transform met a value or a primitive it cannot differentiate. */
 export class DifferentiationError extends DualtapeError {}
 
+/** A matrix the op cannot factor: singular (solve, inv) or not positive definite (cholesky). */
+export class LinAlgError extends DualtapeError {}
+
+/** An iterative solver (rootFind, fixedPoint) stopped without meeting its tolerance. */
+export class ConvergenceError extends DualtapeError {}
+
 /** Formats a shape the way messages show it: [2, 3]. */
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;

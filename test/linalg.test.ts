@@ -3,7 +3,7 @@
 // (hvp and hessians through solve), batching, float32, and the errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  LinAlgError, ShapeError, add, array, cholesky, det, eye, grad, hessian, hvp, inv, jacfwd, jacrev, jvp, logdet, matmul,
+  DualtapeError, LinAlgError, ShapeError, add, array, cholesky, det, eye, grad, hessian, hvp, inv, jacfwd, jacrev, jvp, logdet, matmul,
   memory, mul, randn, reshape, sin, slice, solve, square, sum, tidy, transpose, triangularSolve, type Tensor,
 } from './helpers/api.js';
 import { checkGrads, expectClose } from './helpers/check.js';
@@ -86,6 +86,7 @@ describe('solve', () => {
 
   spec('rejects a singular matrix, naming the op, the shape and the pivot', () => {
     expect(() => solve(array([[1, 2], [2, 4]]), array([1, 1]))).toThrow(LinAlgError);
+    expect(() => solve(array([[1, 2], [2, 4]]), array([1, 1]))).toThrow(DualtapeError);
     expect(() => solve(array([[1, 2], [2, 4]]), array([1, 1]))).toThrow(/^solve: the matrix of shape \[2, 2\] is singular: .*zero pivot in column 1/);
     const batch = array([[[1, 0], [0, 1]], [[0, 0], [0, 1]]]);
     expect(() => solve(batch, array([1, 1]))).toThrow(/solve: the matrix \(batch member 1\) of shape \[2, 2, 2\] is singular: .*column 0/);
@@ -301,5 +302,108 @@ describe('second order through the rules', () => {
     checkGrads((M) => grad((a: Tensor) => logdet(a))(M) as Tensor, [A]);
     checkGrads((M) => grad((a: Tensor) => sum(mul(cholesky(a), W)))(M) as Tensor, [spd([3, 3], 38)]);
     checkGrads((M) => grad((a: Tensor) => sum(mul(triangularSolve(a, W, { transpose: true }), W)))(M) as Tensor, [A]);
+  });
+});
+
+describe('the kernels under the ops: sizes, batch members, pivots and scratch memory', () => {
+  // 1, SIMD lanes - 1 and lanes of both dtypes, odd sizes with scalar tails, long SIMD rows.
+  const SIZES = [1, 2, 3, 5, 17, 40];
+
+  spec('solve and inv: every batch member and broadcast right-hand side, at SIMD sizes', () => {
+    for (const n of SIZES) {
+      for (const dtype of ['float64', 'float32'] as const) {
+        const tol = dtype === 'float64' ? 1e-12 : 2e-5;
+        const A = wellConditioned([2, n, n], n, dtype);
+        const B = randn([n, 3], { seed: 100 + n, dtype });
+        const X = solve(A, B);
+        expect(X.shape).toEqual([2, n, 3]);
+        for (let i = 0; i < 2; i++) expectClose(matmul(member(A, i), member(X, i)).data(), B.data(), 0, tol * n);
+        const I = matmul(A, inv(A));
+        for (let i = 0; i < 2; i++) expectClose(member(I, i).data(), eye(n).data(), 0, tol * n);
+      }
+    }
+  });
+
+  spec('det reads each member\'s own pivots: permutation matrices times 2 have det +-2^n', () => {
+    const P = [
+      [[1, 0, 0], [0, 1, 0], [0, 0, 1]], // identity: even
+      [[0, 1, 0], [1, 0, 0], [0, 0, 1]], // one swap: odd
+      [[0, 1, 0], [0, 0, 1], [1, 0, 0]], // a 3-cycle: even
+      [[0, 0, 1], [0, 1, 0], [1, 0, 0]], // reversal: odd
+    ];
+    expect(det(mul(array(P), 2)).toArray()).toEqual([8, -8, 8, -8]);
+    expectClose(logdet(mul(array(P), 2)).data(), [3, 3, 3, 3].map((k) => k * Math.log(2)), 1e-15);
+  });
+
+  spec('det of P L U at n = 40 is sign(P) prod diag(U)', () => {
+    const n = 40;
+    const r = randn([n, n], { seed: 101 }).toArray() as number[][];
+    const L = r.map((row, i) => row.map((v, j) => (i === j ? 1 : j < i ? 0.1 * v : 0)));
+    const U = r.map((row, i) => row.map((v, j) => (i === j ? [0.5, 2, 1][i % 3] : j > i ? 0.1 * v : 0)));
+    const LU = matmul(array(L), array(U)).toArray() as number[][];
+    // Rows rotated by one: an n-cycle, sign (-1)^(n-1) = -1 for n = 40.
+    const A = array([...LU.slice(1), LU[0]]);
+    const diag = Array.from({ length: n }, (_, i) => [0.5, 2, 1][i % 3]);
+    const expected = -diag.reduce((p, d) => p * d, 1);
+    expectClose(det(A).item(), expected, 1e-12);
+    expectClose(logdet(A).item(), diag.reduce((s, d) => s + Math.log(d), 0), 0, 1e-12);
+  });
+
+  spec('cholesky and triangularSolve at SIMD sizes, batched, the solve broadcast', () => {
+    for (const n of SIZES) {
+      const A = spd([2, n, n], 200 + n);
+      const L = cholesky(A);
+      expectClose(matmul(L, transpose(L, [0, 2, 1])).data(), A.data(), 0, 1e-12 * n * n);
+      const B = randn([n, 3], { seed: 300 + n });
+      for (const trans of [false, true]) {
+        const X = triangularSolve(L, B, { transpose: trans });
+        expect(X.shape).toEqual([2, n, 3]);
+        for (let i = 0; i < 2; i++) {
+          const Li = member(L, i);
+          expectClose(matmul(trans ? transpose(Li) : Li, member(X, i)).data(), B.data(), 0, 1e-12 * n);
+        }
+      }
+    }
+  });
+
+  spec('empty matrices: det 1, logdet 0, and shapes with a zero axis', () => {
+    const z = array([], { shape: [0, 0] });
+    expect(det(z).item()).toBe(1);
+    expect(logdet(z).item()).toBe(0);
+    expect(inv(z).shape).toEqual([0, 0]);
+    expect(cholesky(z).shape).toEqual([0, 0]);
+    expect(solve(eye(2), array([], { shape: [2, 0] })).shape).toEqual([2, 0]);
+    expect(det(array([], { shape: [0, 2, 2] })).shape).toEqual([0]);
+  });
+
+  it('frees the factors and pivots of an op that throws', () => {
+    const singularA = array([[1, 2], [2, 4]]);
+    const cases: [string, () => Tensor][] = [
+      ['solve', () => solve(singularA, array([1, 1]))],
+      ['inv', () => inv(singularA)],
+      ['cholesky', () => cholesky(array([[1, 2], [2, 1]]))],
+      ['triangularSolve', () => triangularSolve(array([[1, 0], [1, 0]]), array([1, 1]))],
+    ];
+    for (const [name, op] of cases) {
+      const before = memory().bytesInUse;
+      expect(() => tidy(op), name).toThrow(LinAlgError);
+      expect(memory().bytesInUse, name).toBe(before);
+    }
+    singularA.dispose();
+  });
+});
+
+describe('Tensor methods', () => {
+  spec('A.inv(), A.det(), A.logdet() and A.cholesky() are the functions', () => {
+    const A = array([[4, 2], [2, 2]]);
+    expect(A.inv().toArray()).toEqual(inv(A).toArray());
+    expect(A.det().item()).toBe(det(A).item());
+    expect(A.logdet().item()).toBe(logdet(A).item());
+    expect(A.cholesky().toArray()).toEqual([[2, 0], [1, 1]]);
+  });
+
+  spec('chain and differentiate: grad of A.det() is det A A^{-T}', () => {
+    expectClose((grad((a: Tensor) => a.det())(array([[1, 2], [3, 4]])) as Tensor).data(), [4, -3, -2, 1], 1e-14);
+    expectClose(array([[2, 0], [0, 4]]).inv().det().item(), 0.125, 1e-15);
   });
 });

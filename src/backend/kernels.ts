@@ -1,7 +1,7 @@
 // Typed entry points to the wasm kernels. Ops call these with DataBuffers and shapes; this
 // file turns them into pointers, collapses broadcast dimensions and picks the kernel variant.
 import { DataBuffer, type DType } from './buffer.js';
-import { scratchPtr, viewI32 } from './memory.js';
+import { alloc, free, scratchPtr, viewI32 } from './memory.js';
 import { kernels } from './wasm.js';
 
 type Fn = (...args: number[]) => number;
@@ -184,6 +184,80 @@ export function addInPlace(y: DataBuffer, x: DataBuffer): void {
 
 export function copy(out: DataBuffer, a: DataBuffer): void {
   opFn('copy', out.dtype)(out.ptr, a.ptr, out.size);
+}
+
+// Dense linear algebra (assembly/linalg.ts). Matrices are n x n and right-hand sides n x nrhs,
+// row-major and contiguous; every kernel works in place, so callers pass copies. Offsets are in
+// elements and select a batch member, as in matmul.
+
+/** Row pivots of `count` LU factorisations (LAPACK getrf order, 0-based), n per member, as i32 in linear memory. */
+export class Pivots {
+  private ptr: number;
+  private readonly bytes: number;
+
+  constructor(readonly count: number, readonly n: number) {
+    this.bytes = count * n * 4;
+    this.ptr = alloc(this.bytes);
+  }
+
+  /** @internal the pointer to member m's pivots. */
+  at(m: number): number {
+    if (this.ptr < 0) throw new Error('dualtape internal error: LU pivots used after free()');
+    return this.ptr + m * this.n * 4;
+  }
+
+  /** The sign of member m's row permutation: (-1)^(number of row swaps). */
+  sign(m: number): number {
+    return fn('lu_sign')(this.at(m), this.n);
+  }
+
+  free(): void {
+    if (this.ptr < 0) return;
+    free(this.ptr, this.bytes);
+    this.ptr = -1;
+  }
+}
+
+function bytesOf(b: DataBuffer): number {
+  return b.dtype === 'float64' ? 8 : 4;
+}
+
+/**
+ * P A = L U with partial pivoting, in place on the n x n matrix at `offset` of `a`, its pivots
+ * into member m of `piv`. Returns 0, or 1 + the column of the first exactly zero pivot (the
+ * factorisation is completed anyway, so the determinant, 0, can be read off U).
+ */
+export function luFactor(a: DataBuffer, offset: number, piv: Pivots, m: number): number {
+  return fn(`lu_${suffix(a.dtype)}`)(a.ptr + offset * bytesOf(a), piv.at(m), piv.n);
+}
+
+/** Solves A X = B in place in the n x nrhs block of `b` at `bOffset`, from luFactor's factors and member m's pivots. */
+export function luSolve(lu: DataBuffer, luOffset: number, piv: Pivots, m: number, b: DataBuffer, bOffset: number, nrhs: number): void {
+  const bytes = bytesOf(lu);
+  fn(`lu_solve_${suffix(lu.dtype)}`)(lu.ptr + luOffset * bytes, piv.at(m), b.ptr + bOffset * bytes, piv.n, nrhs);
+}
+
+/**
+ * L L^T = A in place on the n x n matrix at `offset`, reading its lower triangle and zeroing the
+ * strict upper one. Returns 0, or k when the leading k x k minor is not positive definite.
+ */
+export function choleskyFactor(a: DataBuffer, offset: number, n: number): number {
+  return fn(`cholesky_${suffix(a.dtype)}`)(a.ptr + offset * bytesOf(a), n);
+}
+
+/**
+ * Solves op(T) X = B in place in the n x nrhs block of `b` at `bOffset`, op(T) = T or T^T,
+ * reading only T's lower (or upper) triangle, and its diagonal unless `unitDiag`.
+ */
+export function triSolve(t: DataBuffer, tOffset: number, b: DataBuffer, bOffset: number, n: number, nrhs: number,
+  lower: boolean, transpose: boolean, unitDiag: boolean): void {
+  const bytes = bytesOf(t);
+  fn(`tri_solve_${suffix(t.dtype)}`)(t.ptr + tOffset * bytes, b.ptr + bOffset * bytes, n, nrhs, lower ? 1 : 0, transpose ? 1 : 0, unitDiag ? 1 : 0);
+}
+
+/** out = alpha * a, elementwise (out may be a). */
+export function scale(out: DataBuffer, alpha: number, a: DataBuffer): void {
+  opFn('scale', out.dtype)(out.ptr, alpha, a.ptr, out.size);
 }
 
 export { DataBuffer };

@@ -3,20 +3,15 @@
 // matmul does). The rules use the public ops, so they are differentiable again: hessians and
 // hvps go through solves, and the det/logdet/cholesky rules through inv and triangularSolve.
 //
-// The factorisations run on `LinalgKernels`, one function per kernel with the argument order
-// of the wasm kernels in assembly/linalg.ts (lu_<dt>, lu_solve_<dt>, cholesky_<dt>,
-// tri_solve_<dt>) and their contracts (LAPACK's info codes, which triangle is read): a
-// typed-array view here stands where a pointer stands there. `kernels` is the plain-JS
-// reference below until those are in the embedded module; switching is giving
-// src/backend/kernels.ts entry points with these signatures over DataBuffers and pointing the
-// drivers (factorEach, solveEach, the cholesky and triangular_solve impls) at them, which then
-// allocate with empty() instead of copying through data()/array(). The reference stays as the
-// kernels' test oracle.
+// The impls run the wasm kernels of assembly/linalg.ts (LU with partial pivoting, LU solve,
+// Cholesky, triangular solve) through src/backend/kernels.ts. The kernels work in place, so
+// each impl factors a copy of its matrix and solves in its freshly allocated output.
 import { definePrimitive } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
-import { broadcastStrides } from '../backend/kernels.js';
-import { DualtapeError, ShapeError, fmtShape } from '../errors.js';
-import { array } from '../tensor/create.js';
+import * as k from '../backend/kernels.js';
+import { broadcastStrides, contiguousStrides } from '../backend/kernels.js';
+import { LinAlgError, ShapeError, fmtShape } from '../errors.js';
+import { array, empty } from '../tensor/create.js';
 import { broadcastShapes, sizeOf } from '../tensor/shape.js';
 import type { DenseTensor, DType, Tensor } from '../tensor/tensor.js';
 import { coerce, toTensor, type TensorLike } from './convert.js';
@@ -25,109 +20,11 @@ import { matmulT } from './matmul.js';
 import { sum } from './reduce.js';
 import { reshape, transpose } from './shape.js';
 
-/** A matrix the op cannot factor: singular (solve, inv) or not positive definite (cholesky). */
-export class LinAlgError extends DualtapeError {}
-
-type FloatArray = Float64Array | Float32Array;
-
-/** Row-major n x n matrices and n x nrhs right-hand sides, everything in place. */
-export interface LinalgKernels {
-  /** P A = L U with partial pivoting (LAPACK getrf, 0-based piv); 0, or 1 + the first zero pivot's column. */
-  luFactor(a: FloatArray, piv: Int32Array, n: number): number;
-  /** Solves A X = B in place in `b` from luFactor's factors and pivots. */
-  luSolve(lu: FloatArray, piv: Int32Array, b: FloatArray, n: number, nrhs: number): void;
-  /** L L^T = A reading the lower triangle, zeroing the upper; 0, or k when the leading k x k minor is not positive definite. */
-  choleskyFactor(a: FloatArray, n: number): number;
-  /** Solves op(T) X = B in place in `b` (op: transpose or not), reading only T's `lower` (or upper) triangle. */
-  triSolve(t: FloatArray, b: FloatArray, n: number, nrhs: number, lower: boolean, transpose: boolean, unitDiag: boolean): void;
-}
-
-function luFactor(a: FloatArray, piv: Int32Array, n: number): number {
-  let info = 0;
-  for (let k = 0; k < n; k++) {
-    let p = k;
-    let best = Math.abs(a[k * n + k]);
-    for (let i = k + 1; i < n; i++) {
-      const v = Math.abs(a[i * n + k]);
-      if (v > best) {
-        best = v;
-        p = i;
-      }
-    }
-    piv[k] = p;
-    if (p !== k) swapRows(a, k, p, n);
-    const pivot = a[k * n + k];
-    if (pivot === 0) {
-      if (info === 0) info = k + 1;
-      continue;
-    }
-    for (let i = k + 1; i < n; i++) {
-      const l = a[i * n + k] / pivot;
-      a[i * n + k] = l;
-      if (l !== 0) for (let j = k + 1; j < n; j++) a[i * n + j] -= l * a[k * n + j];
-    }
-  }
-  return info;
-}
-
-function swapRows(a: FloatArray, r: number, s: number, width: number): void {
-  for (let j = 0; j < width; j++) {
-    const t = a[r * width + j];
-    a[r * width + j] = a[s * width + j];
-    a[s * width + j] = t;
-  }
-}
-
-function luSolve(lu: FloatArray, piv: Int32Array, b: FloatArray, n: number, nrhs: number): void {
-  for (let k = 0; k < n; k++) if (piv[k] !== k) swapRows(b, k, piv[k], nrhs);
-  triSolve(lu, b, n, nrhs, true, false, true);
-  triSolve(lu, b, n, nrhs, false, false, false);
-}
-
-function choleskyFactor(a: FloatArray, n: number): number {
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = a[i * n + j];
-      for (let k = 0; k < j; k++) s -= a[i * n + k] * a[j * n + k];
-      if (j < i) a[i * n + j] = s / a[j * n + j];
-      else if (!(s > 0)) return i + 1; // also catches NaN
-      else a[i * n + i] = Math.sqrt(s);
-    }
-    for (let j = i + 1; j < n; j++) a[i * n + j] = 0;
-  }
-  return 0;
-}
-
-function triSolve(t: FloatArray, b: FloatArray, n: number, nrhs: number, lower: boolean, transpose: boolean, unitDiag: boolean): void {
-  // op(T) is lower triangular (solved first row first) when exactly one of lower/transpose holds.
-  const forward = lower !== transpose;
-  const at = transpose ? (i: number, k: number) => t[k * n + i] : (i: number, k: number) => t[i * n + k];
-  for (let s = 0; s < n; s++) {
-    const i = forward ? s : n - 1 - s;
-    const k0 = forward ? 0 : i + 1;
-    const k1 = forward ? i : n;
-    for (let k = k0; k < k1; k++) {
-      const c = at(i, k);
-      if (c !== 0) for (let j = 0; j < nrhs; j++) b[i * nrhs + j] -= c * b[k * nrhs + j];
-    }
-    if (!unitDiag) {
-      const d = t[i * n + i];
-      for (let j = 0; j < nrhs; j++) b[i * nrhs + j] /= d;
-    }
-  }
-}
-
-/** @internal the plain-JS kernels, also the reference the wasm kernels are tested against. */
-export const jsLinalgKernels: LinalgKernels = { luFactor, luSolve, choleskyFactor, triSolve };
-
-const kernels: LinalgKernels = jsLinalgKernels;
+// Defined with the other error classes; re-exported here, where src/index.ts takes it from.
+export { LinAlgError };
 
 // ---------------------------------------------------------------------------------------------
-// Drivers: batch loops over matrices, copying data through typed arrays.
-
-function newData(dtype: DType, size: number): FloatArray {
-  return dtype === 'float64' ? new Float64Array(size) : new Float32Array(size);
-}
+// Drivers: batch loops over the n x n members, on tensor buffers.
 
 /** For each member of `batch`, the index of the member of `own` (broadcast to it) it reads. */
 function memberIndex(own: readonly number[], batch: readonly number[]): Int32Array {
@@ -151,49 +48,74 @@ function memberName(a: Tensor, m: number): string {
   return a.ndim > 2 ? ` (batch member ${m})` : '';
 }
 
+/** A copy of `x` read through `strides` (elements): a broadcast or a transpose, in one kernel call. */
+function stridedCopy(op: string, x: DenseTensor, shape: readonly number[], strides: number[]): DenseTensor {
+  const out = empty(shape, x.dtype, op);
+  if (out.size > 0) k.copyStrided(out.data_(op), x.data_(op), shape, strides);
+  return out;
+}
+
+/** The diagonals of every n x n member, as a JS array [count * n]. */
+function diagonals(op: string, x: DenseTensor): Float64Array | Float32Array {
+  const n = lastDim(x);
+  const count = sizeOf(x.shape.slice(0, -2));
+  const diag = stridedCopy(op, x, [count, n], [n * n, n + 1]);
+  try {
+    return diag.readData(op);
+  } finally {
+    diag.dispose();
+  }
+}
+
 interface LU {
-  lu: FloatArray;
-  piv: Int32Array;
+  /** The factors of every member, L below the diagonal (unit diagonal implied), U on and above. */
+  lu: DenseTensor;
+  piv: k.Pivots;
   /** Per member: 0, or 1 + the column of the first zero pivot. */
   info: Int32Array;
   n: number;
 }
 
-/** LU-factors every n x n member of `a`. */
-function factorEach(a: DenseTensor): LU {
+/** LU-factors a copy of every n x n member of `a`; the caller frees it with freeLU. */
+function factorEach(op: string, a: DenseTensor): LU {
   const n = lastDim(a);
   const count = sizeOf(a.shape.slice(0, -2));
-  const lu = a.data();
-  const piv = new Int32Array(count * n);
+  const lu = empty(a.shape, a.dtype, op);
+  const piv = new k.Pivots(count, n);
   const info = new Int32Array(count);
-  for (let m = 0; m < count && n > 0; m++) {
-    info[m] = kernels.luFactor(lu.subarray(m * n * n, (m + 1) * n * n), piv.subarray(m * n, (m + 1) * n), n);
-  }
+  const buffer = lu.data_(op);
+  if (lu.size > 0) k.copy(buffer, a.data_(op));
+  for (let m = 0; m < count && n > 0; m++) info[m] = k.luFactor(buffer, m * n * n, piv, m);
   return { lu, piv, info, n };
+}
+
+function freeLU(f: LU): void {
+  f.lu.dispose();
+  f.piv.free();
 }
 
 function singular(op: string, a: Tensor, m: number, info: number): LinAlgError {
   return new LinAlgError(`${op}: the matrix${memberName(a, m)} of shape ${fmtShape(a.shape)} is singular: LU with partial pivoting found a zero pivot in column ${info - 1}. Check the matrix (a repeated row or column, a zero row), or use a least-squares method.`);
 }
 
-/** X = A^{-1} B per batch member, A broadcast against the batch axes of B (data and shape). */
-function solveEach(op: string, a: DenseTensor, bData: FloatArray, bShape: readonly number[], outShape: number[]): FloatArray {
-  const f = factorEach(a);
-  const n = f.n;
-  const nrhs = bShape[bShape.length - 1];
-  const batch = outShape.slice(0, -2);
+/** X = A^{-1} B per batch member, A [..., n, n] broadcast against the batch axes of B [..., n, nrhs]. */
+function solveEach(op: string, a: DenseTensor, b: DenseTensor): DenseTensor {
+  const shape = [...broadcastShapes(op, a.shape.slice(0, -2), b.shape.slice(0, -2)), ...b.shape.slice(-2)];
+  const batch = shape.slice(0, -2);
   const ia = memberIndex(a.shape.slice(0, -2), batch);
-  const ib = memberIndex(bShape.slice(0, -2), batch);
-  const out = newData(a.dtype, sizeOf(outShape));
-  const step = n * nrhs;
-  for (let m = 0; m < ia.length; m++) {
-    const am = ia[m];
-    if (f.info[am] !== 0) throw singular(op, a, am, f.info[am]);
-    const x = out.subarray(m * step, (m + 1) * step);
-    x.set(bData.subarray(ib[m] * step, (ib[m] + 1) * step));
-    if (step > 0) kernels.luSolve(f.lu.subarray(am * n * n, (am + 1) * n * n), f.piv.subarray(am * n, (am + 1) * n), x, n, nrhs);
+  const f = factorEach(op, a);
+  try {
+    for (const am of ia) if (f.info[am] !== 0) throw singular(op, a, am, f.info[am]);
+    // X starts as B broadcast to the output's batch, then is solved in place member by member.
+    const x = stridedCopy(op, b, shape, broadcastStrides(b.shape, shape));
+    const n = f.n, nrhs = lastDim(b);
+    if (n * nrhs === 0) return x;
+    const lu = f.lu.data_(op), xb = x.data_(op);
+    for (let m = 0; m < ia.length; m++) k.luSolve(lu, ia[m] * n * n, f.piv, ia[m], xb, m * n * nrhs, nrhs);
+    return x;
+  } finally {
+    freeLU(f);
   }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -243,10 +165,7 @@ function triPart(x: Tensor, { lower, unitDiag }: TriParams): Tensor {
 const solveP = definePrimitive<OpParams>({
   name: 'solve',
   broadcasts: true,
-  impl([a, b], { op }) {
-    const shape = [...broadcastShapes(op, a.shape.slice(0, -2), b.shape.slice(0, -2)), ...b.shape.slice(-2)];
-    return array(solveEach(op, a, b.data(), b.shape, shape), { shape, dtype: a.dtype }) as DenseTensor;
-  },
+  impl: ([a, b], { op }) => solveEach(op, a, b),
   jvp([a], [ta, tb], x, p) {
     const dax = ta && matmulT(ta, x, false, false);
     const rhs = dax ? (tb ? sub(tb, dax) : neg(dax)) : tb;
@@ -268,9 +187,13 @@ const invP = definePrimitive<OpParams>({
   name: 'inv',
   impl([a], { op }) {
     const n = lastDim(a);
-    const identity = newData(a.dtype, n * n);
-    for (let i = 0; i < n; i++) identity[i * n + i] = 1;
-    return array(solveEach(op, a, identity, [n, n], [...a.shape]), { shape: a.shape, dtype: a.dtype }) as DenseTensor;
+    const identity = empty([n, n], a.dtype, op);
+    try {
+      if (n > 0) k.eye(identity.data_(op), n);
+      return solveEach(op, a, identity);
+    } finally {
+      identity.dispose();
+    }
   },
   jvp: ([], [ta], c) => ta && neg(matmulT(c, matmulT(ta, c, false, false), false, false)),
   vjp: (ct, _, c) => [neg(matmulT(c, matmulT(ct, c, false, true), true, false))],
@@ -280,22 +203,23 @@ function invMatrix(a: Tensor, op: string): Tensor {
   return bind(invP, [a], { op });
 }
 
-/** det and log|det| of every member from its LU factors. */
-function detImpl(a: DenseTensor, log: boolean): DenseTensor {
-  const f = factorEach(a);
-  const n = f.n;
-  const count = f.info.length;
-  const out = newData(a.dtype, count);
-  for (let m = 0; m < count; m++) {
-    let value = log ? 0 : 1;
-    for (let k = 0; k < n; k++) {
-      const u = f.lu[m * n * n + k * n + k];
-      if (log) value += Math.log(Math.abs(u));
-      else value *= f.piv[m * n + k] === k ? u : -u;
+/** det = sign(P) prod diag(U) and log|det| = sum log|diag(U)| of every member, from its LU factors. */
+function detImpl(op: string, a: DenseTensor, log: boolean): DenseTensor {
+  const f = factorEach(op, a);
+  try {
+    const n = f.n;
+    const count = f.info.length;
+    const u = diagonals(op, f.lu);
+    const out = new Float64Array(count);
+    for (let m = 0; m < count; m++) {
+      let value = log ? 0 : n > 0 ? f.piv.sign(m) : 1;
+      for (let i = m * n; i < (m + 1) * n; i++) value = log ? value + Math.log(Math.abs(u[i])) : value * u[i];
+      out[m] = value;
     }
-    out[m] = value;
+    return array(out, { shape: a.shape.slice(0, -2), dtype: a.dtype }) as DenseTensor;
+  } finally {
+    freeLU(f);
   }
-  return array(out, { shape: a.shape.slice(0, -2), dtype: a.dtype }) as DenseTensor;
 }
 
 /** A^{-T} (the rules of det and logdet need A invertible). */
@@ -306,7 +230,7 @@ function invTranspose(a: Tensor, op: string): Tensor {
 // d det A = det A tr(A^{-1} dA) = det A sum(A^{-T} * dA);  A_bar = det_bar det A A^{-T}.
 const detP = definePrimitive({
   name: 'det',
-  impl: ([a]) => detImpl(a, false),
+  impl: ([a]) => detImpl('det', a, false),
   jvp: ([a], [ta], d) => ta && mul(d, sum(mul(ta, invTranspose(a, 'det')), [-2, -1])),
   vjp: (ct, [a], d) => [mul(reshape(mul(ct, d), [...ct.shape, 1, 1]), invTranspose(a, 'det'))],
 });
@@ -314,7 +238,7 @@ const detP = definePrimitive({
 // d log|det A| = tr(A^{-1} dA);  A_bar = logdet_bar A^{-T}.
 const logdetP = definePrimitive({
   name: 'logdet',
-  impl: ([a]) => detImpl(a, true),
+  impl: ([a]) => detImpl('logdet', a, true),
   jvp: ([a], [ta]) => ta && sum(mul(ta, invTranspose(a, 'logdet')), [-2, -1]),
   vjp: (ct, [a]) => [mul(reshape(ct, [...ct.shape, 1, 1]), invTranspose(a, 'logdet'))],
 });
@@ -324,20 +248,27 @@ const logdetP = definePrimitive({
 const choleskyP = definePrimitive({
   name: 'cholesky',
   impl([a]) {
+    const op = 'cholesky';
     const n = lastDim(a);
-    const data = a.data();
     const count = sizeOf(a.shape.slice(0, -2));
+    const l = empty(a.shape, a.dtype, op);
+    if (l.size === 0) return l;
+    // The symmetric part (A + A^T) * 0.5, whose lower triangle the kernel reads and overwrites.
+    const strides = contiguousStrides(a.shape);
+    [strides[a.ndim - 2], strides[a.ndim - 1]] = [strides[a.ndim - 1], strides[a.ndim - 2]];
+    const aT = stridedCopy(op, a, a.shape, strides);
+    const buffer = l.data_(op);
+    k.binary('add', buffer, a.data_(op), aT.data_(op), a.shape, a.shape, a.shape);
+    aT.dispose();
+    k.scale(buffer, 0.5, buffer);
     for (let m = 0; m < count; m++) {
-      const s = data.subarray(m * n * n, (m + 1) * n * n);
-      // The symmetric part goes into the lower triangle, the one the kernel reads.
-      for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) s[i * n + j] = (s[i * n + j] + s[j * n + i]) / 2;
-      const info = kernels.choleskyFactor(s, n);
+      const info = k.choleskyFactor(buffer, m * n * n, n);
       if (info !== 0) {
+        l.dispose();
         throw new LinAlgError(`cholesky: the matrix${memberName(a, m)} of shape ${fmtShape(a.shape)} is not positive definite: its leading ${info} x ${info} minor is not (the pivot in column ${info - 1} is not positive). Cholesky needs a symmetric positive definite matrix; add a multiple of the identity, or use solve.`);
       }
-      for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) s[i * n + j] = 0;
     }
-    return array(data, { shape: a.shape, dtype: a.dtype }) as DenseTensor;
+    return l;
   },
   jvp([], [ta], l) {
     if (!ta) return null;
@@ -366,28 +297,20 @@ const triangularSolveP = definePrimitive<TriParams>({
     const n = lastDim(t);
     const nrhs = lastDim(b);
     const shape = [...broadcastShapes(p.op, t.shape.slice(0, -2), b.shape.slice(0, -2)), n, nrhs];
-    const batch = shape.slice(0, -2);
-    const it = memberIndex(t.shape.slice(0, -2), batch);
-    const ib = memberIndex(b.shape.slice(0, -2), batch);
-    const tData = t.data();
+    const it = memberIndex(t.shape.slice(0, -2), shape.slice(0, -2));
     if (!p.unitDiag) {
-      for (let m = 0; m < sizeOf(t.shape.slice(0, -2)); m++) {
-        for (let i = 0; i < n; i++) {
-          if (tData[m * n * n + i * n + i] === 0) {
-            throw new LinAlgError(`${p.op}: the triangular matrix${memberName(t, m)} of shape ${fmtShape(t.shape)} is singular: its diagonal entry ${i} is zero.`);
-          }
-        }
+      const d = diagonals(p.op, t);
+      const i = d.indexOf(0);
+      if (i >= 0) {
+        throw new LinAlgError(`${p.op}: the triangular matrix${memberName(t, Math.floor(i / n))} of shape ${fmtShape(t.shape)} is singular: its diagonal entry ${i % n} is zero.`);
       }
     }
-    const bData = b.data();
-    const out = newData(t.dtype, sizeOf(shape));
-    const step = n * nrhs;
-    for (let m = 0; m < it.length; m++) {
-      const x = out.subarray(m * step, (m + 1) * step);
-      x.set(bData.subarray(ib[m] * step, (ib[m] + 1) * step));
-      if (step > 0) kernels.triSolve(tData.subarray(it[m] * n * n, (it[m] + 1) * n * n), x, n, nrhs, p.lower, p.transpose, p.unitDiag);
-    }
-    return array(out, { shape, dtype: t.dtype }) as DenseTensor;
+    // X starts as B broadcast to the output's batch, then is solved in place member by member.
+    const x = stridedCopy(p.op, b, shape, broadcastStrides(b.shape, shape));
+    if (n * nrhs === 0) return x;
+    const tb = t.data_(p.op), xb = x.data_(p.op);
+    for (let m = 0; m < it.length; m++) k.triSolve(tb, it[m] * n * n, xb, m * n * nrhs, n, nrhs, p.lower, p.transpose, p.unitDiag);
+    return x;
   },
   jvp([t], [tt, tb], x, p) {
     const dtx = tt && matmulT(triPart(tt, p), x, p.transpose, false);

@@ -5,6 +5,7 @@ import { Tensor } from '../tensor/tensor.js';
 import type { DType } from '../tensor/tensor.js';
 import { astype, type TensorLike } from './convert.js';
 import * as ew from './elementwise.js';
+import * as la from './linalg.js';
 import { matmul, dot } from './matmul.js';
 import * as red from './reduce.js';
 import * as sh from './shape.js';
@@ -47,6 +48,14 @@ declare module '../tensor/tensor.js' {
     broadcastTo(shape: readonly number[]): Tensor;
     slice(begin: readonly number[], size?: readonly number[]): Tensor;
     astype(dtype: DType): Tensor;
+    /** The inverse of each matrix in [..., n, n] (see `inv`; prefer `solve` for A^{-1} B). */
+    inv(): Tensor;
+    /** The determinant of each matrix in [..., n, n] (see `det`). */
+    det(): Tensor;
+    /** log|det| of each matrix in [..., n, n] (see `logdet`). */
+    logdet(): Tensor;
+    /** The lower Cholesky factor of each symmetric positive definite matrix (see `cholesky`). */
+    cholesky(): Tensor;
     /** The transpose of a matrix (reversed axes). */
     readonly T: Tensor;
   }
@@ -87,4 +96,10 @@ p.transpose = function (perm) { return sh.transpose(this, perm); };
 p.broadcastTo = function (shape) { return sh.broadcastTo(this, shape); };
 p.slice = function (begin, size) { return sh.slice(this, begin, size); };
 p.astype = function (dtype) { return astype(this, dtype); };
+// Only the one-matrix ops, as PyTorch has them (A.inverse(), A.det()); solve stays a function,
+// since in a method call it would be unclear which operand is the matrix.
+p.inv = function () { return la.inv(this); };
+p.det = function () { return la.det(this); };
+p.logdet = function () { return la.logdet(this); };
+p.cholesky = function () { return la.cholesky(this); };
 Object.defineProperty(p, 'T', { get(this: Tensor) { return sh.transpose(this); }, configurable: true });

@@ -1,13 +1,13 @@
 // Fixed points with implicit differentiation. x* = T(x*, p) is the root of T(x, p) - x, so its
 // derivative, dx* = (I - dT/dx)^{-1} (dT/dp dp), comes from the machinery rootFind uses; only
 // the concrete solver differs: plain fixed-point iteration, never differentiated.
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, ConvergenceError } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { toTensor, type TensorLike } from '../ops/convert.js';
 import { sub } from '../ops/elementwise.js';
 import type { Tree } from '../tree.js';
 import { scoped } from '../transforms/util.js';
-import { ConvergenceError, checkTolerances, concreteValue, implicitSolution, maxAbs, prepare, type Residual, type TensorTree } from './root.js';
+import { checkTolerances, concreteValue, implicitSolution, maxAbs, prepare, type Residual, type TensorTree } from './root.js';
 
 export interface FixedPointOptions {
   /** The starting point (its shape is the fixed point's shape); only its value is used. */

@@ -6,7 +6,7 @@
 // recorded whose vjp solves the transposed system and pulls back through F in p. Both are
 // built from differentiable ops at the lower levels, so derivatives of any order nest.
 import { Tracer, topTrace } from '../core/trace.js';
-import { ArgumentError, DifferentiationError, DualtapeError, ShapeError, fmtShape } from '../errors.js';
+import { ArgumentError, ConvergenceError, DifferentiationError, ShapeError, fmtShape } from '../errors.js';
 import { scalar } from '../tensor/create.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { Tensor, type DType } from '../tensor/tensor.js';
@@ -21,8 +21,8 @@ import { jacfwd, pushForward } from '../transforms/jvp.js';
 import { vjp } from '../transforms/grad.js';
 import { checkFunction, scoped } from '../transforms/util.js';
 
-/** An iterative solver stopped without meeting its tolerance. */
-export class ConvergenceError extends DualtapeError {}
+// Defined with the other error classes; re-exported here, where src/index.ts takes it from.
+export { ConvergenceError };
 
 /** A params tree as the solved function receives it: number leaves arrive as tensors. */
 export type TensorTree<P> = P extends Tensor | number ? Tensor
