@@ -333,9 +333,11 @@ const numericKeys = (rows, re) => [...new Set(rows.flatMap((r) => Object.keys(r)
 const sizeKeyPattern = /^(n|size|elements|length|steps)$/i;
 const isLabelKey = (k) => !/error|note|unit|file/i.test(k);
 
-function rowLabel(row) {
+/** The row's distinguishing fields as a short label; fields equal in every row are left out. */
+function rowLabel(row, constant = new Set()) {
   const parts = [];
   for (const [k, v] of Object.entries(row)) {
+    if (constant.has(k)) continue;
     if (typeof v === 'string' && isLabelKey(k)) parts.push(v);
     else if (typeof v === 'number' && /^(n|m|k|size|elements|steps|layers|length|snapshots|budget)$/i.test(k)) parts.push(`${k}=${fmt(v)}`);
   }
@@ -348,7 +350,9 @@ const seriesLabel = (row) => Object.entries(row).filter(([k, v]) => typeof v ===
 /** Charts guessed from field names, for suites whose row shape this file does not define. */
 function genericCharts(suite) {
   const rows = suite.rows.filter((r) => r && typeof r === 'object');
-  const name = suite.title ?? suite.id;
+  const allKeys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const constant = new Set(rows.length > 1 ? allKeys.filter((k) => rows.every((r) => r[k] === rows[0][k])) : []);
+  const label = (r) => rowLabel(r, constant);
   const charts = [];
   const memKey = numericKeys(rows, /bytes|memory|mem/i)[0];
   const timeKeys = numericKeys(rows, /(ms|time|seconds|us)$|^(ms|time|mean)/i);
@@ -357,14 +361,14 @@ function genericCharts(suite) {
   if (memKey && timeKeys[0]) {
     const groups = [...new Set(rows.map(seriesLabel))];
     charts.push(lineChart({
-      title: `${name}: memory against time`, xLabel: memKey, yLabel: timeKeys[0], width: 560, height: 320,
+      title: 'memory against time', xLabel: memKey, yLabel: timeKeys[0], width: 560, height: 320,
       series: groups.map((g, i) => ({
         name: g, color: palette[i % palette.length], labelPoints: rows.length <= 12,
-        points: rows.filter((r) => seriesLabel(r) === g).map((r) => [r[memKey], r[timeKeys[0]], rowLabel(r)]).sort((a, b) => a[0] - b[0]),
+        points: rows.filter((r) => seriesLabel(r) === g).map((r) => [r[memKey], r[timeKeys[0]], label(r)]).sort((a, b) => a[0] - b[0]),
       })),
     }));
   }
-  if (sizeKey) {
+  if (sizeKey && !constant.has(sizeKey)) {
     for (const keys of [timeKeys.slice(0, 1), rateKeys].filter((k) => k.length)) {
       const series = [];
       for (const key of keys) {
@@ -374,15 +378,15 @@ function genericCharts(suite) {
         }
       }
       if (series.length && series.length <= palette.length) {
-        charts.push(lineChart({ title: `${name}: ${keys.join(', ')} against ${sizeKey}`, xLabel: sizeKey, yLabel: keys.join(', '), series, width: 620, height: 300 }));
+        charts.push(lineChart({ title: `${keys.join(', ')} against ${sizeKey}`, xLabel: sizeKey, yLabel: keys.join(', '), series, width: 620, height: 300 }));
       }
     }
   }
   const ratioKey = numericKeys(rows, /ratio|speedup/i)[0];
   if (ratioKey) {
     charts.push(barChart({
-      title: `${name}: ${ratioKey}`, xLabel: `${ratioKey} (log scale)`, log: true, ref: 1,
-      groups: rows.filter((r) => typeof r[ratioKey] === 'number').map((r) => ({ label: rowLabel(r), bars: [{ name: ratioKey, value: r[ratioKey], color: palette[0] }] })),
+      title: ratioKey, xLabel: `${ratioKey} (log scale)`, log: true, ref: 1,
+      groups: rows.filter((r) => typeof r[ratioKey] === 'number').map((r) => ({ label: label(r), bars: [{ name: ratioKey, value: r[ratioKey], color: palette[0] }] })),
     }));
   }
   return charts.length ? `<div class="charts">${charts.join('')}</div>` : '';
