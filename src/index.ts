@@ -16,7 +16,7 @@ export { sum, mean, max, min, logsumexp, softmax } from './ops/reduce.js';
 export type { ReduceOptions } from './ops/reduce.js';
 export { reshape, transpose, broadcastTo, slice, pad, concat, stack, expandDims, squeeze } from './ops/shape.js';
 export { matmul, dot } from './ops/matmul.js';
-export { solve, inv, det, logdet, cholesky, triangularSolve, LinAlgError } from './ops/linalg.js';
+export { solve, inv, det, logdet, cholesky, triangularSolve } from './ops/linalg.js';
 export type { TriangularSolveOptions } from './ops/linalg.js';
 export { jvp, jacfwd } from './transforms/jvp.js';
 export type { JacOptions } from './transforms/jvp.js';
@@ -28,7 +28,7 @@ export { customJvp, customVjp } from './transforms/custom.js';
 export { checkpoint, name, saveNothing, saveAll, saveOnly, type CheckpointPolicy, type CheckpointValue } from './transforms/checkpoint.js';
 export { scan, type ScanOptions, type ScanLength } from './transforms/scan.js';
 export { optimalAdvances, revolveSchedule, uniformSchedule, scheduleStats, type ScheduleAction, type ScheduleStats } from './transforms/revolve.js';
-export { rootFind, ConvergenceError } from './solve/root.js';
+export { rootFind } from './solve/root.js';
 export type { RootFindOptions, TensorTree } from './solve/root.js';
 export { fixedPoint } from './solve/fixed-point.js';
 export type { FixedPointOptions } from './solve/fixed-point.js';
@@ -43,5 +43,5 @@ export { flatten, unflatten } from './tree.js';
 export type { Tree, Leaf } from './tree.js';
 export {
   DualtapeError, ShapeError, DTypeError, AxisError, DisposedError, OutOfMemoryError,
-  ArgumentError, NotReadyError, DifferentiationError,
+  ArgumentError, NotReadyError, DifferentiationError, LinAlgError, ConvergenceError,
 } from './errors.js';

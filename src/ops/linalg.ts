@@ -21,7 +21,6 @@ import { sum } from './reduce.js';
 import { reshape, transpose } from './shape.js';
 
 // Defined with the other error classes; re-exported here, where src/index.ts takes it from.
-export { LinAlgError };
 
 // ---------------------------------------------------------------------------------------------
 // Drivers: batch loops over the n x n members, on tensor buffers.

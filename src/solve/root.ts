@@ -22,7 +22,6 @@ import { vjp } from '../transforms/grad.js';
 import { checkFunction, scoped } from '../transforms/util.js';
 
 // Defined with the other error classes; re-exported here, where src/index.ts takes it from.
-export { ConvergenceError };
 
 /** A params tree as the solved function receives it: number leaves arrive as tensors. */
 export type TensorTree<P> = P extends Tensor | number ? Tensor
