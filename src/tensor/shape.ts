@@ -3,7 +3,12 @@ import { AxisError, ShapeError, fmtShape } from '../errors.js';
 
 /** The NumPy broadcast of the given shapes, or a ShapeError naming `op` and every shape. */
 export function broadcastShapes(op: string, ...shapes: (readonly number[])[]): number[] {
-  if (shapes.length === 2 && shapesEqual(shapes[0], shapes[1])) return shapes[0] as number[];
+  if (shapes.length === 2) {
+    // The common cases allocate nothing: equal shapes, or a 0-d operand.
+    const [a, b] = shapes;
+    if (b.length === 0 || shapesEqual(a, b)) return a as number[];
+    if (a.length === 0) return b as number[];
+  }
   let ndim = 0;
   for (const s of shapes) if (s.length > ndim) ndim = s.length;
   return broadcastSlow(op, ndim, shapes);
