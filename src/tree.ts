@@ -33,6 +33,9 @@ export function flatten(tree: unknown, what = 'argument'): { leaves: Leaf[]; def
       return { kind: 'object', keys, children: keys.map((key) => walk(node[key], `${path}.${key}`)) };
     }
     const kind = typeof node === 'object' ? (node.constructor?.name ?? 'object') : typeof node;
+    if (typeof node === 'boolean' || typeof node === 'bigint' || ArrayBuffer.isView(node)) {
+      throw new ArgumentError(`${what}${path}: got ${kind}; dualtape tensors are float64 or float32, and integer or boolean values cannot be differentiated. Convert with array(...) (e.g. array(Float64Array.from(data))) or keep the value out of the differentiated arguments (close over it instead).`);
+    }
     throw new ArgumentError(`${what}${path}: expected a Tensor, a number, or an array or plain object of them; got ${kind}. Convert data with array(...) and keep other values out of differentiated arguments and results.`);
   };
   const def = walk(tree, '');
