@@ -1,6 +1,6 @@
 // Compositions of the two modes: hessian, hvp, and jacobian with mode selection.
 import { ArgumentError } from '../errors.js';
-import type { Tree } from '../tree.js';
+import { flatten, type Tree } from '../tree.js';
 import { USE_FORWARD, grad, jacrev, jacrevImpl } from './grad.js';
 import { defaultChunk, jacfwd, jvp, type JacOptions } from './jvp.js';
 import { checkFunction } from './util.js';
@@ -30,6 +30,20 @@ export function hvp(f: Fn, primals: readonly Tree[], tangents: readonly Tree[]):
   return tangentOut as unknown[];
 }
 
+/** A key for the shapes and dtypes of the arguments, or null for arguments it cannot describe. */
+function shapeKey(args: unknown[]): string | null {
+  try {
+    return flatten(args).leaves.map((l) => (typeof l === 'number' ? 'n' : `${l.dtype}[${l.shape.join(',')}]`)).join(';');
+  } catch {
+    return null;
+  }
+}
+
+function inputSize(args: unknown[], argnums: number | readonly number[] | undefined): number {
+  const list = argnums === undefined ? [0] : typeof argnums === 'number' ? [argnums] : [...argnums];
+  return flatten(list.map((i) => args[i])).leaves.reduce<number>((acc, l) => acc + (typeof l === 'number' ? 1 : l.size), 0);
+}
+
 export type JacobianMode = 'auto' | 'fwd' | 'rev';
 
 export interface JacobianOptions extends JacOptions {
@@ -37,25 +51,28 @@ export interface JacobianOptions extends JacOptions {
 }
 
 /**
- * The cost model behind jacobian's 'auto' mode, in units of one evaluation of f. A forward
- * pass pushing k directions costs fwdPass + fwdPerDirection * k; reverse mode tapes f once
- * (revTape) and each sweep pulling back k rows costs revSweep + revPerRow * k. The constants
- * are fitted to `npm run bench` (jacobian suite) results; see README.
+ * The cost model behind jacobian's 'auto' mode. A forward pass pushing k directions through a
+ * map with n inputs and m outputs costs fwdPass + fwdPerElement * k * (n + m) microseconds
+ * (a fixed per-pass overhead, then work proportional to the tangent elements); reverse mode
+ * tapes f once (revTape) and each sweep pulling back k rows costs revSweep + revPerElement * k
+ * * (n + m). Fitted to the diagonal sweep (n, m) = (1000, 2) .. (2, 1000) of a dense layer
+ * between elementwise stages in `npm run bench` (suite jacobian-modes). Maps doing more work
+ * per element scale both modes alike, so the choice (a ratio) carries over.
  */
 export const jacobianCostModel = {
   measuredOn: '2026-11-22, Intel Xeon (Sapphire Rapids, KVM) 2 vCPU, Node 20.20, one thread',
-  fwdPass: 1.0,
-  fwdPerDirection: 0.5,
-  revTape: 1.3,
-  revSweep: 1.5,
-  revPerRow: 0.8,
+  fwdPass: 17,
+  fwdPerElement: 0.0098,
+  revTape: 20,
+  revSweep: 20,
+  revPerElement: 0.006,
   fwdChunk: (n: number) => defaultChunk(n),
   revChunk: (m: number) => Math.max(1, Math.min(m, 64)),
 };
 
 export interface JacobianCost {
   mode: 'fwd' | 'rev';
-  /** Estimated cost of each mode in evaluations of f. */
+  /** Estimated time of each mode in microseconds, for the model's reference map. */
   fwd: number;
   rev: number;
   fwdPasses: number;
@@ -71,8 +88,8 @@ export function jacobianCost(n: number, m: number): JacobianCost {
   const c = jacobianCostModel;
   const kf = c.fwdChunk(n), kr = c.revChunk(m);
   const fwdPasses = Math.ceil(n / kf), revSweeps = Math.ceil(m / kr);
-  const fwd = fwdPasses * (c.fwdPass + c.fwdPerDirection * kf);
-  const rev = c.revTape + revSweeps * (c.revSweep + c.revPerRow * kr);
+  const fwd = fwdPasses * (c.fwdPass + c.fwdPerElement * kf * (n + m));
+  const rev = c.revTape + revSweeps * (c.revSweep + c.revPerElement * kr * (n + m));
   return { mode: fwd <= rev ? 'fwd' : 'rev', fwd, rev, fwdPasses, revSweeps };
 }
 
@@ -93,10 +110,22 @@ export function jacobian(f: Fn, options: JacobianOptions = {}) {
   if (mode !== 'auto' && mode !== 'fwd' && mode !== 'rev') {
     throw new ArgumentError(`jacobian: mode must be 'auto', 'fwd' or 'rev', got ${JSON.stringify(mode)}.`);
   }
+  // The output size of f for given input shapes, learned on the first call: later calls pick
+  // the mode before running anything.
+  const outputSizes = new Map<string, number>();
   return (...args: unknown[]): any => { // eslint-disable-line @typescript-eslint/no-explicit-any
     if (mode === 'fwd') return jacfwd(f, options)(...args);
     if (mode === 'rev') return jacrev(f, options)(...args);
-    const result = jacrevImpl(f, options, args, chooseJacobianMode);
+    const key = shapeKey(args);
+    const known = key === null ? undefined : outputSizes.get(key);
+    if (known !== undefined) {
+      const n = inputSize(args, options.argnums);
+      return chooseJacobianMode(n, known) === 'fwd' ? jacfwd(f, options)(...args) : jacrev(f, options)(...args);
+    }
+    const result = jacrevImpl(f, options, args, (n, m) => {
+      if (key !== null) outputSizes.set(key, m);
+      return chooseJacobianMode(n, m);
+    });
     return result === USE_FORWARD ? jacfwd(f, options)(...args) : result;
   };
 }
