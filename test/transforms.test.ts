@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ArgumentError, DifferentiationError, ShapeError, add, array, cos, customJvp, exp, grad, hessian, jacfwd, jacobian,
-  jacrev, jvp, matmul, memory, mul, randn, sin, stopGradient, sum, tanh, valueAndGrad, vjp, type Tensor,
+  jacobianCost, jacrev, jvp, matmul, memory, mul, randn, sin, stopGradient, sum, tanh, valueAndGrad, vjp, type Tensor,
 } from './helpers/api.js';
 import { expectClose } from './helpers/check.js';
 
@@ -74,6 +74,22 @@ describe('Jacobians', () => {
     for (const chunkSize of [1, 2, 5]) {
       expectClose((jacrev(f, { chunkSize })(x) as Tensor).data(), ref.data(), 1e-13, 1e-15);
     }
+  });
+
+  it('jacobian auto picks reverse for many inputs and few outputs, forward for the opposite, and says why', () => {
+    expect(jacobianCost(1000, 2).mode).toBe('rev');
+    expect(jacobianCost(2, 1000).mode).toBe('fwd');
+    const c = jacobianCost(50, 200);
+    expect(c.fwdPasses).toBe(5);
+    expect(c.revSweeps).toBe(4);
+    expect(c.mode).toBe(c.fwd <= c.rev ? 'fwd' : 'rev');
+    const g = (v: Tensor) => tanh(v.slice([0], [2]).mul(3));
+    const wide = randn([300], { seed: 9 });
+    const auto = jacobian(g)(wide) as Tensor;
+    expect(auto.shape).toEqual([2, 300]);
+    expectClose(auto.data(), (jacfwd(g)(wide) as Tensor).data(), 1e-15);
+    // The second call knows the output size and goes straight to the chosen mode.
+    expectClose((jacobian(g)(wide) as Tensor).data(), auto.data(), 0);
   });
 
   it('jacobian has shape out.shape + x.shape in every mode', () => {
