@@ -33,6 +33,9 @@ const NC_F64: i32 = 256;
 // Below this many multiply-adds the packing overhead is not repaid.
 const SMALL_MNK: i32 = 128;
 
+// Up to this many rows the packed path reads a row-major B in place instead of packing it.
+const DIRECT_B_MAX_M: i32 = 16;
+
 const PACK_A_BYTES: i32 = MC_F32 * KC_F32 * 4 > MC_F64 * KC_F64 * 8 ? MC_F32 * KC_F32 * 4 : MC_F64 * KC_F64 * 8;
 const PACK_B_BYTES: i32 = NC_F32 * KC_F32 * 4 > NC_F64 * KC_F64 * 8 ? NC_F32 * KC_F32 * 4 : NC_F64 * KC_F64 * 8;
 
@@ -72,55 +75,88 @@ function matmul<T>(out: usize, a: usize, b: usize, m: i32, k: i32, n: i32, trans
     else axpyRows<T>(out, b, a, k, n);
   } else if (<i64>m * <i64>n * <i64>k <= SMALL_MNK) {
     smallGemm<T>(out, a, b, m, k, n, rsA, csA, rsB, csB);
-  } else if (m < MR && !transA) {
-    // too few rows to fill a micro-tile: one matrix-vector product per contiguous row of A
+  } else if (m < MR && (!transA || <usize>m * <usize>k * S <= <usize>PACK_B_BYTES)) {
+    // Too few rows to fill a micro-tile: one matrix-vector product per row of op(A), made
+    // contiguous first if A is stored transposed.
+    let rows = a;
+    if (transA) {
+      transposeInto<T>(packB, a, k, m);
+      rows = packB;
+    }
     for (let i = 0; i < m; i++) {
-      const x = a + <usize>i * <usize>k * S;
+      const x = rows + <usize>i * <usize>k * S;
       const y = out + <usize>i * <usize>n * S;
       if (transB) dotRows<T>(y, S, b, x, n, k);
       else axpyRows<T>(y, b, x, k, n);
     }
-  } else if (n < MR && transB && !transA) {
-    // likewise for columns: column j of op(B) is row j of b
-    for (let j = 0; j < n; j++) {
-      dotRows<T>(out + <usize>j * S, <usize>n * S, a, b + <usize>j * <usize>k * S, m, k);
+  } else if (n < MR && !transA && (transB || <usize>n * <usize>k * S <= <usize>PACK_B_BYTES)) {
+    // Likewise for columns: column j of op(B) is row j of b, or of b's transpose.
+    let cols = b;
+    if (!transB) {
+      transposeInto<T>(packB, b, k, n);
+      cols = packB;
     }
+    for (let j = 0; j < n; j++) {
+      dotRows<T>(out + <usize>j * S, <usize>n * S, a, cols + <usize>j * <usize>k * S, m, k);
+    }
+  } else if (n < m && n <= DIRECT_B_MAX_M) {
+    // A thin output would fill only n / NR of each micro-tile. Its transpose,
+    // out^T = op(B)^T op(A)^T, has the long side along the tile's columns; it is written back
+    // through (row, column) strides (1, n).
+    packedGemm<T>(out, b, a, n, k, m, csB, rsB, csA, rsA, 1, <usize>n);
   } else {
-    packedGemm<T>(out, a, b, m, k, n, rsA, csA, rsB, csB);
+    packedGemm<T>(out, a, b, m, k, n, rsA, csA, rsB, csB, <usize>n, 1);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Packed path
 
+/** C = op(A) op(B), with C[i][j] at out + (i * rsC + j * csC) * sizeof<T>. */
 function packedGemm<T>(out: usize, a: usize, b: usize, m: i32, k: i32, n: i32,
-                       rsA: usize, csA: usize, rsB: usize, csB: usize): void {
-  const KC = sizeof<T>() == 4 ? KC_F32 : KC_F64;
-  const MC = sizeof<T>() == 4 ? MC_F32 : MC_F64;
-  const NC = sizeof<T>() == 4 ? NC_F32 : NC_F64;
-  const NR: i32 = 32 / sizeof<T>();
-  const ldc = <usize>n * sizeof<T>();
+                       rsA: usize, csA: usize, rsB: usize, csB: usize, rsC: usize, csC: usize): void {
+  const S = sizeof<T>();
+  const KC = S == 4 ? KC_F32 : KC_F64;
+  const MC = S == 4 ? MC_F32 : MC_F64;
+  const NC = S == 4 ? NC_F32 : NC_F64;
+  const NR: i32 = 32 / <i32>S;
+  const ldc = rsC * S;
+  // With few rows each B micro-panel is used only a few times, so packing B costs more than
+  // it saves; the micro-kernel then reads full-width panels of a row-major B in place.
+  const directB = csB == 1 && m <= DIRECT_B_MAX_M;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
+    const fullCols = nc - nc % NR;
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
       const accumulate = pc > 0;
-      packPanels<T>(packB, b + (<usize>pc * rsB + <usize>jc * csB) * sizeof<T>(), kc, nc, rsB, csB, NR);
+      const bBlock = b + (<usize>pc * rsB + <usize>jc * csB) * S;
+      if (!directB) packPanels<T>(packB, bBlock, kc, nc, rsB, csB, NR);
+      else if (fullCols < nc) packPanels<T>(packB, bBlock + <usize>fullCols * S, kc, nc - fullCols, rsB, csB, NR);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = min(MC, m - ic);
-        packPanels<T>(packA, a + (<usize>ic * rsA + <usize>pc * csA) * sizeof<T>(), kc, mc, csA, rsA, MR);
+        packPanels<T>(packA, a + (<usize>ic * rsA + <usize>pc * csA) * S, kc, mc, csA, rsA, MR);
         for (let jr = 0; jr < nc; jr += NR) {
           const cols = min(NR, nc - jr);
-          const pb = packB + <usize>jr * <usize>kc * sizeof<T>();
-          let c = out + (<usize>ic * <usize>n + <usize>(jc + jr)) * sizeof<T>();
+          let pb = packB + <usize>jr * <usize>kc * S;
+          let ldb: usize = 32;
+          if (directB) {
+            if (cols == NR) {
+              pb = bBlock + <usize>jr * S;
+              ldb = rsB * S;
+            } else {
+              pb = packB;
+            }
+          }
+          let c = out + (<usize>ic * rsC + <usize>(jc + jr) * csC) * S;
           for (let ir = 0; ir < mc; ir += MR) {
             const rows = min(MR, mc - ir);
-            const pa = packA + <usize>ir * <usize>kc * sizeof<T>();
-            if (rows == MR && cols == NR) {
-              microKernel<T>(pa, pb, kc, c, ldc, accumulate);
+            const pa = packA + <usize>ir * <usize>kc * S;
+            if (rows == MR && cols == NR && csC == 1) {
+              microKernel<T>(pa, pb, ldb, kc, c, ldc, accumulate);
             } else {
-              microKernel<T>(pa, pb, kc, edgeTile, 32, false);
-              storeEdge<T>(c, ldc, rows, cols, accumulate);
+              microKernel<T>(pa, pb, ldb, kc, edgeTile, 32, false);
+              storeEdge<T>(c, rsC, csC, rows, cols, accumulate);
             }
             c += <usize>MR * ldc;
           }
@@ -177,16 +213,17 @@ function packPanels<T>(dst: usize, src: usize, kc: i32, len: i32, rs: usize, cs:
   }
 }
 
-/** Copies (or adds) the valid rows x cols corner of the scratch tile into C. */
-function storeEdge<T>(c: usize, ldc: usize, rows: i32, cols: i32, accumulate: bool): void {
-  const NR: i32 = 32 / sizeof<T>();
+/** Copies (or adds) the valid rows x cols corner of the scratch tile into C (strides in elements). */
+function storeEdge<T>(c: usize, rsC: usize, csC: usize, rows: i32, cols: i32, accumulate: bool): void {
+  const S = sizeof<T>();
+  const NR: i32 = 32 / <i32>S;
   for (let i = 0; i < rows; i++) {
-    const t = edgeTile + <usize>(i * NR) * sizeof<T>();
-    const ci = c + <usize>i * ldc;
+    const t = edgeTile + <usize>(i * NR) * S;
+    let ci = c + <usize>i * rsC * S;
     for (let j = 0; j < cols; j++) {
-      const o = <usize>j * sizeof<T>();
-      const v = load<T>(t + o);
-      store<T>(ci + o, accumulate ? load<T>(ci + o) + v : v);
+      const v = load<T>(t + <usize>j * S);
+      store<T>(ci, accumulate ? load<T>(ci) + v : v);
+      ci += csC * S;
     }
   }
 }
@@ -197,11 +234,11 @@ function storeEdge<T>(c: usize, ldc: usize, rows: i32, cols: i32, accumulate: bo
  */
 // @ts-ignore: decorator
 @noinline
-function microKernel<T>(pa: usize, pb: usize, kc: i32, c: usize, ldc: usize, accumulate: bool): void {
+function microKernel<T>(pa: usize, pb: usize, ldb: usize, kc: i32, c: usize, ldc: usize, accumulate: bool): void {
   const S: usize = sizeof<T>();
   let c00 = v128.splat<T>(0), c01 = c00, c10 = c00, c11 = c00;
   let c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-  const end = pb + <usize>kc * 32;
+  const end = pb + <usize>kc * ldb;
   while (pb < end) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
@@ -218,7 +255,7 @@ function microKernel<T>(pa: usize, pb: usize, kc: i32, c: usize, ldc: usize, acc
     c30 = v128.add<T>(c30, v128.mul<T>(x3, b0));
     c31 = v128.add<T>(c31, v128.mul<T>(x3, b1));
     pa += 4 * S;
-    pb += 32;
+    pb += ldb;
   }
   const r1 = c + ldc, r2 = r1 + ldc, r3 = r2 + ldc;
   if (accumulate) {
@@ -346,6 +383,19 @@ function axpyRows<T>(y: usize, mat: usize, x: usize, rows: i32, cols: i32): void
     for (; j < cols; j++) {
       const o = <usize>j * S;
       store<T>(y + o, load<T>(y + o) + load<T>(r + o) * xs);
+    }
+  }
+}
+
+/** dst (cols x rows) = src (rows x cols) transposed, both row-major. */
+function transposeInto<T>(dst: usize, src: usize, rows: i32, cols: i32): void {
+  const S = sizeof<T>();
+  for (let r = 0; r < rows; r++) {
+    const s = src + <usize>r * <usize>cols * S;
+    let d = dst + <usize>r * S;
+    for (let c = 0; c < cols; c++) {
+      store<T>(d, load<T>(s + <usize>c * S));
+      d += <usize>rows * S;
     }
   }
 }

@@ -1,8 +1,9 @@
 // matmul_<dt>(out, a, b, m, k, n, transA, transB) against a plain-JS triple loop, straight on
 // build/release.wasm. The shapes walk every path of the kernel: empty and k = 0, the tiny
-// unpacked loop, matrix-vector (m = 1 or n = 1), few rows or columns, and the packed GEMM at
-// its micro-tile (MR = 4, NR = 8 f32 / 4 f64), depth-block (KC = 256) and row/column-block
-// (MC = 64 / 32, NC = 512 / 256) boundaries.
+// unpacked loop, matrix-vector (m = 1 or n = 1), fewer than MR rows or columns, thin outputs
+// computed transposed, B read in place (m <= 16), and the packed GEMM at its micro-tile
+// (MR = 4, NR = 8 f32 / 4 f64), depth-block (KC = 256) and row/column-block (MC = 64 / 32,
+// NC = 512 / 256) boundaries.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { loadRawWasm } from './helpers/raw-wasm.js';
 
@@ -24,9 +25,9 @@ function shapes(dt: DType): Shape[] {
     [1, 1, 1], [2, 2, 2], [3, 3, 3], [2, 5, 3],
     [MR - 1, 7, nr - 1], [MR, 7, nr], [MR + 1, 7, nr + 1], [MR, 40, nr], [MR + 1, 40, nr - 1], [2 * MR, 9, 2 * nr],
     [17, 33, 9], [9, 33, 17], [1, 37, 1], [1, 37, 19], [19, 37, 1], [2, 64, 2],
-    [2, 50, 45], [3, 70, 33], [45, 50, 2], [33, 70, 3],
+    [2, 50, 45], [3, 70, 33], [45, 50, 2], [33, 70, 3], [40, 30, 6], [200, 300, 13],
     [9, KC + 1, 10], [5, 2 * KC + 3, 6],
-    [130, 257, 70], [70, 5, 530],
+    [130, 257, 70], [70, 5, 530], [6, 20, 530],
   ];
   return list;
 }
