@@ -10,9 +10,9 @@
 // reads and writes; copyRatio is kernel time / time of dst.set(src) over one operand (a
 // binary kernel moves 1.5x those bytes), sameBytesCopyRatio the same against a copy that
 // moves as many bytes as the kernel.
-import { readFileSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import Benchmark from 'benchmark';
+import { instantiate } from './raw-wasm.mjs';
 
 const SIZES = [1e3, 1e4, 1e5, 1e6, 1e7];
 const QUICK_SIZES = [1e3, 1e5, 1e6];
@@ -21,22 +21,6 @@ const settings = {
   quick: { maxTime: 0.1, minSamples: 3, minTime: 0.02, initCount: 1 },
   full: { maxTime: 0.5, minSamples: 5, minTime: 0.05, initCount: 1 },
 };
-
-function instantiate() {
-  const path = fileURLToPath(new URL('../../build/release.wasm', import.meta.url));
-  const module = new WebAssembly.Module(readFileSync(path));
-  const instance = new WebAssembly.Instance(module, { env: { abort() { throw new Error('abort'); } } });
-  const exports = instance.exports;
-  let top = exports.heapBase();
-  const alloc = (bytes) => {
-    const ptr = top;
-    top += Math.ceil(bytes / 16) * 16;
-    const needed = top - exports.memory.buffer.byteLength;
-    if (needed > 0) exports.memory.grow(Math.ceil(needed / 65536));
-    return ptr;
-  };
-  return { exports, alloc, reset: () => { top = exports.heapBase(); } };
-}
 
 /**
  * Seconds per call: the median of benchmark.js's per-sample means, which a busy neighbour on

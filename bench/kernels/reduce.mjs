@@ -5,9 +5,9 @@
 //
 // run({quick}) returns rows {name, n, dtype, gbPerSec, jsGbPerSec, ratio}; ratio is
 // wasm / JS throughput (> 1 means the kernel is faster).
-import { readFileSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import Benchmark from 'benchmark';
+import { instantiate } from './raw-wasm.mjs';
 
 const SIZES = [1e3, 1e4, 1e5, 1e6, 1e7];
 const QUICK_SIZES = [1e3, 1e5, 1e6];
@@ -20,22 +20,6 @@ const settings = {
 
 // A result that depends on every call, so no loop can be optimised away.
 let sink = 0;
-
-function instantiate() {
-  const path = fileURLToPath(new URL('../../build/release.wasm', import.meta.url));
-  const module = new WebAssembly.Module(readFileSync(path));
-  const instance = new WebAssembly.Instance(module, { env: { abort() { throw new Error('abort'); } } });
-  const exports = instance.exports;
-  let top = exports.heapBase();
-  const alloc = (bytes) => {
-    const ptr = top;
-    top += Math.ceil(bytes / 16) * 16;
-    const needed = top - exports.memory.buffer.byteLength;
-    if (needed > 0) exports.memory.grow(Math.ceil(needed / 65536));
-    return ptr;
-  };
-  return { exports, alloc, reset: () => { top = exports.heapBase(); } };
-}
 
 /** Mean seconds per call of fn, timed by benchmark.js. */
 function time(name, fn, quick) {
