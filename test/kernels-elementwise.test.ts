@@ -2,7 +2,7 @@
 // Exact ops must match bit for bit (NaN and the sign of zero included); transcendentals are
 // measured in ulp against Math.* with the bound each kernel documents.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { loadRawWasm } from './helpers/raw-wasm';
+import { loadRawWasm, rng as prng } from './helpers/raw-wasm';
 
 const wasm = loadRawWasm();
 beforeEach(() => wasm.reset());
@@ -18,17 +18,6 @@ const sizes = (dt: DType): number[] => {
   return [0, 1, l - 1, l, 3 * l + 1, 8 * l + 3, 4099];
 };
 
-/** mulberry32: a small seeded PRNG, so every run sees the same inputs. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---- ulp distance ----------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 // Layout kernels against plain-JS references, straight on build/release.wasm.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { loadRawWasm } from './helpers/raw-wasm.js';
+import { loadRawWasm, rng } from './helpers/raw-wasm.js';
 
 type DType = 'f64' | 'f32';
 const wasm = loadRawWasm();
@@ -15,17 +15,6 @@ function sizes(dt: DType): number[] {
   return [...new Set([0, 1, L - 1, L, 3 * L + 1, 1037])];
 }
 
-// mulberry32: a seeded PRNG, so every failure reproduces.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomArray(dt: DType, n: number, seed: number): number[] {
   const r = rng(seed);

@@ -2,7 +2,7 @@
 // reconstruct their matrix and solves must leave small residuals (relative to |A| |X|, the
 // backward-stability bound), in f64 below 1e-12 and in f32 below 1e-5.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { loadRawWasm } from './helpers/raw-wasm.js';
+import { loadRawWasm, rng } from './helpers/raw-wasm.js';
 
 type DType = 'f64' | 'f32';
 type Matrix = number[][];
@@ -15,17 +15,6 @@ const round = (dt: DType) => (dt === 'f32' ? Math.fround : (x: number) => x);
 // 0, 1, lanes-1 and lanes of both dtypes, 3*lanes+1, and sizes with long SIMD rows.
 const SIZES = [0, 1, 2, 3, 4, 5, 7, 13, 40];
 
-// mulberry32: a seeded PRNG, so every failure reproduces.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomMatrix(dt: DType, rows: number, cols: number, seed: number): Matrix {
   const r = rng(seed);

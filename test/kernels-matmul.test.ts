@@ -5,7 +5,7 @@
 // (MR = 4, NR = 8 f32 / 4 f64), depth-block (KC = 256) and row/column-block (MC = 64 / 32,
 // NC = 512 / 256) boundaries.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { loadRawWasm } from './helpers/raw-wasm.js';
+import { loadRawWasm, rng } from './helpers/raw-wasm.js';
 
 type DType = 'f64' | 'f32';
 type Shape = [m: number, k: number, n: number];
@@ -32,17 +32,6 @@ function shapes(dt: DType): Shape[] {
   return list;
 }
 
-// mulberry32: a seeded PRNG, so every failure reproduces.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomArray(dt: DType, n: number, seed: number): number[] {
   const r = rng(seed);

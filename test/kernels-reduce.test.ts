@@ -2,7 +2,7 @@
 // Sizes straddle the SIMD widths: 0, 1, lanes-1, lanes, 3*lanes+1, one unrolled block plus a
 // tail, and a size past the 512/1024-element tiles.
 import { beforeEach, describe, expect, it } from 'vitest';
-import { loadRawWasm } from './helpers/raw-wasm.js';
+import { loadRawWasm, rng } from './helpers/raw-wasm.js';
 
 type DType = 'f64' | 'f32';
 const wasm = loadRawWasm();
@@ -17,17 +17,6 @@ function sizes(dt: DType): number[] {
   return [...new Set([0, 1, L - 1, L, 3 * L + 1, 8 * L + 3, 1037])];
 }
 
-// mulberry32: a seeded PRNG, so every failure reproduces.
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomArray(dt: DType, n: number, seed: number, lo = -1, hi = 1): number[] {
   const r = rng(seed);

@@ -47,3 +47,15 @@ export function loadRawWasm(): RawWasm {
     reset() { top = base; },
   };
 }
+
+/** mulberry32: a small seeded PRNG for kernel tests, so every failure reproduces. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
