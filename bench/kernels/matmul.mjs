@@ -7,8 +7,7 @@
 // products; ratio is wasm / JS throughput (> 1 means the kernel is faster). Quick mode skips
 // the JS loop at n = 1024 (seconds per call) and reports jsGflops and ratio as NaN there.
 import { pathToFileURL } from 'node:url';
-import Benchmark from 'benchmark';
-import { instantiate } from './raw-wasm.mjs';
+import { instantiate, meanSeconds } from './raw-wasm.mjs';
 
 const SIZES = [64, 256, 512, 1024];
 const JS_MAX_QUICK = 512;
@@ -21,13 +20,7 @@ const settings = {
 // A result that depends on every call, so no loop can be optimised away.
 let sink = 0;
 
-/** Mean seconds per call of fn, timed by benchmark.js. */
-function time(name, fn, quick) {
-  const bench = new Benchmark(name, fn, quick ? settings.quick : settings.full);
-  bench.run({ async: false });
-  if (bench.error) throw bench.error;
-  return bench.stats.mean;
-}
+const time = (name, fn, quick) => meanSeconds(name, fn, quick ? settings.quick : settings.full);
 
 // Plain-JS candidates over row-major typed arrays, c = a b with a m x k, b k x n; the fastest
 // in this run is the baseline. i-k-j streams rows of b and c, which is what JS does best.

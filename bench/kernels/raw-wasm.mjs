@@ -2,6 +2,7 @@
 // instantiates it and hands out a bump region above heapBase().
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import Benchmark from 'benchmark';
 
 export function instantiate() {
   const path = fileURLToPath(new URL('../../build/release.wasm', import.meta.url));
@@ -17,4 +18,12 @@ export function instantiate() {
     return ptr;
   };
   return { exports, alloc, reset: () => { top = exports.heapBase(); } };
+}
+
+/** Mean seconds per call of fn, timed by benchmark.js with the given settings. */
+export function meanSeconds(name, fn, settings) {
+  const bench = new Benchmark(name, fn, settings);
+  bench.run({ async: false });
+  if (bench.error) throw bench.error;
+  return bench.stats.mean;
 }

@@ -6,8 +6,7 @@
 // run({quick}) returns rows {name, n, dtype, gbPerSec, jsGbPerSec, ratio}; ratio is
 // wasm / JS throughput (> 1 means the kernel is faster).
 import { pathToFileURL } from 'node:url';
-import Benchmark from 'benchmark';
-import { instantiate } from './raw-wasm.mjs';
+import { instantiate, meanSeconds } from './raw-wasm.mjs';
 
 const SIZES = [1e3, 1e4, 1e5, 1e6, 1e7];
 const QUICK_SIZES = [1e3, 1e5, 1e6];
@@ -21,13 +20,7 @@ const settings = {
 // A result that depends on every call, so no loop can be optimised away.
 let sink = 0;
 
-/** Mean seconds per call of fn, timed by benchmark.js. */
-function time(name, fn, quick) {
-  const bench = new Benchmark(name, fn, quick ? settings.quick : settings.full);
-  bench.run({ async: false });
-  if (bench.error) throw bench.error;
-  return bench.stats.mean;
-}
+const time = (name, fn, quick) => meanSeconds(name, fn, quick ? settings.quick : settings.full);
 
 // Plain-JS candidates; the fastest in this run is the baseline.
 const jsSum = {
