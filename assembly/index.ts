@@ -9,9 +9,13 @@
 //   layout  copy_strided_<dt>(out, a, meta, ndim)   meta -> i32[2*ndim] = [shape..., aStrides...]
 //   reduce  <op>_axis_<dt>(out, a, outer, len, inner) reduces the middle axis of [outer, len, inner]
 //   gemm    matmul_<dt>(out, a, b, m, k, n, transA, transB)
+//           matmul_pair_<dt>(out, a, out2, a2, b, m, m2, k, n, transB)   a, a2 row-major
+//   dual    <op>_dual_<dt>(out, tout, x, t, n, k)          unary op and k tangent directions
+//           <op>_dual_<dt>(out, tout, a, b, ta, tb, n, k)  sub, mul, div; ta or tb may be 0
 // <dt> is f64 or f32.
 
 export * from './elementwise';
+export * from './dual';
 export * from './reduce';
 export * from './matmul';
 export * from './accumulate';

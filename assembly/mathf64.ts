@@ -667,6 +667,7 @@ const C6: usize = memory.data<u64>([0xBDA8FAE9BE8838D4, 0xBDA8FAE9BE8838D4], 16)
 const SIN: i32 = 0;
 const COS: i32 = 1;
 const TAN: i32 = 2;
+const SINCOS: i32 = 3; // sin, with cos left in `cosOfLast`
 
 /** Biased exponent of each lane as an i64. */
 @inline function exponent(x: v128): v128 {
@@ -874,6 +875,11 @@ const PIO2_L: f64 = reinterpret<f64>(0x3C91A62633145C07);
     const cosK = sel(sub(K(ONE), sub(hz, tail)), sub(sub(K(ONE), qx), sub(sub(hz, qx), tail)), f64x2.lt(ay, K(COS_SHORT)));
     res = sel(cosK, sinK, i64x2.ne(v128.and(qb, K(INT_ONE)), I(0)));
     res = v128.xor(res, i64x2.shl(v128.and(qb, K(INT_TWO)), 62));
+    if (fn == SINCOS) {
+      const qc = add(q, K(MAGIC_PLUS_ONE));
+      const c = sel(cosK, sinK, i64x2.ne(v128.and(qc, K(INT_ONE)), I(0)));
+      cosOfLast = v128.xor(c, i64x2.shl(v128.and(qc, K(INT_TWO)), 62));
+    }
   }
   if (fn != COS) res = v128.xor(res, signOf(x));
 
@@ -934,6 +940,11 @@ const PIO4_LO: usize = memory.data<u64>([0x3C81A62633145C07, 0x3C81A62633145C07]
 @inline function cosLanes(x: v128): v128 { return trig(x, COS); }
 /** tan x; see trig() and tanKernel(). Error < 1 ulp. */
 @inline function tanLanes(x: v128): v128 { return trig(x, TAN); }
+
+/** cos of the last sincosLanes argument: the dual kernels need both from one reduction. */
+let cosOfLast: v128 = f64x2(0, 0);
+/** sin x, leaving cos x in cosOfLast: one range reduction for both, as sin and cos alone. */
+@inline function sincosLanes(x: v128): v128 { return trig(x, SINCOS); }
 
 // ---- pow ---------------------------------------------------------------------------------
 
@@ -1131,5 +1142,7 @@ const LOG2_PAIR: usize = memory.data(32, 16);
 @inline export function sigmoid_f64x2(x: v128): v128 { return sigmoidLanes(x); }
 @inline export function sin_f64x2(x: v128): v128 { return sinLanes(x); }
 @inline export function cos_f64x2(x: v128): v128 { return cosLanes(x); }
+@inline export function sincos_f64x2(x: v128): v128 { return sincosLanes(x); }
+@inline export function cos_of_last_f64x2(): v128 { return cosOfLast; }
 @inline export function tan_f64x2(x: v128): v128 { return tanLanes(x); }
 @inline export function pow_f64x2(x: v128, y: v128): v128 { return powLanes(x, y); }

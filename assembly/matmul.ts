@@ -62,6 +62,34 @@ export function matmul_f32(out: usize, a: usize, b: usize, m: i32, k: i32, n: i3
   matmul<f32>(out, a, b, m, k, n, transA, transB);
 }
 
+// Forward mode's product with a constant B: out = A op(B) and out2 = A2 op(B) (A, A2 row-major,
+// m and m2 rows), the primal and its tangent directions, in one pass over B when the shape
+// takes the packed path (packing B is then done once instead of twice).
+export function matmul_pair_f64(out: usize, a: usize, out2: usize, a2: usize, b: usize, m: i32, m2: i32, k: i32, n: i32, transB: i32): void {
+  matmulPair<f64>(out, a, out2, a2, b, m, m2, k, n, transB);
+}
+
+export function matmul_pair_f32(out: usize, a: usize, out2: usize, a2: usize, b: usize, m: i32, m2: i32, k: i32, n: i32, transB: i32): void {
+  matmulPair<f32>(out, a, out2, a2, b, m, m2, k, n, transB);
+}
+
+// @ts-ignore: decorator
+@inline
+function matmulPair<T>(out: usize, a: usize, out2: usize, a2: usize, b: usize, m: i32, m2: i32, k: i32, n: i32, transB: i32): void {
+  const rows = m + m2;
+  // The conditions under which matmul() would take the packed path for all rows at once.
+  const packed = m > 0 && m2 > 0 && k > 0 && rows >= MR && n >= MR && !(n < rows && n <= THIN) &&
+    <i64>rows * <i64>n * <i64>k > SMALL_MNK;
+  if (!packed) {
+    matmul<T>(out, a, b, m, k, n, 0, transB);
+    matmul<T>(out2, a2, b, m2, k, n, 0, transB);
+    return;
+  }
+  const rsB: usize = transB ? 1 : <usize>n;
+  const csB: usize = transB ? <usize>k : 1;
+  packedGemm<T>(out, a, b, m, k, n, <usize>k, 1, rsB, csB, <usize>n, 1, out2, a2, m2);
+}
+
 // @ts-ignore: decorator
 @inline
 function matmul<T>(out: usize, a: usize, b: usize, m: i32, k: i32, n: i32, transA: i32, transB: i32): void {
@@ -122,9 +150,13 @@ function matmul<T>(out: usize, a: usize, b: usize, m: i32, k: i32, n: i32, trans
 // ---------------------------------------------------------------------------------------------
 // Packed path
 
-/** C = op(A) op(B), with C[i][j] at out + (i * rsC + j * csC) * sizeof<T>. */
+/**
+ * C = op(A) op(B), with C[i][j] at out + (i * rsC + j * csC) * sizeof<T>; and, when m2 > 0,
+ * C2 = op(A2) op(B) [m2 x n] at out2 with the same strides, reusing every packed slab of B.
+ */
 function packedGemm<T>(out: usize, a: usize, b: usize, m: i32, k: i32, n: i32,
-                       rsA: usize, csA: usize, rsB: usize, csB: usize, rsC: usize, csC: usize): void {
+                       rsA: usize, csA: usize, rsB: usize, csB: usize, rsC: usize, csC: usize,
+                       out2: usize = 0, a2: usize = 0, m2: i32 = 0): void {
   const S = sizeof<T>();
   const KC = S == 4 ? KC_F32 : KC_F64;
   const MC = S == 4 ? MC_F32 : MC_F64;
@@ -132,7 +164,7 @@ function packedGemm<T>(out: usize, a: usize, b: usize, m: i32, k: i32, n: i32,
   const NR: i32 = 32 / <i32>S;
   const ldc = rsC * S;
   // Full-width panels of a row-major B are read in place when m is thin (see THIN).
-  const directB = csB == 1 && m <= THIN;
+  const directB = csB == 1 && m + m2 <= THIN;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
     const fullCols = nc - nc % NR;
@@ -142,32 +174,38 @@ function packedGemm<T>(out: usize, a: usize, b: usize, m: i32, k: i32, n: i32,
       const bBlock = b + (<usize>pc * rsB + <usize>jc * csB) * S;
       if (!directB) packPanels<T>(packB, bBlock, kc, nc, rsB, csB, NR);
       else if (fullCols < nc) packPanels<T>(packB, bBlock + <usize>fullCols * S, kc, nc - fullCols, rsB, csB, NR);
-      for (let ic = 0; ic < m; ic += MC) {
-        const mc = min(MC, m - ic);
-        packPanels<T>(packA, a + (<usize>ic * rsA + <usize>pc * csA) * S, kc, mc, csA, rsA, MR);
-        for (let jr = 0; jr < nc; jr += NR) {
-          const cols = min(NR, nc - jr);
-          let pb = packB + <usize>jr * <usize>kc * S;
-          let ldb: usize = 32;
-          if (directB) {
-            if (cols == NR) {
-              pb = bBlock + <usize>jr * S;
-              ldb = rsB * S;
-            } else {
-              pb = packB;
+      // Row blocks of A, then of A2, against the same packed slab of B.
+      for (let seg = 0; seg < 2; seg++) {
+        const segRows = seg == 0 ? m : m2;
+        const src = seg == 0 ? a : a2;
+        const dst = seg == 0 ? out : out2;
+        for (let ic = 0; ic < segRows; ic += MC) {
+          const mc = min(MC, segRows - ic);
+          packPanels<T>(packA, src + (<usize>ic * rsA + <usize>pc * csA) * S, kc, mc, csA, rsA, MR);
+          for (let jr = 0; jr < nc; jr += NR) {
+            const cols = min(NR, nc - jr);
+            let pb = packB + <usize>jr * <usize>kc * S;
+            let ldb: usize = 32;
+            if (directB) {
+              if (cols == NR) {
+                pb = bBlock + <usize>jr * S;
+                ldb = rsB * S;
+              } else {
+                pb = packB;
+              }
             }
-          }
-          let c = out + (<usize>ic * rsC + <usize>(jc + jr) * csC) * S;
-          for (let ir = 0; ir < mc; ir += MR) {
-            const rows = min(MR, mc - ir);
-            const pa = packA + <usize>ir * <usize>kc * S;
-            if (rows == MR && cols == NR && csC == 1) {
-              microKernel<T>(pa, pb, ldb, kc, c, ldc, accumulate);
-            } else {
-              microKernel<T>(pa, pb, ldb, kc, edgeTile, 32, false);
-              storeEdge<T>(c, rsC, csC, rows, cols, accumulate);
+            let c = dst + (<usize>ic * rsC + <usize>(jc + jr) * csC) * S;
+            for (let ir = 0; ir < mc; ir += MR) {
+              const rows = min(MR, mc - ir);
+              const pa = packA + <usize>ir * <usize>kc * S;
+              if (rows == MR && cols == NR && csC == 1) {
+                microKernel<T>(pa, pb, ldb, kc, c, ldc, accumulate);
+              } else {
+                microKernel<T>(pa, pb, ldb, kc, edgeTile, 32, false);
+                storeEdge<T>(c, rsC, csC, rows, cols, accumulate);
+              }
+              c += <usize>MR * ldc;
             }
-            c += <usize>MR * ldc;
           }
         }
       }

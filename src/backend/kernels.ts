@@ -179,6 +179,23 @@ export function matmul(out: DataBuffer, outOffset: number, a: DataBuffer, aOffse
     m, k, n, transA ? 1 : 0, transB ? 1 : 0);
 }
 
+/** out = a op(b) and out2 = a2 op(b) (a, a2 row-major: m and m2 rows), packing b once. */
+export function matmulPair(out: DataBuffer, a: DataBuffer, out2: DataBuffer, a2: DataBuffer, b: DataBuffer,
+  m: number, m2: number, k: number, n: number, transB: boolean): void {
+  fn(`matmul_pair_${suffix(out.dtype)}`)(out.ptr, a.ptr, out2.ptr, a2.ptr, b.ptr, m, m2, k, n, transB ? 1 : 0);
+}
+
+/** out = op(x) and, for each of the tangent's k directions, tout_j = op'(x) t_j (assembly/dual.ts). */
+export function unaryDual(op: string, out: DataBuffer, tout: DataBuffer, x: DataBuffer, t: DataBuffer): void {
+  opFn(`${op}_dual`, out.dtype)(out.ptr, tout.ptr, x.ptr, t.ptr, out.size, tout.size / out.size);
+}
+
+/** out = a op b for same-shape a, b, with the tangent of the k directions of ta, tb (null: zero). */
+export function binaryDual(op: string, out: DataBuffer, tout: DataBuffer, a: DataBuffer, b: DataBuffer,
+  ta: DataBuffer | null, tb: DataBuffer | null): void {
+  opFn(`${op}_dual`, out.dtype)(out.ptr, tout.ptr, a.ptr, b.ptr, ta ? ta.ptr : 0, tb ? tb.ptr : 0, out.size, tout.size / out.size);
+}
+
 /** y += x, in place (cotangent accumulation). */
 export function addInPlace(y: DataBuffer, x: DataBuffer): void {
   opFn('add_inplace', y.dtype)(y.ptr, x.ptr, y.size);

@@ -20,6 +20,14 @@ export type JvpRule<P> = (primals: Tensor[], tangents: (Tensor | null)[], out: T
  */
 export type VjpRule<P> = (cotangent: Tensor, primals: Tensor[], out: Tensor, params: P, wanted: readonly boolean[]) => (Tensor | null)[];
 
+/**
+ * Optional fused forward pass on concrete values: the output and its tangent [k, ...out.shape]
+ * from one kernel call, equal to impl followed by the jvp rule (the forward-mode tests check
+ * this to the bit). `tangents[i]` is null or has shape [k, ...shape_i] and input i's dtype.
+ * Returns null to decline; the trace then runs impl and the rule.
+ */
+export type DualImpl<P> = (primals: DenseTensor[], tangents: (DenseTensor | null)[], k: number, params: P) => [DenseTensor, DenseTensor] | null;
+
 export interface Primitive<P = Record<string, never>> {
   readonly name: string;
   /** True for elementwise ops whose operands broadcast against each other. */
@@ -28,6 +36,7 @@ export interface Primitive<P = Record<string, never>> {
   readonly impl: (inputs: DenseTensor[], params: P) => DenseTensor;
   readonly jvp: JvpRule<P>;
   readonly vjp: VjpRule<P>;
+  readonly dual?: DualImpl<P>;
 }
 
 export function definePrimitive<P = Record<string, never>>(p: Primitive<P>): Primitive<P> {

@@ -3,19 +3,51 @@
 // differentiable again. Non-differentiable points follow JAX: abs'(0) = 0, sign' = 0,
 // maximum/minimum split the derivative evenly at ties, comparisons have zero derivative.
 import * as k from '../backend/kernels.js';
-import { definePrimitive, type Primitive } from '../core/primitive.js';
+import { definePrimitive, type DualImpl, type Primitive } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
 import { empty } from '../tensor/create.js';
-import { broadcastShapes } from '../tensor/shape.js';
+import { broadcastShapes, shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { astype, coerce, toTensor, type TensorLike } from './convert.js';
 
 type Unary = Primitive<Record<string, never>>;
 
+// Ops whose primal and tangent come out of one kernel (assembly/dual.ts) on concrete values.
+const fusedUnary = new Set(['exp', 'log', 'sin', 'cos', 'tan', 'tanh', 'sigmoid', 'sqrt', 'square', 'reciprocal', 'abs']);
+
+/** The fused forward pass of unary op `name`: out = op(x) and op'(x) t over all k directions. */
+function unaryDual(name: string): DualImpl<Record<string, never>> | undefined {
+  if (!fusedUnary.has(name)) return undefined;
+  return ([x], [t], chunk) => {
+    if (!t || t.size !== chunk * x.size) return null;
+    const out = empty(x.shape, x.dtype, name);
+    const tangent = empty([chunk, ...x.shape], x.dtype, name);
+    k.unaryDual(name, out.data_(name), tangent.data_(name), x.data_(name), t.data_(name));
+    return [out, tangent];
+  };
+}
+
+/**
+ * The fused forward pass of sub, mul or div on same-shape operands (broadcasting ones take the
+ * rules). Declined where the rule costs no more: sub with only da passes da through unchanged.
+ */
+function binaryDual(name: 'sub' | 'mul' | 'div'): DualImpl<Record<string, never>> {
+  return ([a, b], [ta, tb], chunk) => {
+    if (!shapesEqual(a.shape, b.shape) || (name === 'sub' && !tb)) return null;
+    const n = a.size;
+    if ((ta && ta.size !== chunk * n) || (tb && tb.size !== chunk * n)) return null;
+    const out = empty(a.shape, a.dtype, name);
+    const tangent = empty([chunk, ...a.shape], a.dtype, name);
+    k.binaryDual(name, out.data_(name), tangent.data_(name), a.data_(name), b.data_(name), ta && ta.data_(name), tb && tb.data_(name));
+    return [out, tangent];
+  };
+}
+
 /** A unary map whose derivative is `deriv(x, out)` (null: identically zero). */
 function unaryPrim(name: string, deriv: (x: Tensor, out: Tensor) => Tensor | null): Unary {
   return definePrimitive({
     name,
+    dual: unaryDual(name),
     impl([x]) {
       const out = empty(x.shape, x.dtype, name);
       k.unary(name, out.data_(name), x.data_(name));
@@ -94,10 +126,11 @@ export const sign = unaryOp(signP);
 
 type Binary = Primitive<Record<string, never>>;
 
-function binaryPrim(name: string, jvp: Binary['jvp'], vjp: Binary['vjp']): Binary {
+function binaryPrim(name: string, jvp: Binary['jvp'], vjp: Binary['vjp'], dual?: Binary['dual']): Binary {
   return definePrimitive({
     name,
     broadcasts: true,
+    dual,
     impl([a, b]) {
       const shape = broadcastShapes(name, a.shape, b.shape);
       const out = empty(shape, a.dtype, name);
@@ -119,15 +152,17 @@ function addTerms(...terms: (Tensor | null)[]): Tensor | null {
 // d(a + b) = da + db
 const addP = binaryPrim('add', (_, [ta, tb]) => addTerms(ta, tb), (ct) => [ct, ct]);
 // d(a - b) = da - db
-const subP = binaryPrim('sub', (_, [ta, tb]) => addTerms(ta, tb && neg(tb)), (ct, _, __, ___, wanted) => [ct, wanted[1] ? neg(ct) : null]);
+const subP = binaryPrim('sub', (_, [ta, tb]) => addTerms(ta, tb && neg(tb)), (ct, _, __, ___, wanted) => [ct, wanted[1] ? neg(ct) : null], binaryDual('sub'));
 // d(a b) = da b + a db
 const mulP = binaryPrim('mul',
   ([a, b], [ta, tb]) => addTerms(ta && mul(ta, b), tb && mul(a, tb)),
-  (ct, [a, b], _, __, wanted) => [wanted[0] ? mul(ct, b) : null, wanted[1] ? mul(ct, a) : null]);
+  (ct, [a, b], _, __, wanted) => [wanted[0] ? mul(ct, b) : null, wanted[1] ? mul(ct, a) : null],
+  binaryDual('mul'));
 // d(a / b) = da / b - (a / b) db / b
 const divP = binaryPrim('div',
   ([, b], [ta, tb], out) => addTerms(ta && div(ta, b), tb && neg(div(mul(out, tb), b))),
-  (ct, [, b], out, _, wanted) => [wanted[0] ? div(ct, b) : null, wanted[1] ? neg(div(mul(ct, out), b)) : null]);
+  (ct, [, b], out, _, wanted) => [wanted[0] ? div(ct, b) : null, wanted[1] ? neg(div(mul(ct, out), b)) : null],
+  binaryDual('div'));
 
 // d(a^b) = b a^(b-1) da + log(a) a^b db; the first term is 0 where b = 0 (so 0^0 has slope 0)
 // and the second is 0 where a = 0 (the limit for b > 0), as JAX has them.

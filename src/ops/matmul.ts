@@ -61,6 +61,20 @@ const matmulP = definePrimitive<MatmulParams>({
     }
     return out;
   },
+  // With a tangent on A only (a constant weight matrix), the primal and the k tangent
+  // directions are rows of one product with B: B is packed once for all of them.
+  dual([a, b], [ta, tb], chunk, p) {
+    if (!ta || tb || p.transA || b.ndim !== 2 || ta.size !== chunk * a.size) return null;
+    const { m, ka: kk, n } = dims(a.shape, b.shape, p);
+    if (a.size === 0 || kk === 0 || n === 0) return null;
+    const outShape = [...a.shape.slice(0, -2), m, n];
+    const out = empty(outShape, a.dtype, 'matmul');
+    const tangent = empty([chunk, ...outShape], a.dtype, 'matmul');
+    const rows = a.size / kk;
+    k.matmulPair(out.data_('matmul'), a.data_('matmul'), tangent.data_('matmul'), ta.data_('matmul'), b.data_('matmul'),
+      rows, chunk * rows, kk, n, p.transB);
+    return [out, tangent];
+  },
   jvp([a, b], [ta, tb], __, p) {
     const left = ta && matmulT(ta, b, p.transA, p.transB);
     const right = tb && matmulT(a, tb, p.transA, p.transB);

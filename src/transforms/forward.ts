@@ -4,9 +4,15 @@
 import type { Primitive } from '../core/primitive.js';
 import { Trace, Tracer, bind } from '../core/trace.js';
 import { shapesEqual } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { DenseTensor, type Tensor } from '../tensor/tensor.js';
 import { astype } from '../ops/convert.js';
 import { broadcastTo, reshape } from '../ops/shape.js';
+
+/**
+ * @internal Tests turn the fused kernels off to compare them with the rules they replace, and
+ * read `calls` (fused passes taken) to know the fused path ran.
+ */
+export const fusedKernels = { enabled: true, calls: 0 };
 
 export class Dual extends Tracer {
   constructor(readonly trace: JvpTrace, readonly primal: Tensor, readonly tangent: Tensor | null) {
@@ -58,9 +64,26 @@ export class JvpTrace extends Trace {
 
   process<P>(prim: Primitive<P>, inputs: Tensor[], params: P): Tensor {
     const { primals, tangents, any } = this.unpack(inputs);
+    if (any && prim.dual && fusedKernels.enabled) {
+      const fused = this.fused(prim, primals, tangents, params);
+      if (fused) {
+        fusedKernels.calls++;
+        return new Dual(this, fused[0], fused[1]);
+      }
+    }
     const out = bind(prim, primals, params);
     if (!any) return out;
     const aligned = prim.broadcasts ? tangents.map((t) => t && alignRank(t, out.ndim)) : tangents;
     return this.wrap(out, prim.jvp(primals, aligned, out, params));
+  }
+
+  /** The primitive's fused kernel, when every primal and tangent is concrete and dtypes agree. */
+  private fused<P>(prim: Primitive<P>, primals: Tensor[], tangents: (Tensor | null)[], params: P) {
+    for (let i = 0; i < primals.length; i++) {
+      const x = primals[i], t = tangents[i];
+      if (!(x instanceof DenseTensor)) return null;
+      if (t !== null && (!(t instanceof DenseTensor) || t.dtype !== x.dtype)) return null;
+    }
+    return prim.dual!(primals as DenseTensor[], tangents as (DenseTensor | null)[], this.chunk, params);
   }
 }

@@ -2,7 +2,7 @@
 // differences in float64 (forward mode) and reverse mode with forward mode through the
 // inner-product identity <u, J v> = <J^T u, v>, at random directions.
 import { expect } from 'vitest';
-import { array, jvp, vjp, tidy, seededUniformForTests, type Tensor } from './api.js';
+import { array, fusedKernels, jvp, vjp, tidy, seededUniformForTests, type Tensor } from './api.js';
 
 type Fn = (...xs: Tensor[]) => Tensor;
 
@@ -26,9 +26,20 @@ export interface CheckOptions {
   eps?: number;
 }
 
+/** jvp with the fused forward kernels on (the default) or off (every op runs its rule). */
+export function jvpWith(fused: boolean, f: Fn, args: Tensor[], tangents: Tensor[]): [Tensor, Tensor] {
+  fusedKernels.enabled = fused;
+  try {
+    return jvp(f, args, tangents) as [Tensor, Tensor];
+  } finally {
+    fusedKernels.enabled = true;
+  }
+}
+
 /**
- * Checks f's jvp against central differences of f in a random direction, and f's vjp against
- * its jvp by <u, J v> = <J^T u, v>.
+ * Checks f's jvp against central differences of f in a random direction, both through the
+ * fused forward kernels and through the jvp rules alone, and f's vjp against its jvp by
+ * <u, J v> = <J^T u, v>.
  */
 export function checkGrads(f: Fn, args: Tensor[], options: CheckOptions = {}): void {
   const rtol = options.rtol ?? 1e-6;
@@ -36,7 +47,8 @@ export function checkGrads(f: Fn, args: Tensor[], options: CheckOptions = {}): v
   tidy(() => {
     const vs = args.map((x) => Float64Array.from({ length: x.size }, () => rand() * 2 - 1));
     const tangents = args.map((x, i) => array(vs[i], { shape: x.shape as number[], dtype: x.dtype }));
-    const [y, dy] = jvp(f, args, tangents) as [Tensor, Tensor];
+    const [y, dy] = jvpWith(true, f, args, tangents);
+    const [, dyRules] = jvpWith(false, f, args, tangents);
     // Richardson-extrapolated central difference: error O(h^4), so 1e-6 is reachable in f64.
     const scale = Math.max(1, ...args.flatMap((x) => Array.from(x.data(), Math.abs)));
     const h = (options.eps ?? 1e-3) * scale;
@@ -49,12 +61,14 @@ export function checkGrads(f: Fn, args: Tensor[], options: CheckOptions = {}): v
     const d2 = diff(h / 2);
     const fd = Float64Array.from(d1, (a, i) => (4 * d2[i] - a) / 3);
     const got = dy.data();
-    expect(got.length).toBe(fd.length);
-    const norm = Math.max(1e-12, ...Array.from(fd, Math.abs), ...Array.from(got, Math.abs));
-    for (let i = 0; i < fd.length; i++) {
-      // Both infinite with the same sign, or both NaN, agree; anything else is compared.
-    if (Object.is(fd[i], got[i]) || (Number.isNaN(fd[i]) && Number.isNaN(got[i]))) continue;
-      expect(Math.abs(got[i] - fd[i]) / norm, `jvp vs finite differences at output ${i}: ${got[i]} vs ${fd[i]}`).toBeLessThan(rtol);
+    for (const [path, tangent] of [['fused', got], ['rules', dyRules.data()]] as const) {
+      expect(tangent.length).toBe(fd.length);
+      const norm = Math.max(1e-12, ...Array.from(fd, Math.abs), ...Array.from(tangent, Math.abs));
+      for (let i = 0; i < fd.length; i++) {
+        // Both infinite with the same sign, or both NaN, agree; anything else is compared.
+        if (Object.is(fd[i], tangent[i]) || (Number.isNaN(fd[i]) && Number.isNaN(tangent[i]))) continue;
+        expect(Math.abs(tangent[i] - fd[i]) / norm, `jvp (${path}) vs finite differences at output ${i}: ${tangent[i]} vs ${fd[i]}`).toBeLessThan(rtol);
+      }
     }
     // Reverse against forward: <u, J v> = <J^T u, v>.
     const u = Float64Array.from({ length: y.size }, () => rand() * 2 - 1);

@@ -1,0 +1,167 @@
+// Forward-mode kernels: an elementwise op and its tangent update in one pass.
+//
+// A Dual's tangent is k directions stacked on a leading axis, t[j * n + i]. The kernels read
+// each primal element once, compute the op and its derivative there, and apply the derivative
+// to all k directions before moving on, so the derivative is never written to memory and the
+// k directions cost one pass, not k ops.
+//
+// Every derivative is the same sequence of roundings as the op's rule in src/ops (which the
+// non-fused path and higher-order transforms run), so the two paths agree to the bit; the
+// forward-mode tests check this. sin and cos share one range reduction (sincos_f64x2).
+//
+//   unary   <op>_dual_<dt>(out, tout, x, t, n, k)           out = op(x), tout_j = op'(x) t_j
+//   binary  <op>_dual_<dt>(out, tout, a, b, ta, tb, n, k)   same-shape a, b; ta or tb may be 0
+//                                                          (a zero tangent)
+
+import {
+  COS, DIV, EXP, LOG, MUL, RECIPROCAL, SIGMOID, SIGN, SIN, SQRT, SQUARE, SUB, TAN, TANH, ABS,
+  binaryOp, loadOne, narrow, storeOne, unaryOp, widenHigh, widenLow,
+} from './ops';
+import { sincos_f64x2, cos_of_last_f64x2 } from './mathf64';
+
+@inline function splat<T>(v: f64): v128 { return v128.splat<T>(<T>v); }
+
+/** op'(x) given y = op(x), for the ops other than sin and cos; each mirrors the op's rule. */
+@inline function slopeOf<T>(op: i32, x: v128, y: v128): v128 {
+  const one = splat<T>(1);
+  if (op == EXP) return y; // d e^x = e^x dx
+  if (op == LOG) return v128.div<T>(one, x); // d log x = dx / x
+  if (op == TAN) return v128.add<T>(one, v128.mul<T>(y, y)); // d tan x = (1 + tan^2 x) dx
+  if (op == TANH) return v128.sub<T>(one, v128.mul<T>(y, y)); // d tanh x = (1 - tanh^2 x) dx
+  if (op == SIGMOID) return v128.mul<T>(y, v128.sub<T>(one, y)); // d s = s (1 - s) dx
+  if (op == SQRT) return v128.div<T>(splat<T>(0.5), y); // d sqrt x = dx / (2 sqrt x)
+  if (op == SQUARE) return v128.mul<T>(splat<T>(2), x); // d x^2 = 2 x dx
+  if (op == RECIPROCAL) return v128.neg<T>(v128.mul<T>(y, y)); // d (1/x) = -(1/x)^2 dx
+  return unaryOp<T>(SIGN, x); // d |x| = sign(x) dx (0 at 0)
+}
+
+/**
+ * One vector (or, with `single`, one lane) at byte offset o: out = op(x), and
+ * tout_j = op'(x) t_j for the k directions, `plane` bytes apart.
+ */
+@inline function dualAt<T>(op: i32, single: bool, out: usize, tout: usize, x: usize, t: usize, o: usize, plane: usize, k: i32): void {
+  const xv = single ? loadOne<T>(x + o) : v128.load(x + o);
+  let y: v128, d: v128;
+  if (op == SIN || op == COS) {
+    let s: v128, c: v128;
+    if (sizeof<T>() == 8) {
+      s = sincos_f64x2(xv);
+      c = cos_of_last_f64x2();
+    } else {
+      const sLo = sincos_f64x2(widenLow(xv));
+      const cLo = cos_of_last_f64x2();
+      const sHi = sincos_f64x2(widenHigh(xv));
+      s = narrow(sLo, sHi);
+      c = narrow(cLo, cos_of_last_f64x2());
+    }
+    // d sin x = cos x dx; d cos x = -sin x dx
+    y = op == SIN ? s : c;
+    d = op == SIN ? c : v128.neg<T>(s);
+  } else {
+    y = unaryOp<T>(op, xv);
+    d = slopeOf<T>(op, xv, y);
+  }
+  if (single) storeOne<T>(out + o, y);
+  else v128.store(out + o, y);
+  let at = o;
+  for (let j = 0; j < k; j++, at += plane) {
+    if (single) storeOne<T>(tout + at, v128.mul<T>(d, loadOne<T>(t + at)));
+    else v128.store(tout + at, v128.mul<T>(d, v128.load(t + at)));
+  }
+}
+
+@inline function unaryDual<T>(op: i32, out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void {
+  if (n <= 0) return;
+  const plane = <usize>n << alignof<T>();
+  let o: usize = 0;
+  for (; o + 16 <= plane; o += 16) dualAt<T>(op, false, out, tout, x, t, o, plane, k);
+  for (; o < plane; o += sizeof<T>()) dualAt<T>(op, true, out, tout, x, t, o, plane, k);
+}
+
+/**
+ * The tangent of a op b from (a, b, op(a, b)) and one direction's ta, tb (either may be
+ * absent), in the rule's order of roundings (src/ops/elementwise.ts).
+ */
+@inline function binaryTangent<T>(op: i32, a: v128, b: v128, y: v128, ta: v128, tb: v128, hasA: bool, hasB: bool): v128 {
+  if (op == MUL) {
+    // d(a b) = da b + a db
+    if (!hasB) return v128.mul<T>(ta, b);
+    if (!hasA) return v128.mul<T>(a, tb);
+    return v128.add<T>(v128.mul<T>(ta, b), v128.mul<T>(a, tb));
+  }
+  if (op == DIV) {
+    // d(a / b) = da / b - (a / b) db / b
+    if (!hasB) return v128.div<T>(ta, b);
+    const right = v128.neg<T>(v128.div<T>(v128.mul<T>(y, tb), b));
+    return hasA ? v128.add<T>(v128.div<T>(ta, b), right) : right;
+  }
+  // d(a - b) = da - db, the rule's da + (-db)
+  if (!hasB) return ta;
+  return hasA ? v128.add<T>(ta, v128.neg<T>(tb)) : v128.neg<T>(tb);
+}
+
+@inline function binaryDual<T>(op: i32, out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32): void {
+  if (n <= 0) return;
+  const plane = <usize>n << alignof<T>();
+  const hasA = ta != 0;
+  const hasB = tb != 0;
+  const zero = splat<T>(0);
+  let o: usize = 0;
+  for (; o + 16 <= plane; o += 16) {
+    const va = v128.load(a + o);
+    const vb = v128.load(b + o);
+    const y = binaryOp<T>(op, va, vb);
+    v128.store(out + o, y);
+    let at = o;
+    for (let j = 0; j < k; j++, at += plane) {
+      const da = hasA ? v128.load(ta + at) : zero;
+      const db = hasB ? v128.load(tb + at) : zero;
+      v128.store(tout + at, binaryTangent<T>(op, va, vb, y, da, db, hasA, hasB));
+    }
+  }
+  for (; o < plane; o += sizeof<T>()) {
+    const va = loadOne<T>(a + o);
+    const vb = loadOne<T>(b + o);
+    const y = binaryOp<T>(op, va, vb);
+    storeOne<T>(out + o, y);
+    let at = o;
+    for (let j = 0; j < k; j++, at += plane) {
+      const da = hasA ? loadOne<T>(ta + at) : zero;
+      const db = hasB ? loadOne<T>(tb + at) : zero;
+      storeOne<T>(tout + at, binaryTangent<T>(op, va, vb, y, da, db, hasA, hasB));
+    }
+  }
+}
+
+// ---- exported kernels --------------------------------------------------------------------
+
+export function exp_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(EXP, out, tout, x, t, n, k); }
+export function log_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(LOG, out, tout, x, t, n, k); }
+export function sin_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(SIN, out, tout, x, t, n, k); }
+export function cos_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(COS, out, tout, x, t, n, k); }
+export function tan_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(TAN, out, tout, x, t, n, k); }
+export function tanh_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(TANH, out, tout, x, t, n, k); }
+export function sigmoid_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(SIGMOID, out, tout, x, t, n, k); }
+export function sqrt_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(SQRT, out, tout, x, t, n, k); }
+export function square_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(SQUARE, out, tout, x, t, n, k); }
+export function reciprocal_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(RECIPROCAL, out, tout, x, t, n, k); }
+export function abs_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(ABS, out, tout, x, t, n, k); }
+
+export function exp_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(EXP, out, tout, x, t, n, k); }
+export function log_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(LOG, out, tout, x, t, n, k); }
+export function sin_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(SIN, out, tout, x, t, n, k); }
+export function cos_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(COS, out, tout, x, t, n, k); }
+export function tan_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(TAN, out, tout, x, t, n, k); }
+export function tanh_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(TANH, out, tout, x, t, n, k); }
+export function sigmoid_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(SIGMOID, out, tout, x, t, n, k); }
+export function sqrt_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(SQRT, out, tout, x, t, n, k); }
+export function square_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(SQUARE, out, tout, x, t, n, k); }
+export function reciprocal_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(RECIPROCAL, out, tout, x, t, n, k); }
+export function abs_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(ABS, out, tout, x, t, n, k); }
+
+export function sub_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32): void { binaryDual<f64>(SUB, out, tout, a, b, ta, tb, n, k); }
+export function mul_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32): void { binaryDual<f64>(MUL, out, tout, a, b, ta, tb, n, k); }
+export function div_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32): void { binaryDual<f64>(DIV, out, tout, a, b, ta, tb, n, k); }
+export function sub_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32): void { binaryDual<f32>(SUB, out, tout, a, b, ta, tb, n, k); }
+export function mul_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32): void { binaryDual<f32>(MUL, out, tout, a, b, ta, tb, n, k); }
+export function div_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32): void { binaryDual<f32>(DIV, out, tout, a, b, ta, tb, n, k); }

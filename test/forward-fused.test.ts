@@ -1,0 +1,216 @@
+// The fused forward kernels (assembly/dual.ts and matmul_pair in assembly/matmul.ts) against
+// the jvp rules they stand in for. The elementwise kernels perform the rules' roundings in the
+// rules' order, so primal and tangent agree to the bit (NaN and -0 included); the paired GEMM
+// agrees within rounding. Sizes cover every loop of the SIMD kernels (vector body and one-lane
+// tail) and chunks of 1 to 12 tangent directions. First-order correctness against finite
+// differences, for both paths, is in the ops-* tests (checkGrads runs each).
+import { describe, expect, test } from 'vitest';
+import {
+  abs, array, cos, div, exp, fusedKernels, jacfwd, jvp, log, matmul, mul, randn, reciprocal, sigmoid, sin, sqrt, square, sub, tan, tanh,
+  tidy, type Tensor,
+} from './helpers/api.js';
+import { pushForward } from '../src/transforms/jvp.js';
+import { matmulT } from '../src/ops/matmul.js';
+import { expectClose, jvpWith } from './helpers/check.js';
+
+type DType = 'float64' | 'float32';
+type Fn = (...xs: Tensor[]) => Tensor;
+
+/** f pushed forward with k stacked tangent directions per input, fused or by the rules. */
+function pushChunked(fused: boolean, f: Fn, xs: Tensor[], ts: Tensor[], k: number): { y: Tensor; t: Tensor; calls: number } {
+  const before = fusedKernels.calls;
+  fusedKernels.enabled = fused;
+  try {
+    const out = pushForward(f, xs, ts, k, (duals) => duals, 'test');
+    return { y: out.primals[0], t: out.tangents[0]!, calls: fusedKernels.calls - before };
+  } finally {
+    fusedKernels.enabled = true;
+  }
+}
+
+/** Same bits, element for element (NaN equals NaN, -0 differs from 0). */
+function expectSameBits(actual: Tensor, expected: Tensor, what: string): void {
+  expect(actual.shape).toEqual(expected.shape);
+  const a = actual.data(), e = expected.data();
+  for (let i = 0; i < e.length; i++) {
+    if (!Object.is(a[i], e[i])) expect.fail(`${what}: element ${i} is ${a[i]}, the rule gives ${e[i]}`);
+  }
+}
+
+/** Inputs for an op: random values in its domain, plus the special values it must pass through. */
+function inputs(shape: number[], dtype: DType, positive: boolean, seed: number): Tensor {
+  const x = randn(shape, { seed, dtype });
+  return positive ? abs(x).add(0.05) : x.mul(3);
+}
+
+const unary: [string, Fn, boolean][] = [
+  ['exp', exp, false], ['log', log, true], ['sin', sin, false], ['cos', cos, false], ['tan', tan, false],
+  ['tanh', tanh, false], ['sigmoid', sigmoid, false], ['sqrt', sqrt, true], ['square', square, false],
+  ['reciprocal', reciprocal, false], ['abs', abs, false],
+];
+// Vector body only, tails only, both: 1 f64x2 lane pair is 2 elements, f32x4 is 4.
+const sizes = [1, 3, 4, 5, 17, 64];
+const chunks = [1, 3, 12];
+
+describe('fused unary kernels equal impl + jvp rule to the bit', () => {
+  for (const dtype of ['float64', 'float32'] as const) {
+    for (const [name, f, positive] of unary) {
+      test(`${name} ${dtype}`, () => {
+        tidy(() => {
+          for (const n of sizes) {
+            for (const k of chunks) {
+              const x = inputs([n], dtype, positive, n + k);
+              const t = randn([k, n], { seed: 100 + n, dtype });
+              const fused = pushChunked(true, f, [x], [t], k);
+              const rules = pushChunked(false, f, [x], [t], k);
+              expect(fused.calls, 'the fused kernel ran').toBe(1);
+              expect(rules.calls).toBe(0);
+              expectSameBits(fused.y, rules.y, `${name} primal, n = ${n}, k = ${k}`);
+              expectSameBits(fused.t, rules.t, `${name} tangent, n = ${n}, k = ${k}`);
+            }
+          }
+        });
+      });
+    }
+  }
+
+  test('special values: 0, -0, +-inf, NaN, huge trig arguments', () => {
+    tidy(() => {
+      const specials = [0, -0, Infinity, -Infinity, NaN, 1e300, -1e22, 2 ** 20 * Math.PI, 1e-310, 710, -745];
+      for (const dtype of ['float64', 'float32'] as const) {
+        const x = array(specials, { dtype });
+        const t = array([specials.map(() => 1), specials.map((_, i) => i - 5)], { dtype });
+        for (const [name, f] of unary) {
+          const fused = pushChunked(true, f, [x], [t], 2);
+          const rules = pushChunked(false, f, [x], [t], 2);
+          expectSameBits(fused.y, rules.y, `${name} ${dtype} primal`);
+          expectSameBits(fused.t, rules.t, `${name} ${dtype} tangent`);
+        }
+      }
+    });
+  });
+
+  test('sin and cos from the shared reduction match the plain kernels', () => {
+    tidy(() => {
+      const x = randn([1001], { seed: 7 }).mul(1e3);
+      const [y, dy] = jvp(sin, [x], [array(new Float64Array(1001).fill(1))]) as [Tensor, Tensor];
+      expectSameBits(y, sin(x), 'sin');
+      expectSameBits(dy, cos(x), "sin' = cos");
+    });
+  });
+});
+
+describe('fused binary kernels (sub, mul, div) on same-shape operands', () => {
+  const ops: [string, Fn][] = [['sub', sub], ['mul', mul], ['div', div]];
+  for (const dtype of ['float64', 'float32'] as const) {
+    for (const [name, f] of ops) {
+      test(`${name} ${dtype}: tangent on a, on b, on both`, () => {
+        tidy(() => {
+          for (const n of [1, 3, 4, 9, 33]) {
+            for (const k of [1, 5]) {
+              const a = inputs([n], dtype, false, n);
+              const b = inputs([n], dtype, true, n + 1);
+              const ta = randn([k, n], { seed: 3, dtype });
+              const tb = randn([k, n], { seed: 4, dtype });
+              for (const [which, g, args, ts] of [
+                ['a', (x: Tensor) => f(x, b), [a], [ta]],
+                ['b', (y: Tensor) => f(a, y), [b], [tb]],
+                ['both', f, [a, b], [ta, tb]],
+              ] as [string, Fn, Tensor[], Tensor[]][]) {
+                const fused = pushChunked(true, g, args, ts, k);
+                const rules = pushChunked(false, g, args, ts, k);
+                // sub with a tangent on a alone passes it through: nothing to fuse.
+                expect(fused.calls).toBe(name === 'sub' && which === 'a' ? 0 : 1);
+                expectSameBits(fused.y, rules.y, `${name} primal (${which}), n = ${n}, k = ${k}`);
+                expectSameBits(fused.t, rules.t, `${name} tangent (${which}), n = ${n}, k = ${k}`);
+              }
+            }
+          }
+        });
+      });
+    }
+  }
+
+  test('broadcasting operands take the rules', () => {
+    tidy(() => {
+      const a = randn([3, 4], { seed: 1 });
+      const b = randn([4], { seed: 2 });
+      const r = pushChunked(true, mul, [a, b], [randn([2, 3, 4], { seed: 3 }), randn([2, 4], { seed: 4 })], 2);
+      expect(r.calls).toBe(0);
+      expect(r.t.shape).toEqual([2, 3, 4]);
+      // Equal sizes are not enough: [1, 3] * [3, 1] is [3, 3].
+      const row = randn([1, 3], { seed: 5 }), col = randn([3, 1], { seed: 6 });
+      const outer = pushChunked(true, mul, [row, col], [randn([2, 1, 3], { seed: 7 }), randn([2, 3, 1], { seed: 8 })], 2);
+      expect(outer.calls).toBe(0);
+      expect(outer.t.shape).toEqual([2, 3, 3]);
+    });
+  });
+});
+
+describe('paired GEMM: the primal and its tangent rows against one packed B', () => {
+  // Shapes for every path of matmul_pair: the packed path, a thin output (n <= 16, two
+  // calls), tiny products, batched A, transposed B, and one row of A.
+  const cases: [number[], number[], boolean][] = [
+    [[40, 30], [30, 20], false], [[40, 30], [20, 30], true], [[2, 9, 30], [30, 24], false],
+    [[33, 70], [70, 10], false], [[3, 2], [2, 3], false], [[1, 50], [50, 40], false], [[5, 300], [70, 300], true],
+  ];
+  for (const dtype of ['float64', 'float32'] as const) {
+    for (const [sa, sb, transB] of cases) {
+      test(`${dtype} A ${JSON.stringify(sa)} B ${JSON.stringify(sb)}${transB ? ' (B^T)' : ''}`, () => {
+        tidy(() => {
+          const a = randn(sa, { seed: 1, dtype });
+          const b = randn(sb, { seed: 2, dtype });
+          // transB reaches the primitive from the rules (a vjp run under jvp, as in an HVP).
+          const f = (x: Tensor) => matmulT(x, b, false, transB);
+          for (const k of [1, 4, 12]) {
+            const t = randn([k, ...sa], { seed: 3 + k, dtype });
+            const fused = pushChunked(true, f, [a], [t], k);
+            const rules = pushChunked(false, f, [a], [t], k);
+            expect(fused.calls).toBe(1);
+            const tol = dtype === 'float64' ? 1e-13 : 1e-5;
+            const scale = Math.sqrt(sa[sa.length - 1]);
+            expectClose(fused.y.data(), rules.y.data(), 0, tol * scale);
+            expectClose(fused.t.data(), rules.t.data(), 0, tol * scale);
+          }
+        });
+      });
+    }
+  }
+
+  test('a tangent on B, or on both operands, takes the rules', () => {
+    tidy(() => {
+      const a = randn([6, 5], { seed: 1 });
+      const b = randn([5, 7], { seed: 2 });
+      expect(pushChunked(true, (y: Tensor) => matmul(a, y), [b], [randn([2, 5, 7], { seed: 3 })], 2).calls).toBe(0);
+      expect(pushChunked(true, matmul, [a, b], [randn([2, 6, 5], { seed: 4 }), randn([2, 5, 7], { seed: 5 })], 2).calls).toBe(0);
+    });
+  });
+});
+
+describe('the fused path inside transforms', () => {
+  test('jacfwd of an elementwise chain and an MLP layer: fused and rules agree, and jacfwd equals jacrev', () => {
+    tidy(() => {
+      const W = randn([6, 4], { seed: 1 });
+      const f = (x: Tensor) => tanh(matmul(x, W)).mul(sin(x).sum()).div(exp(x).sum().add(1));
+      const x = randn([3, 6], { seed: 2 });
+      const fused = jacfwd(f)(x) as Tensor;
+      fusedKernels.enabled = false;
+      const rules = jacfwd(f)(x) as Tensor;
+      fusedKernels.enabled = true;
+      expectClose(fused.data(), rules.data(), 1e-13, 1e-15);
+    });
+  });
+
+  test('nested jvp: the inner level sees tracers and runs the rules, the outer one fuses', () => {
+    tidy(() => {
+      // d/dx of the directional derivative of sin(x) * x along 1: d/dx (cos x * x + sin x).
+      const inner = (x: Tensor) => (jvp((y: Tensor) => sin(y).mul(y), [x], [array(1)]) as [Tensor, Tensor])[1];
+      const before = fusedKernels.calls;
+      const [, t] = jvp(inner, [array(0.7)], [array(1)]) as [Tensor, Tensor];
+      expect(fusedKernels.calls).toBeGreaterThan(before);
+      expectClose(t.item(), 2 * Math.cos(0.7) - 0.7 * Math.sin(0.7), 1e-14);
+      const [, tRules] = jvpWith(false, inner, [array(0.7)], [array(1)]);
+      expect(tRules.item()).toBe(t.item());
+    });
+  });
+});
