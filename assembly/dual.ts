@@ -10,12 +10,13 @@
 // forward-mode tests check this. sin and cos share one range reduction (sincos_f64x2).
 //
 //   unary   <op>_dual_<dt>(out, tout, x, t, n, k)           out = op(x), tout_j = op'(x) t_j
-//   binary  <op>_dual_<dt>(out, tout, a, b, ta, tb, n, k)   same-shape a, b; ta or tb may be 0
-//                                                          (a zero tangent)
+//   binary  <op>_dual_<dt>(out, tout, a, b, ta, tb, n, k, scalar)   sub, mul, div, maximum,
+//           minimum, pow on same-shape a, b, or with one of them a single element without a
+//           tangent (scalar = 1 for a, 2 for b); ta or tb may be 0 (a zero tangent)
 
 import {
-  COS, DIV, EXP, LOG, MUL, RECIPROCAL, SIGMOID, SIGN, SIN, SQRT, SQUARE, SUB, TAN, TANH, ABS,
-  binaryOp, loadOne, narrow, storeOne, unaryOp, widenHigh, widenLow,
+  ABS, COS, DIV, EXP, LOG, MAXIMUM, MINIMUM, MUL, POW, RECIPROCAL, SIGMOID, SIGN, SIN, SQRT, SQUARE, SUB,
+  TAN, TANH, binaryOp, loadOne, narrow, ones, storeOne, unaryOp, whereOp, widenHigh, widenLow,
 } from './ops';
 import { sincos_f64x2, cos_of_last_f64x2 } from './mathf64';
 
@@ -79,58 +80,75 @@ import { sincos_f64x2, cos_of_last_f64x2 } from './mathf64';
 }
 
 /**
- * The tangent of a op b from (a, b, op(a, b)) and one direction's ta, tb (either may be
- * absent), in the rule's order of roundings (src/ops/elementwise.ts).
+ * One vector (or lane) of a binary op at byte offset o: out = a op b and the tangent of each
+ * of the k directions from ta, tb (either may be absent), in the rule's order of roundings
+ * (src/ops/elementwise.ts). The weights of maximum, minimum and pow are computed once per
+ * element, not per direction.
  */
-@inline function binaryTangent<T>(op: i32, a: v128, b: v128, y: v128, ta: v128, tb: v128, hasA: bool, hasB: bool): v128 {
-  if (op == MUL) {
-    // d(a b) = da b + a db
-    if (!hasB) return v128.mul<T>(ta, b);
-    if (!hasA) return v128.mul<T>(a, tb);
-    return v128.add<T>(v128.mul<T>(ta, b), v128.mul<T>(a, tb));
-  }
-  if (op == DIV) {
-    // d(a / b) = da / b - (a / b) db / b
-    if (!hasB) return v128.div<T>(ta, b);
-    const right = v128.neg<T>(v128.div<T>(v128.mul<T>(y, tb), b));
-    return hasA ? v128.add<T>(v128.div<T>(ta, b), right) : right;
-  }
-  // d(a - b) = da - db, the rule's da + (-db)
-  if (!hasB) return ta;
-  return hasA ? v128.add<T>(ta, v128.neg<T>(tb)) : v128.neg<T>(tb);
-}
-
-@inline function binaryDual<T>(op: i32, out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32): void {
-  if (n <= 0) return;
-  const plane = <usize>n << alignof<T>();
+@inline function binaryAt<T>(op: i32, single: bool, out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize,
+  o: usize, plane: usize, k: i32, splatA: bool, splatB: bool, sa: v128, sb: v128): void {
   const hasA = ta != 0;
   const hasB = tb != 0;
+  const va = splatA ? sa : single ? loadOne<T>(a + o) : v128.load(a + o);
+  const vb = splatB ? sb : single ? loadOne<T>(b + o) : v128.load(b + o);
+  const y = binaryOp<T>(op, va, vb);
+  if (single) storeOne<T>(out + o, y);
+  else v128.store(out + o, y);
   const zero = splat<T>(0);
+  const one = splat<T>(1);
+  // The slopes of a weighted op: tangent = da wa + db wb.
+  let wa = zero, wb = zero;
+  if (op == MAXIMUM || op == MINIMUM) {
+    // d max(a, b) = da where a > b, db where b > a, (da + db) / 2 at ties (JAX's convention)
+    const wins = ones<T>(op == MAXIMUM ? v128.gt<T>(va, vb) : v128.lt<T>(va, vb));
+    wa = v128.add<T>(wins, v128.mul<T>(ones<T>(v128.eq<T>(va, vb)), splat<T>(0.5)));
+    wb = v128.sub<T>(one, wa);
+  } else if (op == POW) {
+    // d a^b = b a^(b-1) da + log(a) a^b db; 0 where b = 0 (first) and where a = 0 (second)
+    if (hasA) {
+      const slope = v128.mul<T>(vb, binaryOp<T>(POW, va, v128.sub<T>(vb, one)));
+      wa = whereOp<T>(ones<T>(v128.eq<T>(vb, zero)), zero, slope);
+    }
+    if (hasB) {
+      const atZero = ones<T>(v128.eq<T>(va, zero));
+      const logA = unaryOp<T>(LOG, whereOp<T>(atZero, one, va));
+      wb = whereOp<T>(atZero, zero, v128.mul<T>(logA, y));
+    }
+  }
+  let at = o;
+  for (let j = 0; j < k; j++, at += plane) {
+    const da = !hasA ? zero : single ? loadOne<T>(ta + at) : v128.load(ta + at);
+    const db = !hasB ? zero : single ? loadOne<T>(tb + at) : v128.load(tb + at);
+    let t: v128;
+    if (op == MUL) {
+      // d(a b) = da b + a db
+      t = !hasB ? v128.mul<T>(da, vb) : !hasA ? v128.mul<T>(va, db) : v128.add<T>(v128.mul<T>(da, vb), v128.mul<T>(va, db));
+    } else if (op == DIV) {
+      // d(a / b) = da / b - (a / b) db / b
+      const right = v128.neg<T>(v128.div<T>(v128.mul<T>(y, db), vb));
+      t = !hasB ? v128.div<T>(da, vb) : hasA ? v128.add<T>(v128.div<T>(da, vb), right) : right;
+    } else if (op == SUB) {
+      // d(a - b) = da - db, the rule's da + (-db)
+      t = !hasB ? da : hasA ? v128.add<T>(da, v128.neg<T>(db)) : v128.neg<T>(db);
+    } else {
+      t = !hasB ? v128.mul<T>(da, wa) : !hasA ? v128.mul<T>(db, wb) : v128.add<T>(v128.mul<T>(da, wa), v128.mul<T>(db, wb));
+    }
+    if (single) storeOne<T>(tout + at, t);
+    else v128.store(tout + at, t);
+  }
+}
+
+/** `scalar`: 0 when a and b have n elements, 1 when a is one element, 2 when b is (no tangent). */
+@inline function binaryDual<T>(op: i32, out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void {
+  if (n <= 0) return;
+  const plane = <usize>n << alignof<T>();
+  const splatA = scalar == 1;
+  const splatB = scalar == 2;
+  const sa = v128.splat<T>(load<T>(a));
+  const sb = v128.splat<T>(load<T>(b));
   let o: usize = 0;
-  for (; o + 16 <= plane; o += 16) {
-    const va = v128.load(a + o);
-    const vb = v128.load(b + o);
-    const y = binaryOp<T>(op, va, vb);
-    v128.store(out + o, y);
-    let at = o;
-    for (let j = 0; j < k; j++, at += plane) {
-      const da = hasA ? v128.load(ta + at) : zero;
-      const db = hasB ? v128.load(tb + at) : zero;
-      v128.store(tout + at, binaryTangent<T>(op, va, vb, y, da, db, hasA, hasB));
-    }
-  }
-  for (; o < plane; o += sizeof<T>()) {
-    const va = loadOne<T>(a + o);
-    const vb = loadOne<T>(b + o);
-    const y = binaryOp<T>(op, va, vb);
-    storeOne<T>(out + o, y);
-    let at = o;
-    for (let j = 0; j < k; j++, at += plane) {
-      const da = hasA ? loadOne<T>(ta + at) : zero;
-      const db = hasB ? loadOne<T>(tb + at) : zero;
-      storeOne<T>(tout + at, binaryTangent<T>(op, va, vb, y, da, db, hasA, hasB));
-    }
-  }
+  for (; o + 16 <= plane; o += 16) binaryAt<T>(op, false, out, tout, a, b, ta, tb, o, plane, k, splatA, splatB, sa, sb);
+  for (; o < plane; o += sizeof<T>()) binaryAt<T>(op, true, out, tout, a, b, ta, tb, o, plane, k, splatA, splatB, sa, sb);
 }
 
 // ---- exported kernels --------------------------------------------------------------------
@@ -159,9 +177,15 @@ export function square_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: 
 export function reciprocal_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(RECIPROCAL, out, tout, x, t, n, k); }
 export function abs_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(ABS, out, tout, x, t, n, k); }
 
-export function sub_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32): void { binaryDual<f64>(SUB, out, tout, a, b, ta, tb, n, k); }
-export function mul_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32): void { binaryDual<f64>(MUL, out, tout, a, b, ta, tb, n, k); }
-export function div_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32): void { binaryDual<f64>(DIV, out, tout, a, b, ta, tb, n, k); }
-export function sub_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32): void { binaryDual<f32>(SUB, out, tout, a, b, ta, tb, n, k); }
-export function mul_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32): void { binaryDual<f32>(MUL, out, tout, a, b, ta, tb, n, k); }
-export function div_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32): void { binaryDual<f32>(DIV, out, tout, a, b, ta, tb, n, k); }
+export function sub_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f64>(SUB, out, tout, a, b, ta, tb, n, k, scalar); }
+export function mul_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f64>(MUL, out, tout, a, b, ta, tb, n, k, scalar); }
+export function div_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f64>(DIV, out, tout, a, b, ta, tb, n, k, scalar); }
+export function sub_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32>(SUB, out, tout, a, b, ta, tb, n, k, scalar); }
+export function mul_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32>(MUL, out, tout, a, b, ta, tb, n, k, scalar); }
+export function div_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32>(DIV, out, tout, a, b, ta, tb, n, k, scalar); }
+export function maximum_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f64>(MAXIMUM, out, tout, a, b, ta, tb, n, k, scalar); }
+export function minimum_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f64>(MINIMUM, out, tout, a, b, ta, tb, n, k, scalar); }
+export function pow_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f64>(POW, out, tout, a, b, ta, tb, n, k, scalar); }
+export function maximum_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32>(MAXIMUM, out, tout, a, b, ta, tb, n, k, scalar); }
+export function minimum_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32>(MINIMUM, out, tout, a, b, ta, tb, n, k, scalar); }
+export function pow_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32>(POW, out, tout, a, b, ta, tb, n, k, scalar); }

@@ -6,8 +6,8 @@
 // differences, for both paths, is in the ops-* tests (checkGrads runs each).
 import { describe, expect, test } from 'vitest';
 import {
-  abs, array, cos, div, exp, fusedKernels, jacfwd, jvp, log, matmul, mul, randn, reciprocal, sigmoid, sin, sqrt, square, sub, tan, tanh,
-  tidy, type Tensor,
+  abs, array, cos, div, exp, fusedKernels, jacfwd, jvp, log, matmul, maximum, minimum, mul, pow, randn, reciprocal, sigmoid, sin,
+  sqrt, square, sub, tan, tanh, tidy, type Tensor,
 } from './helpers/api.js';
 import { pushForward } from '../src/transforms/jvp.js';
 import { matmulT } from '../src/ops/matmul.js';
@@ -100,27 +100,37 @@ describe('fused unary kernels equal impl + jvp rule to the bit', () => {
   });
 });
 
-describe('fused binary kernels (sub, mul, div) on same-shape operands', () => {
-  const ops: [string, Fn][] = [['sub', sub], ['mul', mul], ['div', div]];
+describe('fused binary kernels equal impl + jvp rule to the bit', () => {
+  const ops: [string, Fn][] = [['sub', sub], ['mul', mul], ['div', div], ['pow', pow], ['maximum', maximum], ['minimum', minimum]];
+  /** Operands with ties (maximum, minimum) and zeros in both (pow's where branches). */
+  function operands(n: number, dtype: DType): [Tensor, Tensor] {
+    const a = inputs([n], dtype, true, n).data(), b = inputs([n], dtype, true, n + 1).data();
+    for (let i = 0; i < n; i += 3) b[i] = a[i];
+    for (let i = 1; i < n; i += 4) a[i] = 0;
+    for (let i = 2; i < n; i += 5) b[i] = 0;
+    return [array(a, { dtype }), array(b, { dtype })];
+  }
   for (const dtype of ['float64', 'float32'] as const) {
     for (const [name, f] of ops) {
-      test(`${name} ${dtype}: tangent on a, on b, on both`, () => {
+      test(`${name} ${dtype}: tangent on a, on b, on both; one operand a single element`, () => {
         tidy(() => {
           for (const n of [1, 3, 4, 9, 33]) {
             for (const k of [1, 5]) {
-              const a = inputs([n], dtype, false, n);
-              const b = inputs([n], dtype, true, n + 1);
+              const [a, b] = operands(n, dtype);
               const ta = randn([k, n], { seed: 3, dtype });
               const tb = randn([k, n], { seed: 4, dtype });
+              const c = array(1.7, { dtype });
               for (const [which, g, args, ts] of [
                 ['a', (x: Tensor) => f(x, b), [a], [ta]],
                 ['b', (y: Tensor) => f(a, y), [b], [tb]],
                 ['both', f, [a, b], [ta, tb]],
+                ['a, b a constant scalar', (x: Tensor) => f(x, c), [a], [ta]],
+                ['b, a a constant scalar', (y: Tensor) => f(c, y), [b], [tb]],
               ] as [string, Fn, Tensor[], Tensor[]][]) {
                 const fused = pushChunked(true, g, args, ts, k);
                 const rules = pushChunked(false, g, args, ts, k);
-                // sub with a tangent on a alone passes it through: nothing to fuse.
-                expect(fused.calls).toBe(name === 'sub' && which === 'a' ? 0 : 1);
+                // a - b with a tangent on a alone passes it through: nothing to fuse.
+                expect(fused.calls).toBe(name === 'sub' && which.startsWith('a') ? 0 : 1);
                 expectSameBits(fused.y, rules.y, `${name} primal (${which}), n = ${n}, k = ${k}`);
                 expectSameBits(fused.t, rules.t, `${name} tangent (${which}), n = ${n}, k = ${k}`);
               }
@@ -131,12 +141,19 @@ describe('fused binary kernels (sub, mul, div) on same-shape operands', () => {
     }
   }
 
-  test('broadcasting operands take the rules', () => {
+  test('broadcasting operands, and a single element with a tangent, take the rules', () => {
     tidy(() => {
       const a = randn([3, 4], { seed: 1 });
       const b = randn([4], { seed: 2 });
       const r = pushChunked(true, mul, [a, b], [randn([2, 3, 4], { seed: 3 }), randn([2, 4], { seed: 4 })], 2);
       expect(r.calls).toBe(0);
+      const s = pushChunked(true, mul, [a, array(2)], [randn([2, 3, 4], { seed: 3 }), randn([2], { seed: 4 })], 2);
+      expect(s.calls).toBe(0);
+      expect(s.t.shape).toEqual([2, 3, 4]);
+      // A [1, 1, 1] constant against [4] broadcasts to [1, 1, 4]: the rules handle the shape.
+      const u = pushChunked(true, (x: Tensor) => mul(x, array([[[2]]])), [b], [randn([2, 4], { seed: 5 })], 2);
+      expect(u.calls).toBe(0);
+      expect(u.y.shape).toEqual([1, 1, 4]);
       expect(r.t.shape).toEqual([2, 3, 4]);
       // Equal sizes are not enough: [1, 3] * [3, 1] is [3, 3].
       const row = randn([1, 3], { seed: 5 }), col = randn([3, 1], { seed: 6 });

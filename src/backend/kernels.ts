@@ -190,10 +190,13 @@ export function unaryDual(op: string, out: DataBuffer, tout: DataBuffer, x: Data
   opFn(`${op}_dual`, out.dtype)(out.ptr, tout.ptr, x.ptr, t.ptr, out.size, tout.size / out.size);
 }
 
-/** out = a op b for same-shape a, b, with the tangent of the k directions of ta, tb (null: zero). */
+/**
+ * out = a op b with the tangent of the k directions of ta, tb (null: zero). a and b have out's
+ * size, except that with `scalar` 1 (2) a (b) is one element and has no tangent.
+ */
 export function binaryDual(op: string, out: DataBuffer, tout: DataBuffer, a: DataBuffer, b: DataBuffer,
-  ta: DataBuffer | null, tb: DataBuffer | null): void {
-  opFn(`${op}_dual`, out.dtype)(out.ptr, tout.ptr, a.ptr, b.ptr, ta ? ta.ptr : 0, tb ? tb.ptr : 0, out.size, tout.size / out.size);
+  ta: DataBuffer | null, tb: DataBuffer | null, scalar: 0 | 1 | 2): void {
+  opFn(`${op}_dual`, out.dtype)(out.ptr, tout.ptr, a.ptr, b.ptr, ta ? ta.ptr : 0, tb ? tb.ptr : 0, out.size, tout.size / out.size, scalar);
 }
 
 /** y += x, in place (cotangent accumulation). */

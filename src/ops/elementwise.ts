@@ -27,18 +27,27 @@ function unaryDual(name: string): DualImpl<Record<string, never>> | undefined {
   };
 }
 
+type FusedBinary = 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum';
+
 /**
- * The fused forward pass of sub, mul or div on same-shape operands (broadcasting ones take the
- * rules). Declined where the rule costs no more: sub with only da passes da through unchanged.
+ * The fused forward pass of a binary op on same-shape operands, or with one operand a single
+ * element that has no tangent (x ** 3, maximum(x, 0), 1 / x). Other broadcasts take the rules,
+ * and so do the cases where the rule costs no more: x - c passes dx through unchanged.
  */
-function binaryDual(name: 'sub' | 'mul' | 'div'): DualImpl<Record<string, never>> {
+function binaryDual(name: FusedBinary): DualImpl<Record<string, never>> {
   return ([a, b], [ta, tb], chunk) => {
-    if (!shapesEqual(a.shape, b.shape) || (name === 'sub' && !tb)) return null;
-    const n = a.size;
-    if ((ta && ta.size !== chunk * n) || (tb && tb.size !== chunk * n)) return null;
-    const out = empty(a.shape, a.dtype, name);
-    const tangent = empty([chunk, ...a.shape], a.dtype, name);
-    k.binaryDual(name, out.data_(name), tangent.data_(name), a.data_(name), b.data_(name), ta && ta.data_(name), tb && tb.data_(name));
+    let scalar: 0 | 1 | 2 = 0;
+    if (!shapesEqual(a.shape, b.shape)) {
+      if (a.size === 1 && !ta && a.ndim <= b.ndim) scalar = 1;
+      else if (b.size === 1 && !tb && b.ndim <= a.ndim) scalar = 2;
+      else return null;
+    }
+    if (name === 'sub' && !tb) return null;
+    const like = scalar === 1 ? b : a;
+    if ((ta && ta.size !== chunk * like.size) || (tb && tb.size !== chunk * like.size)) return null;
+    const out = empty(like.shape, a.dtype, name);
+    const tangent = empty([chunk, ...like.shape], a.dtype, name);
+    k.binaryDual(name, out.data_(name), tangent.data_(name), a.data_(name), b.data_(name), ta && ta.data_(name), tb && tb.data_(name), scalar);
     return [out, tangent];
   };
 }
@@ -175,7 +184,8 @@ function powExpSlope(a: Tensor, out: Tensor): Tensor {
 }
 const powP = binaryPrim('pow',
   ([a, b], [ta, tb], out) => addTerms(ta && mul(ta, powBaseSlope(a, b)), tb && mul(tb, powExpSlope(a, out))),
-  (ct, [a, b], out, _, wanted) => [wanted[0] ? mul(ct, powBaseSlope(a, b)) : null, wanted[1] ? mul(ct, powExpSlope(a, out)) : null]);
+  (ct, [a, b], out, _, wanted) => [wanted[0] ? mul(ct, powBaseSlope(a, b)) : null, wanted[1] ? mul(ct, powExpSlope(a, out)) : null],
+  binaryDual('pow'));
 
 // d max(a, b) = da where a > b, db where b > a, (da + db)/2 at ties (JAX's convention).
 function pickWeights(name: 'maximum' | 'minimum', a: Tensor, b: Tensor): [Tensor, Tensor] {
@@ -193,7 +203,8 @@ function extremumPrim(name: 'maximum' | 'minimum'): Binary {
     (ct, [a, b]) => {
       const [wa, wb] = pickWeights(name, a, b);
       return [mul(ct, wa), mul(ct, wb)];
-    });
+    },
+    binaryDual(name));
 }
 const maximumP = extremumPrim('maximum');
 const minimumP = extremumPrim('minimum');
