@@ -49,7 +49,7 @@ const unary: [string, Fn, boolean][] = [
   ['reciprocal', reciprocal, false], ['abs', abs, false],
 ];
 // Vector body only, tails only, both: 1 f64x2 lane pair is 2 elements, f32x4 is 4.
-const sizes = [1, 3, 4, 5, 17, 64];
+const sizes = [0, 1, 3, 4, 5, 17, 64];
 const chunks = [1, 3, 12];
 
 describe('fused unary kernels equal impl + jvp rule to the bit', () => {
@@ -73,6 +73,25 @@ describe('fused unary kernels equal impl + jvp rule to the bit', () => {
       });
     }
   }
+
+  // Derivatives in closed form with Math.*, independent of the rules.
+  const reference: Record<string, (x: number) => number> = {
+    exp: Math.exp, log: (x) => 1 / x, sin: Math.cos, cos: (x) => -Math.sin(x), tan: (x) => 1 + Math.tan(x) ** 2,
+    tanh: (x) => 1 - Math.tanh(x) ** 2, sigmoid: (x) => Math.exp(-x) / (1 + Math.exp(-x)) ** 2,
+    sqrt: (x) => 0.5 / Math.sqrt(x), square: (x) => 2 * x, reciprocal: (x) => -1 / (x * x), abs: Math.sign,
+  };
+  test('float64 tangents against the derivatives in closed form with Math.*', () => {
+    tidy(() => {
+      for (const [name, f, positive] of unary) {
+        const x = inputs([37], 'float64', positive, 11);
+        const t = randn([3, 37], { seed: 12 });
+        const { t: got } = pushChunked(true, f, [x], [t], 3);
+        const xs = x.data(), ts = t.data();
+        const want = Float64Array.from(ts, (v, i) => reference[name](xs[i % 37]) * v);
+        expectClose(got.data(), want, 1e-14, 1e-300);
+      }
+    });
+  });
 
   test('special values: 0, -0, +-inf, NaN, huge trig arguments', () => {
     tidy(() => {
