@@ -26,7 +26,8 @@ export { jacobian, hessian, hvp, chooseJacobianMode, jacobianCost, jacobianCostM
 export type { JacobianOptions, JacobianMode, JacobianCost } from './transforms/jacobian.js';
 export { customJvp, customVjp } from './transforms/custom.js';
 export { checkpoint, name, saveNothing, saveAll, saveOnly, type CheckpointPolicy, type CheckpointValue } from './transforms/checkpoint.js';
-export { scan, type ScanOptions, type ScanLength } from './transforms/scan.js';
+export { scan } from './transforms/scan.js';
+export type { ScanOptions, ScanLength } from './transforms/scan-options.js';
 export { optimalAdvances, revolveSchedule, uniformSchedule, scheduleStats, type ScheduleAction, type ScheduleStats } from './transforms/revolve.js';
 export { rootFind } from './solve/root.js';
 export type { RootFindOptions, TensorTree } from './solve/root.js';

@@ -336,7 +336,7 @@ function reduceDeps(marks: Marks, x: Operand, axes: number[]): DepSets {
 // out[t, i, j] = sum_l A[t, i, l] B[t, l, j]: the union over l, skipping terms whose constant
 // factor is exactly zero (so a constant sparse matrix keeps its structure).
 function matmulDeps(marks: Marks, [a, b]: Operand[], outShape: readonly number[], { transA, transB }: { transA: boolean; transB: boolean }): DepSets {
-  const ra = a.shape.length, rb = b.shape.length, ro = outShape.length;
+  const ra = a.shape.length, ro = outShape.length;
   const m = outShape[ro - 2], n = outShape[ro - 1], kk = transA ? a.shape[ra - 2] : a.shape[ra - 1];
   const batch = outShape.slice(0, -2);
   const mapA = broadcastMap(a.shape.slice(0, -2), batch), mapB = broadcastMap(b.shape.slice(0, -2), batch);
