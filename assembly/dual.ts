@@ -1,4 +1,5 @@
-// Forward-mode kernels: an elementwise op and its tangent update in one pass.
+// Forward-mode kernels: an elementwise op and its tangent update in one pass; and for reverse
+// mode, a unary op's cotangent update in one pass.
 //
 // A Dual's tangent is k directions stacked on a leading axis, t[j * n + i]. The kernels read
 // each primal element once, compute the op and its derivative there, and apply the derivative
@@ -10,6 +11,7 @@
 // forward-mode tests check this. sin and cos share one range reduction (sincos_f64x2).
 //
 //   unary   <op>_dual_<dt>(out, tout, x, t, n, k)           out = op(x), tout_j = op'(x) t_j
+//           <op>_vjp_<dt>(out, x, y, ct, n, k)             out_j = ct_j op'(x), y = op(x)
 //   binary  <op>_dual_<dt>(out, tout, a, b, ta, tb, n, k, scalar)   sub, mul, div, maximum,
 //           minimum, pow on same-shape a, b, or with one of them a single element without a
 //           tangent (scalar = 1 for a, 2 for b); ta or tb may be 0 (a zero tangent)
@@ -77,6 +79,32 @@ import { sincos_f64x2, cos_of_last_f64x2 } from './mathf64';
   let o: usize = 0;
   for (; o + 16 <= plane; o += 16) dualAt<T>(op, false, out, tout, x, t, o, plane, k);
   for (; o < plane; o += sizeof<T>()) dualAt<T>(op, true, out, tout, x, t, o, plane, k);
+}
+
+/**
+ * Reverse mode's counterpart: the cotangent of x from y = op(x) and the k rows of the output
+ * cotangent, ctx_j = ct_j op'(x), with op'(x) computed once per element (the rule's
+ * mul(ct, op'(x)), same roundings). sin and cos evaluate their derivative; the others read y.
+ */
+@inline function cotangentAt<T>(op: i32, single: bool, out: usize, x: usize, y: usize, ct: usize, o: usize, plane: usize, k: i32): void {
+  const xv = single ? loadOne<T>(x + o) : v128.load(x + o);
+  let d: v128;
+  if (op == SIN) d = unaryOp<T>(COS, xv);
+  else if (op == COS) d = v128.neg<T>(unaryOp<T>(SIN, xv));
+  else d = slopeOf<T>(op, xv, single ? loadOne<T>(y + o) : v128.load(y + o));
+  let at = o;
+  for (let j = 0; j < k; j++, at += plane) {
+    if (single) storeOne<T>(out + at, v128.mul<T>(loadOne<T>(ct + at), d));
+    else v128.store(out + at, v128.mul<T>(v128.load(ct + at), d));
+  }
+}
+
+@inline function unaryCotangent<T>(op: i32, out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void {
+  if (n <= 0) return;
+  const plane = <usize>n << alignof<T>();
+  let o: usize = 0;
+  for (; o + 16 <= plane; o += 16) cotangentAt<T>(op, false, out, x, y, ct, o, plane, k);
+  for (; o < plane; o += sizeof<T>()) cotangentAt<T>(op, true, out, x, y, ct, o, plane, k);
 }
 
 /**
@@ -189,3 +217,25 @@ export function pow_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: us
 export function maximum_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32>(MAXIMUM, out, tout, a, b, ta, tb, n, k, scalar); }
 export function minimum_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32>(MINIMUM, out, tout, a, b, ta, tb, n, k, scalar); }
 export function pow_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32>(POW, out, tout, a, b, ta, tb, n, k, scalar); }
+
+export function log_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(LOG, out, x, y, ct, n, k); }
+export function sin_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(SIN, out, x, y, ct, n, k); }
+export function cos_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(COS, out, x, y, ct, n, k); }
+export function tan_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(TAN, out, x, y, ct, n, k); }
+export function tanh_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(TANH, out, x, y, ct, n, k); }
+export function sigmoid_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(SIGMOID, out, x, y, ct, n, k); }
+export function sqrt_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(SQRT, out, x, y, ct, n, k); }
+export function square_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(SQUARE, out, x, y, ct, n, k); }
+export function reciprocal_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(RECIPROCAL, out, x, y, ct, n, k); }
+export function abs_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(ABS, out, x, y, ct, n, k); }
+
+export function log_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(LOG, out, x, y, ct, n, k); }
+export function sin_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(SIN, out, x, y, ct, n, k); }
+export function cos_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(COS, out, x, y, ct, n, k); }
+export function tan_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(TAN, out, x, y, ct, n, k); }
+export function tanh_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(TANH, out, x, y, ct, n, k); }
+export function sigmoid_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(SIGMOID, out, x, y, ct, n, k); }
+export function sqrt_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(SQRT, out, x, y, ct, n, k); }
+export function square_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(SQUARE, out, x, y, ct, n, k); }
+export function reciprocal_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(RECIPROCAL, out, x, y, ct, n, k); }
+export function abs_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(ABS, out, x, y, ct, n, k); }

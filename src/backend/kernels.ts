@@ -190,6 +190,11 @@ export function unaryDual(op: string, out: DataBuffer, tout: DataBuffer, x: Data
   opFn(`${op}_dual`, out.dtype)(out.ptr, tout.ptr, x.ptr, t.ptr, out.size, tout.size / out.size);
 }
 
+/** out_j = ct_j op'(x) for the k rows of ct, from x and y = op(x) (assembly/dual.ts). */
+export function unaryCotangent(op: string, out: DataBuffer, x: DataBuffer, y: DataBuffer, ct: DataBuffer): void {
+  opFn(`${op}_vjp`, out.dtype)(out.ptr, x.ptr, y.ptr, ct.ptr, x.size, out.size / Math.max(x.size, 1));
+}
+
 /**
  * out = a op b with the tangent of the k directions of ta, tb (null: zero). a and b have out's
  * size, except that with `scalar` 1 (2) a (b) is one element and has no tangent.

@@ -4,10 +4,11 @@
 // maximum/minimum split the derivative evenly at ties, comparisons have zero derivative.
 import * as k from '../backend/kernels.js';
 import { definePrimitive, type DualImpl, type Primitive } from '../core/primitive.js';
+import { fusedKernels } from '../core/fusion.js';
 import { bind } from '../core/trace.js';
 import { empty } from '../tensor/create.js';
 import { broadcastShapes, shapesEqual } from '../tensor/shape.js';
-import { Tensor } from '../tensor/tensor.js';
+import { DenseTensor, Tensor } from '../tensor/tensor.js';
 import { astype, coerce, toTensor, type TensorLike } from './convert.js';
 
 type Unary = Primitive<Record<string, never>>;
@@ -28,6 +29,21 @@ function unaryDual(name: string): DualImpl<Record<string, never>> | undefined {
 }
 
 type FusedBinary = 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum';
+
+/**
+ * The fused cotangent of unary op `name`: ct * op'(x) over all k rows of ct in one kernel, on
+ * concrete values (under an outer transform the rule runs, so it stays differentiable). exp's
+ * rule, mul(ct, out), is already one kernel.
+ */
+function unaryCotangent(name: string, ct: Tensor, x: Tensor, out: Tensor): Tensor | null {
+  if (!fusedKernels.enabled || name === 'exp' || !fusedUnary.has(name)) return null;
+  if (!(ct instanceof DenseTensor && x instanceof DenseTensor && out instanceof DenseTensor)) return null;
+  if (ct.dtype !== x.dtype || ct.ndim !== x.ndim + 1 || !shapesEqual(ct.shape.slice(1), x.shape)) return null;
+  const result = empty(ct.shape, ct.dtype, name);
+  k.unaryCotangent(name, result.data_(name), x.data_(name), out.data_(name), ct.data_(name));
+  fusedKernels.calls++;
+  return result;
+}
 
 /**
  * The fused forward pass of a binary op on same-shape operands, or with one operand a single
@@ -67,6 +83,8 @@ function unaryPrim(name: string, deriv: (x: Tensor, out: Tensor) => Tensor | nul
       return d && t ? mul(d, t) : null;
     },
     vjp(ct, [x], out) {
+      const fused = unaryCotangent(name, ct, x, out);
+      if (fused) return [fused];
       const d = deriv(x, out);
       return [d ? mul(ct, d) : null];
     },

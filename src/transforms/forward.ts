@@ -2,17 +2,12 @@
 // axis of k directions, so one pass pushes k directions through every op (jacfwd uses this to
 // take ceil(n/k) passes). Nested jvp stays correct because every jvp call owns its own level.
 import type { Primitive } from '../core/primitive.js';
+import { fusedKernels } from '../core/fusion.js';
 import { Trace, Tracer, bind } from '../core/trace.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { DenseTensor, type Tensor } from '../tensor/tensor.js';
 import { astype } from '../ops/convert.js';
 import { broadcastTo, reshape } from '../ops/shape.js';
-
-/**
- * @internal Tests turn the fused kernels off to compare them with the rules they replace, and
- * read `calls` (fused passes taken) to know the fused path ran.
- */
-export const fusedKernels = { enabled: true, calls: 0 };
 
 export class Dual extends Tracer {
   constructor(readonly trace: JvpTrace, readonly primal: Tensor, readonly tangent: Tensor | null) {

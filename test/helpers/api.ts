@@ -1,4 +1,4 @@
 // Tests import the library from its source through this file, plus a few internals.
 export * from '../../src/index.js';
 export { seededUniform as seededUniformForTests } from '../../src/tensor/create.js';
-export { fusedKernels } from '../../src/transforms/forward.js';
+export { fusedKernels } from '../../src/core/fusion.js';

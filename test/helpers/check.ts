@@ -38,8 +38,8 @@ export function jvpWith(fused: boolean, f: Fn, args: Tensor[], tangents: Tensor[
 
 /**
  * Checks f's jvp against central differences of f in a random direction, both through the
- * fused forward kernels and through the jvp rules alone, and f's vjp against its jvp by
- * <u, J v> = <J^T u, v>.
+ * fused forward kernels and through the jvp rules alone, and f's vjp (fused and rules) against
+ * its jvp by <u, J v> = <J^T u, v>.
  */
 export function checkGrads(f: Fn, args: Tensor[], options: CheckOptions = {}): void {
   const rtol = options.rtol ?? 1e-6;
@@ -71,12 +71,20 @@ export function checkGrads(f: Fn, args: Tensor[], options: CheckOptions = {}): v
       }
     }
     // Reverse against forward: <u, J v> = <J^T u, v>.
+    // Both through the fused cotangent kernels and through the vjp rules alone.
     const u = Float64Array.from({ length: y.size }, () => rand() * 2 - 1);
-    const [, pullback] = vjp(f, ...args);
-    const cts = pullback(array(u, { shape: y.shape as number[], dtype: y.dtype })) as Tensor[];
     const lhs = dotData(u, got);
-    const rhs = cts.reduce((acc, c, i) => acc + dotData(c.data(), vs[i]), 0);
-    expect(Math.abs(lhs - rhs) / Math.max(1e-12, Math.abs(lhs), Math.abs(rhs)), `<u, Jv> = ${lhs} vs <J^T u, v> = ${rhs}`).toBeLessThan(1e-10);
+    for (const fused of [true, false]) {
+      fusedKernels.enabled = fused;
+      try {
+        const [, pullback] = vjp(f, ...args);
+        const cts = pullback(array(u, { shape: y.shape as number[], dtype: y.dtype })) as Tensor[];
+        const rhs = cts.reduce((acc, c, i) => acc + dotData(c.data(), vs[i]), 0);
+        expect(Math.abs(lhs - rhs) / Math.max(1e-12, Math.abs(lhs), Math.abs(rhs)), `<u, Jv> = ${lhs} vs <J^T u, v> = ${rhs} (${fused ? 'fused' : 'rules'})`).toBeLessThan(1e-10);
+      } finally {
+        fusedKernels.enabled = true;
+      }
+    }
   });
 }
 

@@ -1,12 +1,13 @@
-// The fused forward kernels (assembly/dual.ts and matmul_pair in assembly/matmul.ts) against
-// the jvp rules they stand in for. The elementwise kernels perform the rules' roundings in the
+// The fused kernels (assembly/dual.ts and matmul_pair in assembly/matmul.ts) against the
+// rules they stand in for: forward mode's op-and-tangent kernels against impl + jvp rule, and
+// reverse mode's cotangent kernels against the vjp rule. The elementwise kernels perform the rules' roundings in the
 // rules' order, so primal and tangent agree to the bit (NaN and -0 included); the paired GEMM
 // agrees within rounding. Sizes cover every loop of the SIMD kernels (vector body and one-lane
 // tail) and chunks of 1 to 12 tangent directions. First-order correctness against finite
 // differences, for both paths, is in the ops-* tests (checkGrads runs each).
 import { describe, expect, test } from 'vitest';
 import {
-  abs, array, cos, div, exp, fusedKernels, jacfwd, jvp, log, matmul, maximum, minimum, mul, pow, randn, reciprocal, sigmoid, sin,
+  abs, array, cos, div, exp, fusedKernels, grad, jacfwd, jacrev, jvp, log, matmul, maximum, minimum, mul, pow, randn, reciprocal, sigmoid, sin,
   sqrt, square, sub, tan, tanh, tidy, type Tensor,
 } from './helpers/api.js';
 import { pushForward } from '../src/transforms/jvp.js';
@@ -249,6 +250,50 @@ describe('the fused path inside transforms', () => {
       expectClose(t.item(), 2 * Math.cos(0.7) - 0.7 * Math.sin(0.7), 1e-14);
       const [, tRules] = jvpWith(false, inner, [array(0.7)], [array(1)]);
       expect(tRules.item()).toBe(t.item());
+    });
+  });
+});
+
+describe('fused cotangent kernels equal the vjp rule to the bit', () => {
+  /** jacrev with k output rows per sweep, fused or by the rules, and the fused calls made. */
+  function pullRows(fused: boolean, f: Fn, x: Tensor, k: number): { jac: Tensor; calls: number } {
+    const before = fusedKernels.calls;
+    fusedKernels.enabled = fused;
+    try {
+      return { jac: jacrev(f, { chunkSize: k })(x) as Tensor, calls: fusedKernels.calls - before };
+    } finally {
+      fusedKernels.enabled = true;
+    }
+  }
+  for (const dtype of ['float64', 'float32'] as const) {
+    for (const [name, f, positive] of unary) {
+      test(`${name} ${dtype}: k = 1, 3, all rows per sweep`, () => {
+        tidy(() => {
+          for (const n of [1, 3, 4, 5, 17]) {
+            // The cotangent reaching f is [k, n] rows of an elementwise scale: not one-hot.
+            const scale = randn([n], { seed: n, dtype });
+            const g = (x: Tensor) => mul(f(x), scale);
+            for (const k of [1, 3, n]) {
+              const x = inputs([n], dtype, positive, n + k);
+              const fused = pullRows(true, g, x, k);
+              const rules = pullRows(false, g, x, k);
+              // exp's rule is already one kernel (ct * e^x) and is left to it.
+              expect(fused.calls).toBe(name === 'exp' ? 0 : Math.ceil(n / k));
+              expect(rules.calls).toBe(0);
+              expectSameBits(fused.jac, rules.jac, `${name} Jacobian, n = ${n}, k = ${k}`);
+            }
+          }
+        });
+      });
+    }
+  }
+
+  test('grad of grad: the inner cotangents are tracers, so the rules run and stay differentiable', () => {
+    tidy(() => {
+      // d2/dx2 tanh(x) = -2 tanh(x) (1 - tanh(x)^2)
+      const d2 = grad(grad((x: Tensor) => tanh(x)))(array(0.3)) as Tensor;
+      const t = Math.tanh(0.3);
+      expectClose(d2.item(), -2 * t * (1 - t * t), 1e-14);
     });
   });
 });
