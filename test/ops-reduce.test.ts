@@ -93,6 +93,22 @@ describe('reduction rules against finite differences', () => {
     });
   }
 
+  tit('max and min at exact ties: the derivative is shared evenly (JAX), in both modes, with and without keepdims', () => {
+    const x = array([[1, 3, 3], [5, 2, 5]]);
+    const t = array([[1, 2, 4], [8, 16, 32]]);
+    for (const keepdims of [false, true]) {
+      const [, dMax] = jvp((u: Tensor) => max(u, 1, { keepdims }), [x], [t]) as [Tensor, Tensor];
+      expect(dMax.data()).toEqual(Float64Array.from([3, 20]));
+      expect(dMax.shape).toEqual(keepdims ? [2, 1] : [2]);
+      const [, dMin] = jvp((u: Tensor) => min(u, 1, { keepdims }), [x], [t]) as [Tensor, Tensor];
+      expect(dMin.data()).toEqual(Float64Array.from([1, 16]));
+      const gMax = grad((u: Tensor) => sum(mul(max(u, 1, { keepdims }), array(keepdims ? [[1], [10]] : [1, 10]))))(x) as Tensor;
+      expect(gMax.toArray()).toEqual([[0, 0.5, 0.5], [5, 0, 5]]);
+      const gMin = grad((u: Tensor) => sum(min(u, 1, { keepdims })))(x) as Tensor;
+      expect(gMin.toArray()).toEqual([[1, 0, 0], [0, 1, 0]]);
+    }
+  });
+
   for (const axis of [-1, 0, 1, 2]) {
     tit(`softmax along axis ${axis}`, () => {
       checkGrads((t: Tensor) => softmax(t, axis), [uniform([2, 3, 4], -2, 2, 12)]);

@@ -82,17 +82,22 @@ const sumP = definePrimitive<ReduceParams>({
   vjp: (ct, [x], __, p) => [broadcastTo(unreduce(ct, x.shape, p, true), [ct.shape[0], ...x.shape])],
 });
 
-// d max(x) = mean of dx over the positions equal to the max.
+// d max(x) = mean of dx over the positions equal to the max. The division by the number of
+// such positions is done on the reduced side, so no full-size array is divided.
 function extremumPrim(op: 'max' | 'min'): Primitive<ReduceParams> {
-  const weights = (x: Tensor, out: Tensor, p: ReduceParams) => {
-    const mask = equal(x, unreduce(out, x.shape, p, false));
-    return div(mask, sum(mask, p.axes, { keepdims: true }));
-  };
+  const mask = (x: Tensor, out: Tensor, p: ReduceParams) => equal(x, unreduce(out, x.shape, p, false));
   return definePrimitive<ReduceParams>({
     name: op,
     impl: ([x], p) => reduceImpl(op, x, p),
-    jvp: ([x], [t], out, p) => (t ? sum(mul(t, weights(x, out, p)), shift(p.axes), { keepdims: p.keepdims }) : null),
-    vjp: (ct, [x], out, p) => [mul(unreduce(ct, x.shape, p, true), weights(x, out, p))],
+    jvp: ([x], [t], out, p) => {
+      if (!t) return null;
+      const m = mask(x, out, p);
+      return div(sum(mul(t, m), shift(p.axes), { keepdims: p.keepdims }), sum(m, p.axes, { keepdims: p.keepdims }));
+    },
+    vjp: (ct, [x], out, p) => {
+      const m = mask(x, out, p);
+      return [mul(unreduce(div(ct, sum(m, p.axes, { keepdims: p.keepdims })), x.shape, p, true), m)];
+    },
   });
 }
 const maxP = extremumPrim('max');
