@@ -6,7 +6,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
-  DisposedError, OutOfMemoryError, add, array, concat, exp, full, grad, hessian, jacfwd, jacrev, jvp, matmul, memory, mul, ones,
+  DisposedError, OutOfMemoryError, add, array, concat, exp, full, grad, hessian, jacfwd, jacrev, jvp, matmul, maximum, memory, mul, ones,
   randn, reshape, sin, sum, tanh, tidy, transpose, valueAndGrad, vjp, zeros, type Tensor,
 } from './helpers/api.js';
 
@@ -201,11 +201,14 @@ describe('dispose', () => {
 });
 
 describe('transforms leave nothing behind', () => {
+  const weight = randn([2, 5], { seed: 2 });
   const f = (x: Tensor) => sum(tanh(matmul(x, x.T)).mul(sin(x).sum()));
   const cases: [string, (x: Tensor) => unknown][] = [
     ['grad', (x) => grad(f)(x)],
     ['valueAndGrad', (x) => valueAndGrad(f)(x)],
     ['jvp', (x) => jvp(f, [x], [x])],
+    // Fused kernels: a paired GEMM against a constant, maximum/pow/div against scalars.
+    ['jvp through the fused kernels', (x) => jvp((y: Tensor) => maximum(matmul(y, weight), 0).pow(3).div(sum(y)), [x], [x])],
     ['jacfwd', (x) => jacfwd((y: Tensor) => sin(y).mul(2))(x)],
     ['jacrev', (x) => jacrev((y: Tensor) => sin(y).mul(2))(x)],
     ['hessian', (x) => hessian(f)(x)],
