@@ -239,3 +239,101 @@ export function sqrt_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, 
 export function square_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(SQUARE, out, x, y, ct, n, k); }
 export function reciprocal_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(RECIPROCAL, out, x, y, ct, n, k); }
 export function abs_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(ABS, out, x, y, ct, n, k); }
+
+// ---- max / min reductions -----------------------------------------------------------------
+//
+// extremum_jvp_<dt>(tout, x, y, t, outer, len, inner, k): the tangent of a max or min over the
+// middle axis of x [outer, len, inner], given y [outer, inner] = the extremum: for each
+// direction, the mean of t over the positions where x equals y (JAX's even split at ties), as
+// the rule's sum(t * mask) / sum(mask) in one pass instead of four full-size kernels. t is
+// [k, outer, len, inner] and tout [k, outer, inner]. Sums run in a different order from the
+// sum kernel's, so results agree with the rule within rounding.
+
+@inline function lanesSum<T>(v: v128): T {
+  if (sizeof<T>() == 8) return <T>(f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1));
+  return <T>((f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3)));
+}
+
+/** inner = 1: each output is a reduction along a contiguous row, vectorised along the row. */
+@inline function extremumRows<T>(tout: usize, x: usize, y: usize, t: usize, outer: i32, len: i32, k: i32): void {
+  const S = sizeof<T>();
+  const row = <usize>len * S;
+  const plane = <usize>outer * row; // bytes between directions of t
+  for (let o = 0; o < outer; o++) {
+    const yo = load<T>(y + <usize>o * S);
+    const yv = v128.splat<T>(yo);
+    const xr = x + <usize>o * row;
+    let count: v128 = v128.splat<T>(<T>0);
+    let countTail: T = 0;
+    for (let j = 0; j < k; j++) {
+      const tr = t + <usize>j * plane + <usize>o * row;
+      let acc: v128 = v128.splat<T>(<T>0);
+      let tail: T = 0;
+      let p: usize = 0;
+      for (; p + 16 <= row; p += 16) {
+        const m = ones<T>(v128.eq<T>(v128.load(xr + p), yv));
+        acc = v128.add<T>(acc, v128.mul<T>(v128.load(tr + p), m));
+        if (j == 0) count = v128.add<T>(count, m);
+      }
+      for (; p < row; p += S) {
+        const m: T = load<T>(xr + p) == yo ? <T>1 : <T>0;
+        tail += load<T>(tr + p) * m;
+        if (j == 0) countTail += m;
+      }
+      store<T>(tout + (<usize>j * <usize>outer + <usize>o) * S, (lanesSum<T>(acc) + tail) / (lanesSum<T>(count) + countTail));
+    }
+  }
+}
+
+/** inner > 1: vectorised across the inner axis, walking the reduced axis with stride inner. */
+@inline function extremumColumns<T>(tout: usize, x: usize, y: usize, t: usize, outer: i32, len: i32, inner: i32, k: i32): void {
+  const L = <i32>(16 / sizeof<T>());
+  for (let o = 0; o < outer; o++) {
+    let i = 0;
+    while (i < inner) {
+      // A whole vector of columns, or one column (in lane 0) at the tail.
+      if (i + L <= inner) {
+        extremumColumn<T>(false, tout, x, y, t, outer, len, inner, k, o, i);
+        i += L;
+      } else {
+        extremumColumn<T>(true, tout, x, y, t, outer, len, inner, k, o, i);
+        i += 1;
+      }
+    }
+  }
+}
+
+@inline function extremumColumn<T>(single: bool, tout: usize, x: usize, y: usize, t: usize, outer: i32, len: i32, inner: i32, k: i32, o: i32, i: i32): void {
+  const S = sizeof<T>();
+  const stride = <usize>inner * S;
+  const block = <usize>len * stride;
+  const at = <usize>o * stride + <usize>i * S;
+  const yv = single ? loadOne<T>(y + at) : v128.load(y + at);
+  const xc = x + <usize>o * block + <usize>i * S;
+  let count: v128 = v128.splat<T>(<T>0);
+  for (let l = 0; l < len; l++) {
+    const off = <usize>l * stride;
+    count = v128.add<T>(count, ones<T>(v128.eq<T>(single ? loadOne<T>(xc + off) : v128.load(xc + off), yv)));
+  }
+  for (let j = 0; j < k; j++) {
+    const tc = t + <usize>j * <usize>outer * block + <usize>o * block + <usize>i * S;
+    let acc: v128 = v128.splat<T>(<T>0);
+    for (let l = 0; l < len; l++) {
+      const off = <usize>l * stride;
+      const m = ones<T>(v128.eq<T>(single ? loadOne<T>(xc + off) : v128.load(xc + off), yv));
+      acc = v128.add<T>(acc, v128.mul<T>(single ? loadOne<T>(tc + off) : v128.load(tc + off), m));
+    }
+    const dst = tout + <usize>j * <usize>outer * stride + at;
+    if (single) storeOne<T>(dst, v128.div<T>(acc, count));
+    else v128.store(dst, v128.div<T>(acc, count));
+  }
+}
+
+@inline function extremumJvp<T>(tout: usize, x: usize, y: usize, t: usize, outer: i32, len: i32, inner: i32, k: i32): void {
+  if (outer <= 0 || inner <= 0) return;
+  if (inner == 1) extremumRows<T>(tout, x, y, t, outer, len, k);
+  else extremumColumns<T>(tout, x, y, t, outer, len, inner, k);
+}
+
+export function extremum_jvp_f64(tout: usize, x: usize, y: usize, t: usize, outer: i32, len: i32, inner: i32, k: i32): void { extremumJvp<f64>(tout, x, y, t, outer, len, inner, k); }
+export function extremum_jvp_f32(tout: usize, x: usize, y: usize, t: usize, outer: i32, len: i32, inner: i32, k: i32): void { extremumJvp<f32>(tout, x, y, t, outer, len, inner, k); }

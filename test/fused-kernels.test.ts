@@ -7,7 +7,7 @@
 // differences, for both paths, is in the ops-* tests (checkGrads runs each).
 import { describe, expect, test } from 'vitest';
 import {
-  abs, array, cos, div, exp, fusedKernels, grad, jacfwd, jacrev, jvp, log, matmul, maximum, minimum, mul, pow, randn, reciprocal, sigmoid, sin,
+  abs, array, cos, div, exp, fusedKernels, grad, jacfwd, jacrev, jvp, log, matmul, max, maximum, min, minimum, mul, pow, randn, reciprocal, sigmoid, sin,
   sqrt, square, sub, tan, tanh, tidy, type Tensor,
 } from './helpers/api.js';
 import { pushForward } from '../src/transforms/jvp.js';
@@ -295,6 +295,52 @@ describe('fused cotangent kernels equal the vjp rule to the bit', () => {
       const d2 = grad(grad((x: Tensor) => tanh(x)))(array(0.3)) as Tensor;
       const t = Math.tanh(0.3);
       expectClose(d2.item(), -2 * t * (1 - t * t), 1e-14);
+    });
+  });
+});
+
+describe('fused tangent of max and min reductions', () => {
+  /** Values from a small set, so ties are common; the seed varies the pattern. */
+  function tied(shape: number[], dtype: DType, seed: number): Tensor {
+    const u = randn(shape, { seed, dtype }).data();
+    return array(Float64Array.from(u, (v) => Math.round(v * 2) / 2), { shape, dtype });
+  }
+  const cases: [number[], number | number[]][] = [
+    [[7], 0], [[4, 9], 1], [[4, 9], 0], [[3, 5, 6], 1], [[3, 5, 6], [1, 2]], [[3, 5, 6], [0, 1]], [[2, 3, 4, 5], [1, 2]], [[5, 3], [0, 1]],
+  ];
+  for (const dtype of ['float64', 'float32'] as const) {
+    for (const [name, f] of [['max', max], ['min', min]] as const) {
+      test(`${name} ${dtype}: rows (inner = 1), columns with vector tails, several axes; ties shared evenly`, () => {
+        tidy(() => {
+          for (const [shape, axes] of cases) {
+            for (const keepdims of [false, true]) {
+              for (const k of [1, 3]) {
+                const x = tied(shape, dtype, shape.length + k);
+                const t = randn([k, ...shape], { seed: 9, dtype });
+                const g = (u: Tensor) => f(u, axes, { keepdims });
+                const fused = pushChunked(true, g, [x], [t], k);
+                const rules = pushChunked(false, g, [x], [t], k);
+                expect(fused.calls, `${JSON.stringify(shape)} over ${JSON.stringify(axes)}`).toBe(1);
+                expect(fused.t.shape).toEqual(rules.t.shape);
+                expectSameBits(fused.y, rules.y, 'primal');
+                expectClose(fused.t.data(), rules.t.data(), dtype === 'float64' ? 1e-14 : 1e-6, dtype === 'float64' ? 1e-15 : 1e-6);
+              }
+            }
+          }
+        });
+      });
+    }
+  }
+
+  test('axes that are not one contiguous run take the rule; NaN rows give NaN as the rule does', () => {
+    tidy(() => {
+      const x = randn([3, 4, 5], { seed: 1 });
+      const r = pushChunked(true, (u: Tensor) => max(u, [0, 2]), [x], [randn([2, 3, 4, 5], { seed: 2 })], 2);
+      expect(r.calls).toBe(0);
+      const withNaN = array([[1, NaN, 3], [4, 5, 6]]);
+      const [, dt] = jvp((u: Tensor) => max(u, 1), [withNaN], [array([[1, 1, 1], [1, 2, 3]])]) as [Tensor, Tensor];
+      expect(dt.data()[0]).toBeNaN();
+      expect(dt.data()[1]).toBe(3);
     });
   });
 });

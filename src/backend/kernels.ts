@@ -190,6 +190,14 @@ export function unaryDual(op: string, out: DataBuffer, tout: DataBuffer, x: Data
   opFn(`${op}_dual`, out.dtype)(out.ptr, tout.ptr, x.ptr, t.ptr, out.size, tout.size / out.size);
 }
 
+/**
+ * The tangent of a max or min over the middle axis of x [outer, len, inner] with y the result:
+ * out[j] = mean of t[j] where x equals y, for the k directions of t [k, outer, len, inner].
+ */
+export function extremumTangent(out: DataBuffer, x: DataBuffer, y: DataBuffer, t: DataBuffer, outer: number, len: number, inner: number): void {
+  fn(`extremum_jvp_${suffix(x.dtype)}`)(out.ptr, x.ptr, y.ptr, t.ptr, outer, len, inner, t.size / x.size);
+}
+
 /** out_j = ct_j op'(x) for the k rows of ct, from x and y = op(x) (assembly/dual.ts). */
 export function unaryCotangent(op: string, out: DataBuffer, x: DataBuffer, y: DataBuffer, ct: DataBuffer): void {
   opFn(`${op}_vjp`, out.dtype)(out.ptr, x.ptr, y.ptr, ct.ptr, x.size, out.size / Math.max(x.size, 1));

@@ -3,6 +3,7 @@
 // among the positions that attain the extremum.
 import * as k from '../backend/kernels.js';
 import { definePrimitive, type Primitive } from '../core/primitive.js';
+import { fusedKernels } from '../core/fusion.js';
 import { bind } from '../core/trace.js';
 import { empty } from '../tensor/create.js';
 import { normalizeAxes } from '../tensor/shape.js';
@@ -82,6 +83,24 @@ const sumP = definePrimitive<ReduceParams>({
   vjp: (ct, [x], __, p) => [broadcastTo(unreduce(ct, x.shape, p, true), [ct.shape[0], ...x.shape])],
 });
 
+/**
+ * The rule's tangent in one kernel pass (assembly/dual.ts) on concrete values, when the axes
+ * form one contiguous run: for each output and direction, the mean of t where x equals out.
+ */
+function extremumTangent(x: Tensor, t: Tensor, out: Tensor, p: ReduceParams): Tensor | null {
+  if (!fusedKernels.enabled || !(x instanceof DenseTensor && t instanceof DenseTensor && out instanceof DenseTensor)) return null;
+  const { axes } = p;
+  if (axes.length === 0 || axes[axes.length - 1] - axes[0] !== axes.length - 1 || t.dtype !== x.dtype) return null;
+  const rows = t.shape[0];
+  if (t.size !== rows * x.size || x.size === 0) return null;
+  const size = (from: number, to: number) => x.shape.slice(from, to).reduce((a, b) => a * b, 1);
+  const outer = size(0, axes[0]), len = size(axes[0], axes[axes.length - 1] + 1), inner = size(axes[axes.length - 1] + 1, x.ndim);
+  const tangent = empty([rows, ...out.shape], x.dtype, 'max');
+  k.extremumTangent(tangent.data_('max'), x.data_('max'), out.data_('max'), t.data_('max'), outer, len, inner);
+  fusedKernels.calls++;
+  return tangent;
+}
+
 // d max(x) = mean of dx over the positions equal to the max. The division by the number of
 // such positions is done on the reduced side, so no full-size array is divided.
 function extremumPrim(op: 'max' | 'min'): Primitive<ReduceParams> {
@@ -91,6 +110,8 @@ function extremumPrim(op: 'max' | 'min'): Primitive<ReduceParams> {
     impl: ([x], p) => reduceImpl(op, x, p),
     jvp: ([x], [t], out, p) => {
       if (!t) return null;
+      const fused = extremumTangent(x, t, out, p);
+      if (fused) return fused;
       const m = mask(x, out, p);
       return div(sum(mul(t, m), shift(p.axes), { keepdims: p.keepdims }), sum(m, p.axes, { keepdims: p.keepdims }));
     },
