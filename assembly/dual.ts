@@ -310,11 +310,7 @@ export function abs_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k
   const at = <usize>o * stride + <usize>i * S;
   const yv = single ? loadOne<T>(y + at) : v128.load(y + at);
   const xc = x + <usize>o * block + <usize>i * S;
-  let count: v128 = v128.splat<T>(<T>0);
-  for (let l = 0; l < len; l++) {
-    const off = <usize>l * stride;
-    count = v128.add<T>(count, ones<T>(v128.eq<T>(single ? loadOne<T>(xc + off) : v128.load(xc + off), yv)));
-  }
+  const count = extremumCount<T>(single, xc, yv, len, stride);
   for (let j = 0; j < k; j++) {
     const tc = t + <usize>j * <usize>outer * block + <usize>o * block + <usize>i * S;
     let acc: v128 = v128.splat<T>(<T>0);
@@ -337,3 +333,82 @@ export function abs_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k
 
 export function extremum_jvp_f64(tout: usize, x: usize, y: usize, t: usize, outer: i32, len: i32, inner: i32, k: i32): void { extremumJvp<f64>(tout, x, y, t, outer, len, inner, k); }
 export function extremum_jvp_f32(tout: usize, x: usize, y: usize, t: usize, outer: i32, len: i32, inner: i32, k: i32): void { extremumJvp<f32>(tout, x, y, t, outer, len, inner, k); }
+
+// extremum_vjp_<dt>(out, x, y, ct, outer, len, inner, k): the transpose, out [k, outer, len,
+// inner] = (ct / count) * (x == y) with ct [k, outer, inner], in the rule's roundings (the
+// count is an exact integer), so it matches the rule to the bit.
+
+@inline function extremumCount<T>(single: bool, x: usize, yv: v128, len: i32, stride: usize): v128 {
+  let count: v128 = v128.splat<T>(<T>0);
+  for (let l = 0; l < len; l++) {
+    const off = <usize>l * stride;
+    count = v128.add<T>(count, ones<T>(v128.eq<T>(single ? loadOne<T>(x + off) : v128.load(x + off), yv)));
+  }
+  return count;
+}
+
+@inline function extremumSpread<T>(single: bool, out: usize, x: usize, y: usize, ct: usize, outer: i32, len: i32, inner: i32, k: i32, o: i32, i: i32): void {
+  const S = sizeof<T>();
+  const stride = <usize>inner * S;
+  const block = <usize>len * stride;
+  const at = <usize>o * stride + <usize>i * S;
+  const yv = single ? loadOne<T>(y + at) : v128.load(y + at);
+  const xc = x + <usize>o * block + <usize>i * S;
+  const count = extremumCount<T>(single, xc, yv, len, stride);
+  for (let j = 0; j < k; j++) {
+    const src = ct + <usize>j * <usize>outer * stride + at;
+    const q = v128.div<T>(single ? loadOne<T>(src) : v128.load(src), count);
+    const dst = out + <usize>j * <usize>outer * block + <usize>o * block + <usize>i * S;
+    for (let l = 0; l < len; l++) {
+      const off = <usize>l * stride;
+      const v = v128.mul<T>(q, ones<T>(v128.eq<T>(single ? loadOne<T>(xc + off) : v128.load(xc + off), yv)));
+      if (single) storeOne<T>(dst + off, v);
+      else v128.store(dst + off, v);
+    }
+  }
+}
+
+@inline function extremumVjp<T>(out: usize, x: usize, y: usize, ct: usize, outer: i32, len: i32, inner: i32, k: i32): void {
+  if (outer <= 0 || inner <= 0 || len <= 0) return;
+  const S = sizeof<T>();
+  if (inner == 1) {
+    // Rows: the count along the row in vectors, then each direction's quotient spread over it.
+    const row = <usize>len * S;
+    for (let o = 0; o < outer; o++) {
+      const yo = load<T>(y + <usize>o * S);
+      const yv = v128.splat<T>(yo);
+      const xr = x + <usize>o * row;
+      let count: v128 = v128.splat<T>(<T>0);
+      let countTail: T = 0;
+      let p: usize = 0;
+      for (; p + 16 <= row; p += 16) count = v128.add<T>(count, ones<T>(v128.eq<T>(v128.load(xr + p), yv)));
+      for (; p < row; p += S) countTail += load<T>(xr + p) == yo ? <T>1 : <T>0;
+      const total = lanesSum<T>(count) + countTail;
+      for (let j = 0; j < k; j++) {
+        const q: T = load<T>(ct + (<usize>j * <usize>outer + <usize>o) * S) / total;
+        const qv = v128.splat<T>(q);
+        const dst = out + (<usize>j * <usize>outer + <usize>o) * row;
+        p = 0;
+        for (; p + 16 <= row; p += 16) v128.store(dst + p, v128.mul<T>(qv, ones<T>(v128.eq<T>(v128.load(xr + p), yv))));
+        for (; p < row; p += S) store<T>(dst + p, q * (load<T>(xr + p) == yo ? <T>1 : <T>0));
+      }
+    }
+    return;
+  }
+  const L = 16 / <i32>S;
+  for (let o = 0; o < outer; o++) {
+    let i = 0;
+    while (i < inner) {
+      if (i + L <= inner) {
+        extremumSpread<T>(false, out, x, y, ct, outer, len, inner, k, o, i);
+        i += L;
+      } else {
+        extremumSpread<T>(true, out, x, y, ct, outer, len, inner, k, o, i);
+        i += 1;
+      }
+    }
+  }
+}
+
+export function extremum_vjp_f64(out: usize, x: usize, y: usize, ct: usize, outer: i32, len: i32, inner: i32, k: i32): void { extremumVjp<f64>(out, x, y, ct, outer, len, inner, k); }
+export function extremum_vjp_f32(out: usize, x: usize, y: usize, ct: usize, outer: i32, len: i32, inner: i32, k: i32): void { extremumVjp<f32>(out, x, y, ct, outer, len, inner, k); }

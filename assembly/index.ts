@@ -13,6 +13,7 @@
 //   dual    <op>_dual_<dt>(out, tout, x, t, n, k)          unary op and k tangent directions
 //           <op>_vjp_<dt>(out, x, y, ct, n, k)             unary cotangent, k rows, y = op(x)
 //           extremum_jvp_<dt>(tout, x, y, t, outer, len, inner, k)  max/min reduction tangent
+//           extremum_vjp_<dt>(out, x, y, ct, outer, len, inner, k)  and its cotangent
 //           <op>_dual_<dt>(out, tout, a, b, ta, tb, n, k, scalar)  sub, mul, div, maximum, minimum,
 //                                                   pow; ta or tb may be 0; scalar: 1 or 2 when
 //                                                   a or b is one element (see dual.ts)

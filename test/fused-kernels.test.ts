@@ -332,6 +332,31 @@ describe('fused tangent of max and min reductions', () => {
     }
   }
 
+  for (const dtype of ['float64', 'float32'] as const) {
+    test(`max and min ${dtype}: the fused cotangent equals the vjp rule to the bit`, () => {
+      tidy(() => {
+        for (const [name, f] of [['max', max], ['min', min]] as const) {
+          for (const [shape, axes] of cases) {
+            for (const keepdims of [false, true]) {
+              const x = tied(shape, dtype, shape.length);
+              // Weighted outputs, so each cotangent row carries distinct values.
+              const g = (u: Tensor) => { const r = f(u, axes, { keepdims }); return mul(r, randn(r.shape as number[], { seed: 4, dtype })); };
+              for (const rows of [1, 3]) {
+                const before = fusedKernels.calls;
+                const fused = jacrev(g, { chunkSize: rows })(x) as Tensor;
+                expect(fusedKernels.calls, `${name} ${JSON.stringify(shape)} over ${JSON.stringify(axes)}`).toBeGreaterThan(before);
+                fusedKernels.enabled = false;
+                const rules = jacrev(g, { chunkSize: rows })(x) as Tensor;
+                fusedKernels.enabled = true;
+                expectSameBits(fused, rules, `${name} ${JSON.stringify(shape)} over ${JSON.stringify(axes)}, keepdims ${keepdims}, ${rows} rows`);
+              }
+            }
+          }
+        }
+      });
+    });
+  }
+
   test('axes that are not one contiguous run take the rule; NaN rows give NaN as the rule does', () => {
     tidy(() => {
       const x = randn([3, 4, 5], { seed: 1 });

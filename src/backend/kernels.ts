@@ -198,6 +198,11 @@ export function extremumTangent(out: DataBuffer, x: DataBuffer, y: DataBuffer, t
   fn(`extremum_jvp_${suffix(x.dtype)}`)(out.ptr, x.ptr, y.ptr, t.ptr, outer, len, inner, t.size / x.size);
 }
 
+/** The transpose of extremumTangent: out [k, outer, len, inner] = (ct / count) * (x == y). */
+export function extremumCotangent(out: DataBuffer, x: DataBuffer, y: DataBuffer, ct: DataBuffer, outer: number, len: number, inner: number): void {
+  fn(`extremum_vjp_${suffix(x.dtype)}`)(out.ptr, x.ptr, y.ptr, ct.ptr, outer, len, inner, out.size / x.size);
+}
+
 /** out_j = ct_j op'(x) for the k rows of ct, from x and y = op(x) (assembly/dual.ts). */
 export function unaryCotangent(op: string, out: DataBuffer, x: DataBuffer, y: DataBuffer, ct: DataBuffer): void {
   opFn(`${op}_vjp`, out.dtype)(out.ptr, x.ptr, y.ptr, ct.ptr, x.size, out.size / Math.max(x.size, 1));

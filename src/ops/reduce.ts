@@ -86,19 +86,34 @@ const sumP = definePrimitive<ReduceParams>({
 /**
  * The rule's tangent in one kernel pass (assembly/dual.ts) on concrete values, when the axes
  * form one contiguous run: for each output and direction, the mean of t where x equals out.
+ * Under an outer transform (tracers) the rule runs.
  */
 function extremumTangent(x: Tensor, t: Tensor, out: Tensor, p: ReduceParams): Tensor | null {
-  if (!fusedKernels.enabled || !(x instanceof DenseTensor && t instanceof DenseTensor && out instanceof DenseTensor)) return null;
-  const { axes } = p;
-  if (axes.length === 0 || axes[axes.length - 1] - axes[0] !== axes.length - 1 || t.dtype !== x.dtype) return null;
-  const rows = t.shape[0];
-  if (t.size !== rows * x.size || x.size === 0) return null;
-  const size = (from: number, to: number) => x.shape.slice(from, to).reduce((a, b) => a * b, 1);
-  const outer = size(0, axes[0]), len = size(axes[0], axes[axes.length - 1] + 1), inner = size(axes[axes.length - 1] + 1, x.ndim);
-  const tangent = empty([rows, ...out.shape], x.dtype, 'max');
-  k.extremumTangent(tangent.data_('max'), x.data_('max'), out.data_('max'), t.data_('max'), outer, len, inner);
+  const f = fusedExtremum(x, t, out, p, x.size);
+  if (!f) return null;
+  const tangent = empty([t.shape[0], ...out.shape], x.dtype, 'max');
+  k.extremumTangent(tangent.data_('max'), f.x.data_('max'), f.out.data_('max'), f.rows.data_('max'), f.outer, f.len, f.inner);
   fusedKernels.calls++;
   return tangent;
+}
+
+/** The transpose in one kernel pass: (ct / count) * (x == out), bit-equal to the rule. */
+function extremumCotangent(x: Tensor, ct: Tensor, out: Tensor, p: ReduceParams): Tensor | null {
+  const f = fusedExtremum(x, ct, out, p, out.size);
+  if (!f) return null;
+  const cotangent = empty([ct.shape[0], ...x.shape], x.dtype, 'max');
+  k.extremumCotangent(cotangent.data_('max'), f.x.data_('max'), f.out.data_('max'), f.rows.data_('max'), f.outer, f.len, f.inner);
+  fusedKernels.calls++;
+  return cotangent;
+}
+
+/** The concrete operands and [outer, len, inner] of x around its axes when the fused kernels apply. */
+function fusedExtremum(x: Tensor, rows: Tensor, out: Tensor, { axes }: ReduceParams, rowSize: number) {
+  if (!fusedKernels.enabled || !(x instanceof DenseTensor && rows instanceof DenseTensor && out instanceof DenseTensor)) return null;
+  if (axes.length === 0 || axes[axes.length - 1] - axes[0] !== axes.length - 1 || rows.dtype !== x.dtype) return null;
+  if (x.size === 0 || rows.size !== rows.shape[0] * rowSize) return null;
+  const size = (from: number, to: number) => x.shape.slice(from, to).reduce((a, b) => a * b, 1);
+  return { x, rows, out, outer: size(0, axes[0]), len: size(axes[0], axes[axes.length - 1] + 1), inner: size(axes[axes.length - 1] + 1, x.ndim) };
 }
 
 // d max(x) = mean of dx over the positions equal to the max. The division by the number of
@@ -116,6 +131,8 @@ function extremumPrim(op: 'max' | 'min'): Primitive<ReduceParams> {
       return div(sum(mul(t, m), shift(p.axes), { keepdims: p.keepdims }), sum(m, p.axes, { keepdims: p.keepdims }));
     },
     vjp: (ct, [x], out, p) => {
+      const fused = extremumCotangent(x, ct, out, p);
+      if (fused) return [fused];
       const m = mask(x, out, p);
       return [mul(unreduce(div(ct, sum(m, p.axes, { keepdims: p.keepdims })), x.shape, p, true), m)];
     },
