@@ -242,173 +242,120 @@ export function abs_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k
 
 // ---- max / min reductions -----------------------------------------------------------------
 //
-// extremum_jvp_<dt>(tout, x, y, t, outer, len, inner, k): the tangent of a max or min over the
-// middle axis of x [outer, len, inner], given y [outer, inner] = the extremum: for each
-// direction, the mean of t over the positions where x equals y (JAX's even split at ties), as
-// the rule's sum(t * mask) / sum(mask) in one pass instead of four full-size kernels. t is
-// [k, outer, len, inner] and tout [k, outer, inner]. Sums run in a different order from the
-// sum kernel's, so results agree with the rule within rounding.
+// x is [outer, len, inner] around the reduced axes and y [outer, inner] its max or min.
+// mask = (x == y) marks the positions that attain it (several at ties, none for a NaN y).
+//
+//   extremum_jvp_<dt>(out, x, y, t, outer, len, inner, k)   out [k, outer, inner] =
+//       sum(t * mask) / sum(mask) over len, for t [k, outer, len, inner]: the mean of the
+//       tangent over the attaining positions (JAX's even split), within rounding of the rule
+//       (the sums run in another order than the sum kernel's)
+//   extremum_vjp_<dt>(out, x, y, ct, outer, len, inner, k)  out [k, outer, len, inner] =
+//       (ct / sum(mask)) * mask, for ct [k, outer, inner]: the rule's roundings (the count is
+//       an exact integer), so the same bits
+//
+// One pass each instead of the rule's four full-size kernels. inner = 1 vectorises along the
+// contiguous row; inner > 1 vectorises across inner and walks len with stride inner.
 
 @inline function lanesSum<T>(v: v128): T {
   if (sizeof<T>() == 8) return <T>(f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1));
   return <T>((f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3)));
 }
 
-/** inner = 1: each output is a reduction along a contiguous row, vectorised along the row. */
-@inline function extremumRows<T>(tout: usize, x: usize, y: usize, t: usize, outer: i32, len: i32, k: i32): void {
+/** mask at p: 1 where x equals y, else 0, for a vector or (single) lane 0. */
+@inline function attains<T>(single: bool, p: usize, yv: v128): v128 {
+  return ones<T>(v128.eq<T>(single ? loadOne<T>(p) : v128.load(p), yv));
+}
+
+/** How many elements of the contiguous row x[0..len) equal yo. */
+@inline function rowCount<T>(x: usize, yo: T, len: i32): T {
+  const row = <usize>len * sizeof<T>();
+  const yv = v128.splat<T>(yo);
+  let count: v128 = v128.splat<T>(<T>0);
+  let p: usize = 0;
+  for (; p + 16 <= row; p += 16) count = v128.add<T>(count, attains<T>(false, x + p, yv));
+  let tail: T = 0;
+  for (; p < row; p += sizeof<T>()) tail += load<T>(x + p) == yo ? <T>1 : <T>0;
+  return lanesSum<T>(count) + tail;
+}
+
+@inline function extremumRows<T>(transpose: bool, out: usize, x: usize, y: usize, src: usize, outer: i32, len: i32, k: i32): void {
   const S = sizeof<T>();
   const row = <usize>len * S;
-  const plane = <usize>outer * row; // bytes between directions of t
   for (let o = 0; o < outer; o++) {
     const yo = load<T>(y + <usize>o * S);
     const yv = v128.splat<T>(yo);
     const xr = x + <usize>o * row;
-    let count: v128 = v128.splat<T>(<T>0);
-    let countTail: T = 0;
+    const count = rowCount<T>(xr, yo, len);
     for (let j = 0; j < k; j++) {
-      const tr = t + <usize>j * plane + <usize>o * row;
-      let acc: v128 = v128.splat<T>(<T>0);
-      let tail: T = 0;
+      const reduced = (<usize>j * <usize>outer + <usize>o) * S; // [j, o] in [k, outer]
+      const full = <usize>j * <usize>outer * row + <usize>o * row; // row [j, o] in [k, outer, len]
       let p: usize = 0;
-      for (; p + 16 <= row; p += 16) {
-        const m = ones<T>(v128.eq<T>(v128.load(xr + p), yv));
-        acc = v128.add<T>(acc, v128.mul<T>(v128.load(tr + p), m));
-        if (j == 0) count = v128.add<T>(count, m);
-      }
-      for (; p < row; p += S) {
-        const m: T = load<T>(xr + p) == yo ? <T>1 : <T>0;
-        tail += load<T>(tr + p) * m;
-        if (j == 0) countTail += m;
-      }
-      store<T>(tout + (<usize>j * <usize>outer + <usize>o) * S, (lanesSum<T>(acc) + tail) / (lanesSum<T>(count) + countTail));
-    }
-  }
-}
-
-/** inner > 1: vectorised across the inner axis, walking the reduced axis with stride inner. */
-@inline function extremumColumns<T>(tout: usize, x: usize, y: usize, t: usize, outer: i32, len: i32, inner: i32, k: i32): void {
-  const L = <i32>(16 / sizeof<T>());
-  for (let o = 0; o < outer; o++) {
-    let i = 0;
-    while (i < inner) {
-      // A whole vector of columns, or one column (in lane 0) at the tail.
-      if (i + L <= inner) {
-        extremumColumn<T>(false, tout, x, y, t, outer, len, inner, k, o, i);
-        i += L;
-      } else {
-        extremumColumn<T>(true, tout, x, y, t, outer, len, inner, k, o, i);
-        i += 1;
-      }
-    }
-  }
-}
-
-@inline function extremumColumn<T>(single: bool, tout: usize, x: usize, y: usize, t: usize, outer: i32, len: i32, inner: i32, k: i32, o: i32, i: i32): void {
-  const S = sizeof<T>();
-  const stride = <usize>inner * S;
-  const block = <usize>len * stride;
-  const at = <usize>o * stride + <usize>i * S;
-  const yv = single ? loadOne<T>(y + at) : v128.load(y + at);
-  const xc = x + <usize>o * block + <usize>i * S;
-  const count = extremumCount<T>(single, xc, yv, len, stride);
-  for (let j = 0; j < k; j++) {
-    const tc = t + <usize>j * <usize>outer * block + <usize>o * block + <usize>i * S;
-    let acc: v128 = v128.splat<T>(<T>0);
-    for (let l = 0; l < len; l++) {
-      const off = <usize>l * stride;
-      const m = ones<T>(v128.eq<T>(single ? loadOne<T>(xc + off) : v128.load(xc + off), yv));
-      acc = v128.add<T>(acc, v128.mul<T>(single ? loadOne<T>(tc + off) : v128.load(tc + off), m));
-    }
-    const dst = tout + <usize>j * <usize>outer * stride + at;
-    if (single) storeOne<T>(dst, v128.div<T>(acc, count));
-    else v128.store(dst, v128.div<T>(acc, count));
-  }
-}
-
-@inline function extremumJvp<T>(tout: usize, x: usize, y: usize, t: usize, outer: i32, len: i32, inner: i32, k: i32): void {
-  if (outer <= 0 || inner <= 0) return;
-  if (inner == 1) extremumRows<T>(tout, x, y, t, outer, len, k);
-  else extremumColumns<T>(tout, x, y, t, outer, len, inner, k);
-}
-
-export function extremum_jvp_f64(tout: usize, x: usize, y: usize, t: usize, outer: i32, len: i32, inner: i32, k: i32): void { extremumJvp<f64>(tout, x, y, t, outer, len, inner, k); }
-export function extremum_jvp_f32(tout: usize, x: usize, y: usize, t: usize, outer: i32, len: i32, inner: i32, k: i32): void { extremumJvp<f32>(tout, x, y, t, outer, len, inner, k); }
-
-// extremum_vjp_<dt>(out, x, y, ct, outer, len, inner, k): the transpose, out [k, outer, len,
-// inner] = (ct / count) * (x == y) with ct [k, outer, inner], in the rule's roundings (the
-// count is an exact integer), so it matches the rule to the bit.
-
-@inline function extremumCount<T>(single: bool, x: usize, yv: v128, len: i32, stride: usize): v128 {
-  let count: v128 = v128.splat<T>(<T>0);
-  for (let l = 0; l < len; l++) {
-    const off = <usize>l * stride;
-    count = v128.add<T>(count, ones<T>(v128.eq<T>(single ? loadOne<T>(x + off) : v128.load(x + off), yv)));
-  }
-  return count;
-}
-
-@inline function extremumSpread<T>(single: bool, out: usize, x: usize, y: usize, ct: usize, outer: i32, len: i32, inner: i32, k: i32, o: i32, i: i32): void {
-  const S = sizeof<T>();
-  const stride = <usize>inner * S;
-  const block = <usize>len * stride;
-  const at = <usize>o * stride + <usize>i * S;
-  const yv = single ? loadOne<T>(y + at) : v128.load(y + at);
-  const xc = x + <usize>o * block + <usize>i * S;
-  const count = extremumCount<T>(single, xc, yv, len, stride);
-  for (let j = 0; j < k; j++) {
-    const src = ct + <usize>j * <usize>outer * stride + at;
-    const q = v128.div<T>(single ? loadOne<T>(src) : v128.load(src), count);
-    const dst = out + <usize>j * <usize>outer * block + <usize>o * block + <usize>i * S;
-    for (let l = 0; l < len; l++) {
-      const off = <usize>l * stride;
-      const v = v128.mul<T>(q, ones<T>(v128.eq<T>(single ? loadOne<T>(xc + off) : v128.load(xc + off), yv)));
-      if (single) storeOne<T>(dst + off, v);
-      else v128.store(dst + off, v);
-    }
-  }
-}
-
-@inline function extremumVjp<T>(out: usize, x: usize, y: usize, ct: usize, outer: i32, len: i32, inner: i32, k: i32): void {
-  if (outer <= 0 || inner <= 0 || len <= 0) return;
-  const S = sizeof<T>();
-  if (inner == 1) {
-    // Rows: the count along the row in vectors, then each direction's quotient spread over it.
-    const row = <usize>len * S;
-    for (let o = 0; o < outer; o++) {
-      const yo = load<T>(y + <usize>o * S);
-      const yv = v128.splat<T>(yo);
-      const xr = x + <usize>o * row;
-      let count: v128 = v128.splat<T>(<T>0);
-      let countTail: T = 0;
-      let p: usize = 0;
-      for (; p + 16 <= row; p += 16) count = v128.add<T>(count, ones<T>(v128.eq<T>(v128.load(xr + p), yv)));
-      for (; p < row; p += S) countTail += load<T>(xr + p) == yo ? <T>1 : <T>0;
-      const total = lanesSum<T>(count) + countTail;
-      for (let j = 0; j < k; j++) {
-        const q: T = load<T>(ct + (<usize>j * <usize>outer + <usize>o) * S) / total;
+      if (transpose) {
+        const q = load<T>(src + reduced) / count;
         const qv = v128.splat<T>(q);
-        const dst = out + (<usize>j * <usize>outer + <usize>o) * row;
-        p = 0;
-        for (; p + 16 <= row; p += 16) v128.store(dst + p, v128.mul<T>(qv, ones<T>(v128.eq<T>(v128.load(xr + p), yv))));
-        for (; p < row; p += S) store<T>(dst + p, q * (load<T>(xr + p) == yo ? <T>1 : <T>0));
+        for (; p + 16 <= row; p += 16) v128.store(out + full + p, v128.mul<T>(qv, attains<T>(false, xr + p, yv)));
+        for (; p < row; p += S) store<T>(out + full + p, q * (load<T>(xr + p) == yo ? <T>1 : <T>0));
+      } else {
+        let acc: v128 = v128.splat<T>(<T>0);
+        for (; p + 16 <= row; p += 16) acc = v128.add<T>(acc, v128.mul<T>(v128.load(src + full + p), attains<T>(false, xr + p, yv)));
+        let tail: T = 0;
+        for (; p < row; p += S) tail += load<T>(src + full + p) * (load<T>(xr + p) == yo ? <T>1 : <T>0);
+        store<T>(out + reduced, (lanesSum<T>(acc) + tail) / count);
       }
     }
+  }
+}
+
+/** Columns [i, i + lanes) (or, single, column i in lane 0) of block o. */
+@inline function extremumColumns<T>(transpose: bool, single: bool, out: usize, x: usize, y: usize, src: usize,
+  outer: i32, len: i32, inner: i32, k: i32, o: i32, i: i32): void {
+  const S = sizeof<T>();
+  const stride = <usize>inner * S;
+  const block = <usize>len * stride;
+  const at = <usize>o * stride + <usize>i * S; // [o, i] in [outer, inner]
+  const yv = single ? loadOne<T>(y + at) : v128.load(y + at);
+  const xc = x + <usize>o * block + <usize>i * S;
+  let count: v128 = v128.splat<T>(<T>0);
+  for (let l = 0; l < len; l++) count = v128.add<T>(count, attains<T>(single, xc + <usize>l * stride, yv));
+  for (let j = 0; j < k; j++) {
+    const reduced = <usize>j * <usize>outer * stride + at;
+    const full = <usize>j * <usize>outer * block + <usize>o * block + <usize>i * S;
+    if (transpose) {
+      const q = v128.div<T>(single ? loadOne<T>(src + reduced) : v128.load(src + reduced), count);
+      for (let l = 0; l < len; l++) {
+        const off = <usize>l * stride;
+        const v = v128.mul<T>(q, attains<T>(single, xc + off, yv));
+        if (single) storeOne<T>(out + full + off, v);
+        else v128.store(out + full + off, v);
+      }
+    } else {
+      let acc: v128 = v128.splat<T>(<T>0);
+      for (let l = 0; l < len; l++) {
+        const off = <usize>l * stride;
+        const tv = single ? loadOne<T>(src + full + off) : v128.load(src + full + off);
+        acc = v128.add<T>(acc, v128.mul<T>(tv, attains<T>(single, xc + off, yv)));
+      }
+      if (single) storeOne<T>(out + reduced, v128.div<T>(acc, count));
+      else v128.store(out + reduced, v128.div<T>(acc, count));
+    }
+  }
+}
+
+@inline function extremumKernel<T>(transpose: bool, out: usize, x: usize, y: usize, src: usize, outer: i32, len: i32, inner: i32, k: i32): void {
+  if (outer <= 0 || inner <= 0) return;
+  if (inner == 1) {
+    extremumRows<T>(transpose, out, x, y, src, outer, len, k);
     return;
   }
-  const L = 16 / <i32>S;
+  const L = 16 / <i32>sizeof<T>();
   for (let o = 0; o < outer; o++) {
     let i = 0;
-    while (i < inner) {
-      if (i + L <= inner) {
-        extremumSpread<T>(false, out, x, y, ct, outer, len, inner, k, o, i);
-        i += L;
-      } else {
-        extremumSpread<T>(true, out, x, y, ct, outer, len, inner, k, o, i);
-        i += 1;
-      }
-    }
+    for (; i + L <= inner; i += L) extremumColumns<T>(transpose, false, out, x, y, src, outer, len, inner, k, o, i);
+    for (; i < inner; i++) extremumColumns<T>(transpose, true, out, x, y, src, outer, len, inner, k, o, i);
   }
 }
 
-export function extremum_vjp_f64(out: usize, x: usize, y: usize, ct: usize, outer: i32, len: i32, inner: i32, k: i32): void { extremumVjp<f64>(out, x, y, ct, outer, len, inner, k); }
-export function extremum_vjp_f32(out: usize, x: usize, y: usize, ct: usize, outer: i32, len: i32, inner: i32, k: i32): void { extremumVjp<f32>(out, x, y, ct, outer, len, inner, k); }
+export function extremum_jvp_f64(out: usize, x: usize, y: usize, t: usize, outer: i32, len: i32, inner: i32, k: i32): void { extremumKernel<f64>(false, out, x, y, t, outer, len, inner, k); }
+export function extremum_jvp_f32(out: usize, x: usize, y: usize, t: usize, outer: i32, len: i32, inner: i32, k: i32): void { extremumKernel<f32>(false, out, x, y, t, outer, len, inner, k); }
+export function extremum_vjp_f64(out: usize, x: usize, y: usize, ct: usize, outer: i32, len: i32, inner: i32, k: i32): void { extremumKernel<f64>(true, out, x, y, ct, outer, len, inner, k); }
+export function extremum_vjp_f32(out: usize, x: usize, y: usize, ct: usize, outer: i32, len: i32, inner: i32, k: i32): void { extremumKernel<f32>(true, out, x, y, ct, outer, len, inner, k); }

@@ -44,7 +44,7 @@ export const POW: i32 = 31;
 
 @inline export function lanes<T>(): usize { return 16 / sizeof<T>(); }
 
-@inline export function signMask<T>(): v128 {
+@inline function signMask<T>(): v128 {
   return sizeof<T>() == 8 ? i64x2.splat(<i64>0x8000000000000000) : i32x4.splat(0x80000000);
 }
 
@@ -57,7 +57,7 @@ export const POW: i32 = 31;
   return i64x2.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 2);
 }
 
-@inline export function transcendental(op: i32, x: v128): v128 {
+@inline function transcendental(op: i32, x: v128): v128 {
   if (op == EXP) return exp_f64x2(x);
   if (op == LOG) return log_f64x2(x);
   if (op == SIN) return sin_f64x2(x);

@@ -191,16 +191,13 @@ export function unaryDual(op: string, out: DataBuffer, tout: DataBuffer, x: Data
 }
 
 /**
- * The tangent of a max or min over the middle axis of x [outer, len, inner] with y the result:
- * out[j] = mean of t[j] where x equals y, for the k directions of t [k, outer, len, inner].
+ * A max or min reduction's rule over the middle axis of x [outer, len, inner], y the result
+ * [outer, inner], for k rows (assembly/dual.ts): 'jvp' maps t [k, outer, len, inner] to the
+ * tangent [k, outer, inner], 'vjp' maps ct [k, outer, inner] to the cotangent [k, outer, len, inner].
  */
-export function extremumTangent(out: DataBuffer, x: DataBuffer, y: DataBuffer, t: DataBuffer, outer: number, len: number, inner: number): void {
-  fn(`extremum_jvp_${suffix(x.dtype)}`)(out.ptr, x.ptr, y.ptr, t.ptr, outer, len, inner, t.size / x.size);
-}
-
-/** The transpose of extremumTangent: out [k, outer, len, inner] = (ct / count) * (x == y). */
-export function extremumCotangent(out: DataBuffer, x: DataBuffer, y: DataBuffer, ct: DataBuffer, outer: number, len: number, inner: number): void {
-  fn(`extremum_vjp_${suffix(x.dtype)}`)(out.ptr, x.ptr, y.ptr, ct.ptr, outer, len, inner, out.size / x.size);
+export function extremumRule(rule: 'jvp' | 'vjp', out: DataBuffer, x: DataBuffer, y: DataBuffer, rows: DataBuffer,
+  outer: number, len: number, inner: number, k: number): void {
+  fn(`extremum_${rule}_${suffix(x.dtype)}`)(out.ptr, x.ptr, y.ptr, rows.ptr, outer, len, inner, k);
 }
 
 /** out_j = ct_j op'(x) for the k rows of ct, from x and y = op(x) (assembly/dual.ts). */

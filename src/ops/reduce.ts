@@ -84,36 +84,23 @@ const sumP = definePrimitive<ReduceParams>({
 });
 
 /**
- * The rule's tangent in one kernel pass (assembly/dual.ts) on concrete values, when the axes
- * form one contiguous run: for each output and direction, the mean of t where x equals out.
- * Under an outer transform (tracers) the rule runs.
+ * A rule of max or min in one kernel pass (assembly/dual.ts) on concrete values, when the axes
+ * form one contiguous run: the tangent (`rows` = t [k, ...x.shape]), the mean of t where x
+ * equals out; or the cotangent (`rows` = ct [k, ...out.shape]), (ct / count) where x equals
+ * out. Under an outer transform (tracers) the rule runs.
  */
-function extremumTangent(x: Tensor, t: Tensor, out: Tensor, p: ReduceParams): Tensor | null {
-  const f = fusedExtremum(x, t, out, p, x.size);
-  if (!f) return null;
-  const tangent = empty([t.shape[0], ...out.shape], x.dtype, 'max');
-  k.extremumTangent(tangent.data_('max'), f.x.data_('max'), f.out.data_('max'), f.rows.data_('max'), f.outer, f.len, f.inner);
-  fusedKernels.calls++;
-  return tangent;
-}
-
-/** The transpose in one kernel pass: (ct / count) * (x == out), bit-equal to the rule. */
-function extremumCotangent(x: Tensor, ct: Tensor, out: Tensor, p: ReduceParams): Tensor | null {
-  const f = fusedExtremum(x, ct, out, p, out.size);
-  if (!f) return null;
-  const cotangent = empty([ct.shape[0], ...x.shape], x.dtype, 'max');
-  k.extremumCotangent(cotangent.data_('max'), f.x.data_('max'), f.out.data_('max'), f.rows.data_('max'), f.outer, f.len, f.inner);
-  fusedKernels.calls++;
-  return cotangent;
-}
-
-/** The concrete operands and [outer, len, inner] of x around its axes when the fused kernels apply. */
-function fusedExtremum(x: Tensor, rows: Tensor, out: Tensor, { axes }: ReduceParams, rowSize: number) {
+function fusedExtremum(op: 'max' | 'min', rule: 'jvp' | 'vjp', x: Tensor, rows: Tensor, out: Tensor, { axes }: ReduceParams): Tensor | null {
   if (!fusedKernels.enabled || !(x instanceof DenseTensor && rows instanceof DenseTensor && out instanceof DenseTensor)) return null;
   if (axes.length === 0 || axes[axes.length - 1] - axes[0] !== axes.length - 1 || rows.dtype !== x.dtype) return null;
-  if (x.size === 0 || rows.size !== rows.shape[0] * rowSize) return null;
-  const size = (from: number, to: number) => x.shape.slice(from, to).reduce((a, b) => a * b, 1);
-  return { x, rows, out, outer: size(0, axes[0]), len: size(axes[0], axes[axes.length - 1] + 1), inner: size(axes[axes.length - 1] + 1, x.ndim) };
+  const [from, to] = rule === 'jvp' ? [x, out] : [out, x];
+  const count = rows.shape[0];
+  if (x.size === 0 || rows.size !== count * from.size) return null;
+  const size = (lo: number, hi: number) => x.shape.slice(lo, hi).reduce((a, b) => a * b, 1);
+  const first = axes[0], last = axes[axes.length - 1];
+  const result = empty([count, ...to.shape], x.dtype, op);
+  k.extremumRule(rule, result.data_(op), x.data_(op), out.data_(op), rows.data_(op), size(0, first), size(first, last + 1), size(last + 1, x.ndim), count);
+  fusedKernels.calls++;
+  return result;
 }
 
 // d max(x) = mean of dx over the positions equal to the max. The division by the number of
@@ -125,13 +112,13 @@ function extremumPrim(op: 'max' | 'min'): Primitive<ReduceParams> {
     impl: ([x], p) => reduceImpl(op, x, p),
     jvp: ([x], [t], out, p) => {
       if (!t) return null;
-      const fused = extremumTangent(x, t, out, p);
+      const fused = fusedExtremum(op, 'jvp', x, t, out, p);
       if (fused) return fused;
       const m = mask(x, out, p);
       return div(sum(mul(t, m), shift(p.axes), { keepdims: p.keepdims }), sum(m, p.axes, { keepdims: p.keepdims }));
     },
     vjp: (ct, [x], out, p) => {
-      const fused = extremumCotangent(x, ct, out, p);
+      const fused = fusedExtremum(op, 'vjp', x, ct, out, p);
       if (fused) return [fused];
       const m = mask(x, out, p);
       return [mul(unreduce(div(ct, sum(m, p.axes, { keepdims: p.keepdims })), x.shape, p, true), m)];
