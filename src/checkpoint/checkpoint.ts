@@ -13,8 +13,8 @@ import { DenseTensor, Tensor } from '../tensor/tensor.js';
 import { scalarOf, toTensor, type TensorLike } from '../ops/convert.js';
 import { add } from '../ops/elementwise.js';
 import { flatten, unflatten, type Leaf } from '../tree.js';
-import { TapeTrace, TapeVar, backward } from './reverse.js';
-import { checkFunction, scoped } from './util.js';
+import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
+import { checkFunction, scoped } from '../transforms/util.js';
 
 // name(x, label) = x, sharing x's data; d name(x) = dx.
 const nameP = definePrimitive<{ label: string }>({

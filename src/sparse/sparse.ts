@@ -13,10 +13,10 @@ import { sizeOf } from '../tensor/shape.js';
 import { Tensor, type DType } from '../tensor/tensor.js';
 import { toTensor } from '../ops/convert.js';
 import { flatten } from '../tree.js';
-import { pushForward } from './jvp.js';
+import { pushForward } from '../transforms/jvp.js';
 import { DepTrace } from './sparse-trace.js';
-import { TapeTrace, TapeVar, backward } from './reverse.js';
-import { checkFunction, scoped } from './util.js';
+import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
+import { checkFunction, scoped } from '../transforms/util.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (x: any, ...rest: any[]) => unknown;

@@ -16,9 +16,9 @@ import { add } from '../ops/elementwise.js';
 import { reshape, slice, stack } from '../ops/shape.js';
 import { flatten, unflatten, type Tree, type TreeDef } from '../tree.js';
 import { NodeGroup, claimFor, inScope, recordOutputs } from './checkpoint.js';
-import { TapeTrace, TapeVar, backward } from './reverse.js';
+import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { revolveSchedule, scheduleStats, uniformSchedule, type ScheduleAction } from './revolve.js';
-import { checkFunction, scoped } from './util.js';
+import { checkFunction, scoped } from '../transforms/util.js';
 import {
   type Budget, type Layout, type ScanLength, type ScanOptions, type Sequence, describe, layoutOf, parseOptions, parseXs,
 } from './scan-options.js';
