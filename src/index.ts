@@ -14,7 +14,8 @@ export {
 } from './ops/elementwise.js';
 export { sum, mean, max, min, logsumexp, softmax } from './ops/reduce.js';
 export type { ReduceOptions } from './ops/reduce.js';
-export { reshape, transpose, broadcastTo, slice, pad, concat, stack, expandDims, squeeze } from './ops/shape.js';
+export { reshape, transpose, slice, pad, concat, stack, expandDims, squeeze } from './ops/shape.js';
+export { broadcastTo } from './ops/sum.js';
 export { matmul, dot } from './ops/matmul.js';
 export { solve, inv, det, logdet, cholesky, triangularSolve } from './ops/linalg.js';
 export type { TriangularSolveOptions } from './ops/linalg.js';

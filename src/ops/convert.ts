@@ -1,7 +1,7 @@
 // Conversions every op family needs: JS numbers to tensors, dtype casts, and stopGradient.
-import * as k from '../backend/kernels.js';
+import * as kernels from '../backend/kernels.js';
 import { bind } from '../core/trace.js';
-import { definePrimitive } from '../core/primitive.js';
+import { defineLinear, definePrimitive } from '../core/primitive.js';
 import { checkDType, empty } from '../tensor/create.js';
 import { ArgumentError } from '../errors.js';
 import { DenseTensor, Tensor, type DType } from '../tensor/tensor.js';
@@ -24,11 +24,11 @@ export function scalarOf(value: number, dtype: DType): DenseTensor {
   if (out !== undefined && !Object.is(value, -0)) return out;
   if (cache.size >= MAX_CONSTANTS || Object.is(value, -0)) {
     out = empty([], dtype);
-    writeAt(out.data_('scalar'), 0, value);
+    writeAt(out.liveBuffer('scalar'), 0, value);
     return out;
   }
   out = new DenseTensor(new DataBuffer(dtype, 1, true), SCALAR_SHAPE, true);
-  writeAt(out.data_('scalar'), 0, value);
+  writeAt(out.liveBuffer('scalar'), 0, value);
   cache.set(value, out);
   return out;
 }
@@ -38,7 +38,7 @@ export function toTensor(op: string, x: TensorLike, dtype: DType = 'float64'): T
   if (x instanceof Tensor) {
     // Name the op the user called, also for ops that would return x unchanged (transpose of
     // a vector, reshape to the same shape) and so never touch its data.
-    if (x instanceof DenseTensor && x.isDisposed) x.data_(op);
+    if (x instanceof DenseTensor && x.isDisposed) x.liveBuffer(op);
     return x;
   }
   if (typeof x === 'number') return scalarOf(x, dtype);
@@ -65,15 +65,17 @@ export function coerce(op: string, xs: TensorLike[]): Tensor[] {
 }
 
 // d astype(x) = astype(dx); the cotangent is cast back to the input's dtype.
-const astypeP = definePrimitive<{ dtype: DType }>({
+const astypeP = defineLinear<{ dtype: DType }>({
   name: 'astype',
   impl([x], { dtype }) {
     const out = empty(x.shape, dtype, 'astype');
-    k.cast(out.data_('astype'), x.data_('astype'));
+    kernels.cast(out.liveBuffer('astype'), x.liveBuffer('astype'));
     return out;
   },
-  jvp: (_, [t], __, { dtype }) => (t ? astype(t, dtype) : null),
-  vjp: (ct, [x]) => [astype(ct, x.dtype)],
+  shape: ([x], { dtype }) => ({ shape: x.shape, dtype }),
+  sparsity: 'elementwise',
+  apply: ([t], { params: { dtype } }) => t && astype(t, dtype),
+  transpose: (ct, { avals: [x] }) => [astype(ct, x.dtype)],
 });
 
 /** Casts to `dtype`. @example astype(x, 'float32') */
@@ -88,9 +90,12 @@ const stopGradientP = definePrimitive({
   name: 'stop_gradient',
   impl([x]) {
     const out = empty(x.shape, x.dtype, 'stopGradient');
-    k.copy(out.data_('stopGradient'), x.data_('stopGradient'));
+    kernels.copy(out.liveBuffer('stopGradient'), x.liveBuffer('stopGradient'));
     return out;
   },
+  shape: ([x]) => x,
+  saves: [],
+  sparsity: 'none',
   jvp: () => null,
   vjp: () => [null],
 });

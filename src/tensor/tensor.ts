@@ -116,7 +116,7 @@ export class DenseTensor extends Tensor {
   }
 
   /** @internal the live buffer, or a DisposedError naming the op that wanted it. */
-  data_(op = 'read'): DataBuffer {
+  liveBuffer(op = 'read'): DataBuffer {
     if (this.buffer === null) {
       throw new DisposedError(`${op}: the tensor of shape [${this.shape.join(', ')}] (${this.dtype}) was disposed, by dispose() or by the end of the tidy/transform scope that created it. Keep it by returning it from tidy, or create it outside the scope.`);
     }
@@ -129,7 +129,7 @@ export class DenseTensor extends Tensor {
 
   /** @internal */
   readData(op = 'data'): Float64Array | Float32Array {
-    return readData(this.data_(op));
+    return readData(this.liveBuffer(op));
   }
 
   dispose(): void {

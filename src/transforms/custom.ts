@@ -64,7 +64,8 @@ export function customJvp(f: TensorFn, rule: (primals: Tensor[], tangents: Tenso
       // the pullback of that map (taken at zero tangents).
       const transpose = {
         name: 'custom_jvp',
-        vjp: (ct: Tensor) => {
+        saves: [],
+        vjp: ({ ct }: { ct: Tensor }) => {
           const zerosIn = primals.map((p) => zeros(p.shape, { dtype: p.dtype }));
           const [, pullback] = vjp((...ts: Tensor[]) => asTensorOutput(op, rule(primals, ts)[1]), ...zerosIn);
           const perInput = primals.map((_, i) => byRows(ct.shape[0], (j) => pullback(row(ct, j))[i] as Tensor));
@@ -99,7 +100,8 @@ export function customVjp<R>(f: TensorFn, fwd: (...primals: Tensor[]) => [Tensor
       const out = asTensorOutput(op, outRaw);
       const rule = {
         name: 'custom_vjp',
-        vjp: (ct: Tensor) => {
+        saves: [],
+        vjp: ({ ct }: { ct: Tensor }) => {
           const rows = Array.from({ length: ct.shape[0] }, (_, j) => {
             const cts = bwd(residuals, row(ct, j));
             if (!Array.isArray(cts) || cts.length !== primals.length) {
