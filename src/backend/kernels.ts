@@ -1,6 +1,6 @@
 // Typed entry points to the wasm kernels. Ops call these with DataBuffers and shapes; this
 // file turns them into pointers, collapses broadcast dimensions and picks the kernel variant.
-import { DataBuffer, type DType } from './buffer.js';
+import type { DataBuffer, DType } from './buffer.js';
 import { alloc, free, scratchPtr, viewI32 } from './memory.js';
 import { kernels } from './wasm.js';
 
@@ -297,4 +297,4 @@ export function scale(out: DataBuffer, alpha: number, a: DataBuffer): void {
   opFn('scale', out.dtype)(out.ptr, alpha, a.ptr, out.size);
 }
 
-export { DataBuffer };
+export type { DataBuffer };

@@ -19,7 +19,7 @@ import { checkFunction, scoped } from '../transforms/util.js';
 // name(x, label) = x, sharing x's data; d name(x) = dx.
 const nameP = defineLinear<{ label: string }>({
   name: 'name',
-  impl: ([x]) => new DenseTensor(x.liveBuffer('name').retain(), x.shape),
+  impl: ([x]) => x.share(x.shape, 'name'),
   shape: ([x]) => x,
   sparsity: 'elementwise',
   apply: ([t]) => t,
@@ -151,7 +151,7 @@ export function inScope(t: DenseTensor, scope: Scope): boolean {
  */
 function setAside(trace: TapeTrace, ct: Tensor): Tensor {
   if (!(ct instanceof DenseTensor)) return ct;
-  const own = new DenseTensor(ct.liveBuffer('checkpoint').retain(), ct.shape);
+  const own = ct.share(ct.shape, 'checkpoint');
   adopt(own, trace.scope);
   if (inScope(ct, trace.scope)) ct.dispose();
   return own;

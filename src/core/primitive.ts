@@ -136,6 +136,9 @@ export interface Primitive<P = Record<string, never>> {
   readonly cotangent?: CotangentImpl<P>;
 }
 
+/** The params of a primitive that has none: one shared object, so a tape stores nothing for it. */
+export const NO_PARAMS: Record<string, never> = Object.freeze({});
+
 export function definePrimitive<P = Record<string, never>>(p: Primitive<P>): Primitive<P> {
   return p;
 }

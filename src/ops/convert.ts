@@ -1,12 +1,12 @@
 // Conversions every op family needs: JS numbers to tensors, dtype casts, and stopGradient.
 import * as kernels from '../backend/kernels.js';
 import { bind } from '../core/trace.js';
-import { defineLinear, definePrimitive } from '../core/primitive.js';
+import { NO_PARAMS, defineLinear, definePrimitive } from '../core/primitive.js';
 import { checkDType, empty } from '../tensor/create.js';
 import { ArgumentError } from '../errors.js';
 import { DenseTensor, Tensor, type DType } from '../tensor/tensor.js';
 import { writeAt } from '../backend/io.js';
-import { DataBuffer } from '../backend/buffer.js';
+import { allocBlock } from '../backend/buffer.js';
 
 /** A tensor or a plain JS number (a number takes the dtype of the tensors it meets). */
 export type TensorLike = Tensor | number;
@@ -27,7 +27,7 @@ export function scalarOf(value: number, dtype: DType): DenseTensor {
     writeAt(out.liveBuffer('scalar'), 0, value);
     return out;
   }
-  out = new DenseTensor(new DataBuffer(dtype, 1, true), SCALAR_SHAPE, true);
+  out = new DenseTensor(allocBlock(dtype, 1, true), dtype, SCALAR_SHAPE, true);
   writeAt(out.liveBuffer('scalar'), 0, value);
   cache.set(value, out);
   return out;
@@ -105,5 +105,5 @@ const stopGradientP = definePrimitive({
  * @example grad((x) => mul(x, stopGradient(x)))(3) // 3, not 6
  */
 export function stopGradient(x: TensorLike): Tensor {
-  return bind(stopGradientP, [toTensor('stopGradient', x)], {});
+  return bind(stopGradientP, [toTensor('stopGradient', x)], NO_PARAMS);
 }

@@ -3,7 +3,7 @@
 // differentiable again. Non-differentiable points follow JAX: abs'(0) = 0, sign' = 0,
 // maximum/minimum split the derivative evenly at ties, comparisons have zero derivative.
 import * as kernels from '../backend/kernels.js';
-import { defineLinear, definePrimitive, type Aval, type CotangentImpl, type DualImpl, type Primitive, type Saves, type Sparsity } from '../core/primitive.js';
+import { NO_PARAMS, defineLinear, definePrimitive, type Aval, type CotangentImpl, type DualImpl, type Primitive, type Saves, type Sparsity } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
 import { empty } from '../tensor/create.js';
 import { broadcastShapes, shapesEqual } from '../tensor/shape.js';
@@ -157,7 +157,7 @@ const signP: Unary = definePrimitive({
 });
 
 function unaryOp(prim: Unary) {
-  return (x: TensorLike): Tensor => bind(prim, [toTensor(prim.name, x)], {});
+  return (x: TensorLike): Tensor => bind(prim, [toTensor(prim.name, x)], NO_PARAMS);
 }
 
 /** -x, elementwise. @example neg(array([1, -2])) // [-1, 2] */
@@ -335,7 +335,7 @@ function binaryOp(prim: Binary) {
   return (a: TensorLike, b: TensorLike): Tensor => {
     const [x, y] = coerce(prim.name, [a, b]);
     broadcastShapes(prim.name, x.shape, y.shape);
-    return bind(prim, [x, y], {});
+    return bind(prim, [x, y], NO_PARAMS);
   };
 }
 
@@ -405,5 +405,5 @@ export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
   const c = toTensor('where', cond, x.dtype);
   const cc = c.dtype === x.dtype ? c : astype(c, x.dtype);
   broadcastShapes('where', cc.shape, x.shape, y.shape);
-  return bind(whereP, [cc, x, y], {});
+  return bind(whereP, [cc, x, y], NO_PARAMS);
 }

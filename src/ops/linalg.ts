@@ -6,7 +6,7 @@
 // The impls run the wasm kernels of assembly/linalg.ts (LU with partial pivoting, LU solve,
 // Cholesky, triangular solve) through src/backend/kernels.ts. The kernels work in place, so
 // each impl factors a copy of its matrix and solves in its freshly allocated output.
-import { definePrimitive, type Aval, type DepSetsLike, type Sparsity, type SparseOperand } from '../core/primitive.js';
+import { NO_PARAMS, definePrimitive, type Aval, type DepSetsLike, type Sparsity, type SparseOperand } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
 import * as kernels from '../backend/kernels.js';
 import { broadcastStrides, contiguousStrides } from '../backend/kernels.js';
@@ -483,7 +483,7 @@ export function inv(a: TensorLike): Tensor {
  * @example det(array([[1, 2], [3, 4]])).item() // -2
  */
 export function det(a: TensorLike): Tensor {
-  return bind(detP, [squareArg('det', a)], {});
+  return bind(detP, [squareArg('det', a)], NO_PARAMS);
 }
 
 /**
@@ -492,7 +492,7 @@ export function det(a: TensorLike): Tensor {
  * @example logdet(array([[2, 0], [0, -3]])).item() // Math.log(6)
  */
 export function logdet(a: TensorLike): Tensor {
-  return bind(logdetP, [squareArg('logdet', a)], {});
+  return bind(logdetP, [squareArg('logdet', a)], NO_PARAMS);
 }
 
 /**
@@ -502,5 +502,5 @@ export function logdet(a: TensorLike): Tensor {
  * @example cholesky(array([[4, 2], [2, 2]])).toArray() // [[2, 0], [1, 1]]
  */
 export function cholesky(a: TensorLike): Tensor {
-  return bind(choleskyP, [squareArg('cholesky', a)], {});
+  return bind(choleskyP, [squareArg('cholesky', a)], NO_PARAMS);
 }

@@ -7,14 +7,14 @@ import { defineLinear, type DependencyAlgebra, type Sparsity } from '../core/pri
 import { bind } from '../core/trace.js';
 import { empty, zeros } from '../tensor/create.js';
 import { normalizeAxis, shapesEqual, sizeOf } from '../tensor/shape.js';
-import { DenseTensor, Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { coerce, toTensor, type TensorLike } from './convert.js';
 
 // reshape shares the input's buffer: no copy.
 const reshapeP = defineLinear<{ shape: number[] }>({
   name: 'reshape',
-  impl: ([x], { shape }) => new DenseTensor(x.liveBuffer('reshape').retain(), shape),
+  impl: ([x], { shape }) => x.share(shape, 'reshape'),
   shape: ([x], { shape }) => ({ shape, dtype: x.dtype }),
   sparsity: 'elementwise',
   apply: ([t], { params: { shape } }) => t && reshape(t, [t.shape[0], ...shape]),

@@ -61,7 +61,7 @@ export function reduceImpl(op: 'sum' | 'max' | 'min', x: DenseTensor, params: Re
     kernels.copy(out.liveBuffer(op), x.liveBuffer(op));
     return out;
   }
-  const out = new DenseTensor(current.liveBuffer(op).retain(), outShape);
+  const out = current.share(outShape, op);
   current.dispose();
   return out;
 }

@@ -1,5 +1,5 @@
 // Creation functions: every tensor a user makes from JS data starts here.
-import { DataBuffer, type DType } from '../backend/buffer.js';
+import { allocBlock, type DType } from '../backend/buffer.js';
 import { writeAt, writeData } from '../backend/io.js';
 import * as k from '../backend/kernels.js';
 import { ArgumentError, DTypeError, OutOfMemoryError, ShapeError, fmtShape } from '../errors.js';
@@ -19,14 +19,14 @@ export function checkDType(op: string, dtype: unknown): DType {
 
 /** @internal an uninitialised tensor; kernels fill it. `op` names the caller in errors. */
 export function empty(shape: readonly number[], dtype: DType, op?: string): DenseTensor {
-  let buffer: DataBuffer;
+  let ptr: number;
   try {
-    buffer = new DataBuffer(dtype, sizeOf(shape));
+    ptr = allocBlock(dtype, sizeOf(shape));
   } catch (e) {
     if (!(e instanceof OutOfMemoryError)) throw e;
     throw new OutOfMemoryError(`${op ?? 'alloc'}: no room for a ${dtype} tensor of shape ${fmtShape(shape)}: ${e.message}`);
   }
-  return new DenseTensor(buffer, shape);
+  return new DenseTensor(ptr, dtype, shape);
 }
 
 function inferShape(op: string, data: NestedArray): number[] {

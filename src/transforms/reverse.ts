@@ -8,7 +8,7 @@
 // small objects it must chase.
 import * as kernels from '../backend/kernels.js';
 import { fusedKernels } from '../core/fusion.js';
-import type { Aval, Primitive, VjpArgs } from '../core/primitive.js';
+import { NO_PARAMS, type Aval, type Primitive, type VjpArgs } from '../core/primitive.js';
 import { Trace, Tracer, bind, denseParts } from '../core/trace.js';
 import { closeScope, openScope, adopt, type Scope } from '../tensor/scope.js';
 import { shapesEqual } from '../tensor/shape.js';
@@ -57,22 +57,55 @@ class IntColumn {
   }
 }
 
+/**
+ * Numbers values that repeat from record to record (rules, shapes), so a record stores a small
+ * integer. Lookups try the last few values first: a program's records cycle through a handful.
+ */
+class Interned<T> {
+  readonly values: T[] = [];
+  private readonly ids = new Map<T, number>();
+  private recent: T | undefined;
+  private recentId = -1;
+
+  id(value: T): number {
+    if (value === this.recent) return this.recentId;
+    let id = this.ids.get(value);
+    if (id === undefined) {
+      id = this.values.length;
+      this.values.push(value);
+      this.ids.set(value, id);
+    }
+    this.recent = value;
+    this.recentId = id;
+    return id;
+  }
+}
+
+/** Outputs at least this large are freed by a consuming sweep as soon as their record is done. */
+const EARLY_FREE_SIZE = 256;
+
 export class TapeTrace extends Trace {
-  // Per record: its rule, params, output value and variable, and where its inputs and saved
-  // values start. The output is held so that a consuming sweep frees it as soon as it is done.
-  private readonly rules: TapeRule<unknown>[] = [];
+  // Per record: its rule and params, its output variable, and where its inputs and saved
+  // values start. Rules and shapes are interned and params that are NO_PARAMS stored as -1,
+  // so a scalar op's record costs a few bytes of typed arrays plus its saved values.
+  private readonly rules = new Interned<TapeRule<unknown>>();
+  private readonly ruleIds = new IntColumn();
+  private readonly paramIds = new IntColumn();
   private readonly params: unknown[] = [];
-  private readonly outs: (Tensor | null)[] = [];
   private readonly outIds = new IntColumn();
   private readonly inputStart = new IntColumn();
   private readonly savedStart = new IntColumn();
   // Per input of a record: its variable id (-1 for a constant), shape and dtype.
   private readonly inputIds = new IntColumn();
-  private readonly shapes: (readonly number[])[] = [];
+  private readonly shapes = new Interned<readonly number[]>();
+  private readonly shapeIds = new IntColumn();
   private readonly dtypes = new IntColumn();
   // The values the rules read, in the order of each rule's `saves`.
   private readonly saved: (Tensor | null)[] = [];
+  // Large outputs, held so that a consuming sweep frees them early (the scope frees the rest).
+  private readonly largeOutputs = new Map<number, Tensor>();
   private nextId = 0;
+  private count = 0;
 
   constructor(level: number, readonly scope: Scope) {
     super(level, 'grad');
@@ -87,7 +120,7 @@ export class TapeTrace extends Trace {
 
   /** Number of records. */
   get length(): number {
-    return this.rules.length;
+    return this.count;
   }
 
   variable(primal: Tensor): TapeVar {
@@ -118,16 +151,21 @@ export class TapeTrace extends Trace {
     }
     if (!any) return out;
     const v = this.variable(out);
-    this.rules.push(rule as TapeRule<unknown>);
-    this.params.push(params);
-    this.outs.push(out);
+    const index = this.count++;
+    this.ruleIds.push(this.rules.id(rule as TapeRule<unknown>));
+    if ((params as unknown) === NO_PARAMS) this.paramIds.push(-1);
+    else {
+      this.paramIds.push(this.params.length);
+      this.params.push(params);
+    }
+    if (out.size >= EARLY_FREE_SIZE) this.largeOutputs.set(index, out);
     this.outIds.push(v.id);
     for (let i = 0; i < inputs.length; i++) {
       const x = inputs[i];
       this.inputIds.push(x instanceof TapeVar && x.trace === this ? x.id : -1);
       const p = primals[i];
-      this.shapes.push(p.shape);
-      this.dtypes.push(p.dtype === 'float64' ? 0 : 1);
+      this.shapeIds.push(this.shapes.id(p.shape));
+      this.dtypes.push(DTYPES.indexOf(p.dtype));
     }
     this.inputStart.push(this.inputIds.length);
     const saves = rule.saves;
@@ -160,14 +198,14 @@ export class TapeTrace extends Trace {
 
   /** The arguments of record i's vjp rule, rebuilt from the columns. */
   ruleArgs(i: number, ct: Tensor): VjpArgs<unknown> {
-    const rule = this.rules[i];
+    const rule = this.rules.values[this.ruleIds.data[i]];
     const from = this.inputStart.data[i], to = this.inputStart.data[i + 1];
     const count = to - from;
     const inputs: Tensor[] = new Array(count);
     const avals: Aval[] = new Array(count);
     const wanted: boolean[] = new Array(count);
     for (let j = 0; j < count; j++) {
-      avals[j] = { shape: this.shapes[from + j], dtype: DTYPES[this.dtypes.data[from + j]] };
+      avals[j] = { shape: this.shapes.values[this.shapeIds.data[from + j]], dtype: DTYPES[this.dtypes.data[from + j]] };
       wanted[j] = this.inputIds.data[from + j] >= 0;
     }
     let out: Tensor = undefined as unknown as Tensor;
@@ -183,24 +221,25 @@ export class TapeTrace extends Trace {
         else inputs[which] = this.saved[at]!;
       }
     }
-    return { ct, inputs, avals, out, params: this.params[i], wanted };
+    const paramId = this.paramIds.data[i];
+    return { ct, inputs, avals, out, params: paramId < 0 ? NO_PARAMS : this.params[paramId], wanted };
   }
 
-  /** Record i's output, until the record is forgotten. */
-  output(i: number): Tensor | null {
-    return this.outs[i];
+  /** Record i's output if it is large enough to free early, until the record is forgotten. */
+  largeOutput(i: number): Tensor | undefined {
+    return this.largeOutputs.get(i);
   }
 
   /** Drops record i's output and saved values (the tape cannot be swept again). */
   forget(i: number): void {
-    this.outs[i] = null;
+    this.largeOutputs.delete(i);
     for (let at = this.savedStart.data[i]; at < this.savedStart.data[i + 1]; at++) this.saved[at] = null;
   }
 
   /** Node i's rule, output variable and input variables (-1: a constant). */
   node(i: number): { rule: TapeRule<unknown>; outId: number; inputIds: Int32Array } {
     return {
-      rule: this.rules[i],
+      rule: this.rules.values[this.ruleIds.data[i]],
       outId: this.outIds.data[i],
       inputIds: this.inputIds.data.subarray(this.inputStart.data[i], this.inputStart.data[i + 1]),
     };
@@ -290,7 +329,7 @@ export function backward(trace: TapeTrace, seeds: Map<number, Tensor>, wanted: r
     }
     if (consume) {
       // Only the record's own output can go now: a saved input may be read by an older record.
-      const out = trace.output(i);
+      const out = trace.largeOutput(i);
       if (out instanceof DenseTensor && out.scope === trace.scope && !keep.has(out)) out.dispose();
       trace.forget(i);
     }
@@ -311,6 +350,6 @@ function isChunkOf(shape: readonly number[], rows: number, inner: readonly numbe
 }
 
 function alias(t: Tensor): Tensor {
-  if (t instanceof DenseTensor) return new DenseTensor(t.liveBuffer('backward').retain(), t.shape);
+  if (t instanceof DenseTensor) return t.share(t.shape, 'backward');
   return t;
 }
