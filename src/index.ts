@@ -40,10 +40,13 @@ export { gradCheck } from './check/grad-check.js';
 export type { GradCheckOptions, GradCheckResult, GradCheckFailure, CheckMode } from './check/grad-check.js';
 export { sparsityPattern, sparseJacobian, colorColumns, colorRows } from './sparse/sparse.js';
 export type { SparsityPattern, PatternLike, Coloring, SparseJacobian, SparseJacobianOptions } from './sparse/sparse.js';
+export { jit } from './staging/jit.js';
+export type { JitOptions, JitStats, Jitted } from './staging/jit.js';
+export { Program } from './staging/program.js';
 export { tidy, memory } from './tidy.js';
 export { flatten, unflatten } from './tree.js';
 export type { Tree, Leaf } from './tree.js';
 export {
   DualtapeError, ShapeError, DTypeError, AxisError, DisposedError, OutOfMemoryError,
-  ArgumentError, NotReadyError, DifferentiationError, LinAlgError, ConvergenceError,
+  ArgumentError, NotReadyError, DifferentiationError, LinAlgError, ConvergenceError, ConcretizationError,
 } from './errors.js';

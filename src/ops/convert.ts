@@ -46,11 +46,14 @@ export function toTensor(op: string, x: TensorLike, dtype: DType = 'float64'): T
   throw new ArgumentError(`${op}: expected a Tensor or a number, got ${what}. Wrap arrays with array(...) first.`);
 }
 
-/** The dtype operands promote to: float64 if any tensor is float64 (never narrowing). */
+/**
+ * The dtype operands promote to: float64 if any tensor is float64 (never narrowing). Numbers,
+ * and the weak values jit passes for number arguments, take the tensors' dtype.
+ */
 export function resultDType(xs: TensorLike[]): DType {
   let dtype: DType | null = null;
   for (const x of xs) {
-    if (x instanceof Tensor) dtype = dtype === 'float64' || x.dtype === 'float64' ? 'float64' : 'float32';
+    if (x instanceof Tensor && !(x as { weak?: boolean }).weak) dtype = dtype === 'float64' || x.dtype === 'float64' ? 'float64' : 'float32';
   }
   return dtype ?? 'float64';
 }
