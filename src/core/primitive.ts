@@ -139,8 +139,16 @@ export interface Primitive<P = Record<string, never>> {
 /** The params of a primitive that has none: one shared object, so a tape stores nothing for it. */
 export const NO_PARAMS: Record<string, never> = Object.freeze({});
 
+const registry: Primitive<unknown>[] = [];
+
 export function definePrimitive<P = Record<string, never>>(p: Primitive<P>): Primitive<P> {
+  registry.push(p as Primitive<unknown>);
   return p;
+}
+
+/** @internal every primitive defined so far (the tests walk them all). */
+export function allPrimitives(): readonly Primitive<unknown>[] {
+  return registry;
 }
 
 /**
@@ -163,7 +171,7 @@ export interface LinearSpec<P> {
 
 export function defineLinear<P = Record<string, never>>(spec: LinearSpec<P>): Primitive<P> {
   const { apply, transpose } = spec;
-  return {
+  return definePrimitive<P>({
     name: spec.name,
     impl: spec.impl,
     shape: spec.shape,
@@ -174,5 +182,5 @@ export function defineLinear<P = Record<string, never>>(spec: LinearSpec<P>): Pr
     saves: [],
     jvp: ({ inputs, tangents, params }) => apply(tangents, { avals: inputs, params }),
     vjp: ({ ct, avals, params }) => transpose(ct, { avals, params }),
-  };
+  });
 }

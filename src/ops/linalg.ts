@@ -185,6 +185,33 @@ function memberSparsity<P>(pick: (i: number, j: number, rows: number, params: P)
   };
 }
 
+/** Per element (i, j), j <= i, of L: the elements of A it depends on (both triangles of A). */
+function choleskyDeps(n: number): [number, number][][] {
+  let deps = choleskyCache.get(n);
+  if (deps) return deps;
+  const sets: Set<number>[] = new Array(n * n);
+  for (let j = 0; j < n; j++) {
+    for (let i = j; i < n; i++) {
+      const set = new Set<number>([i * n + j]);
+      for (let k = 0; k < j; k++) for (const d of [...sets[i * n + k], ...sets[j * n + k]]) set.add(d);
+      if (i !== j) for (const d of sets[j * n + j]) set.add(d);
+      sets[i * n + j] = set;
+    }
+  }
+  deps = Array.from({ length: n * n }, (_, e) => {
+    const at: [number, number][] = [];
+    for (const d of sets[e] ?? []) {
+      const p = Math.floor(d / n), q = d % n;
+      at.push([p, q]);
+      if (p !== q) at.push([q, p]);
+    }
+    return at;
+  });
+  choleskyCache.set(n, deps);
+  return deps;
+}
+const choleskyCache = new Map<number, [number, number][][]>();
+
 /** Every element of an n x n matrix. */
 function allOf(n: number): [number, number][] {
   const at: [number, number][] = [];
@@ -328,12 +355,9 @@ const choleskyP = definePrimitive({
   },
   shape: ([a]) => a,
   saves: ['out'],
-  // L[i, j] (j <= i) depends on the rows and columns 0..j and i of the symmetric part.
-  sparsity: memberSparsity((i, j) => {
-    if (j > i) return [];
-    const idx = [...Array.from({ length: j + 1 }, (_, p) => p), ...(i > j ? [i] : [])];
-    return [{ operand: 0, at: idx.flatMap((p) => idx.map((q) => [p, q] as [number, number])) }];
-  }),
+  // L[i, j] = (S[i, j] - sum_{k<j} L[i, k] L[j, k]) / L[j, j] over S = (A + A^T)/2, so its
+  // dependencies are S[i, j] and those of L[i, k], L[j, k] (k < j) and L[j, j].
+  sparsity: memberSparsity((i, j, n) => (j > i ? [] : [{ operand: 0, at: choleskyDeps(n)[i * n + j] }])),
   jvp({ tangents: [ta], out: l }) {
     if (!ta) return null;
     const lower: TriParams = { op: 'cholesky', lower: true, transpose: false, unitDiag: false };

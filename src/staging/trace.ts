@@ -8,6 +8,8 @@ import { Trace, Tracer, popTrace, pushTrace } from '../core/trace.js';
 import { ConcretizationError, fmtShape } from '../errors.js';
 import { adopt } from '../tensor/scope.js';
 import { DenseTensor, type DType, type Tensor } from '../tensor/tensor.js';
+import { toTensor } from '../ops/convert.js';
+import { flatten, unflatten, type TreeDef } from '../tree.js';
 import { Program, fmtAval, type Equation } from './program.js';
 
 export class StagedTracer extends Tracer {
@@ -138,4 +140,28 @@ export function traceProgram(name: string, avals: readonly (Aval & { weak?: bool
   } finally {
     popTrace(trace);
   }
+}
+
+/** f's output leaves' abstract values and output structure for arguments like `args`; nothing runs. */
+export function abstractOutputs(f: (...args: never[]) => unknown, args: unknown[], op = 'evalShape'): { avals: readonly Aval[]; def: TreeDef } {
+  const { leaves, def } = flatten(args, `${op}: argument`);
+  const avals = leaves.map((l) => (typeof l === 'number' ? { shape: [], dtype: 'float64' as const, weak: true } : { shape: l.shape, dtype: l.dtype }));
+  let outDef: TreeDef | null = null;
+  const { program } = traceProgram(op, avals, (inputs) => {
+    const out = flatten((f as (...a: unknown[]) => unknown)(...unflatten<unknown[]>(def, inputs)), `${op}: the function's output`);
+    outDef = out.def;
+    return out.leaves.map((l) => toTensor(op, l));
+  });
+  return { avals: program.outputAvals, def: outDef! };
+}
+
+/**
+ * The shapes and dtypes of f's outputs for arguments like `args`, found by tracing f with
+ * abstract values: nothing runs (as jax.eval_shape). Returns the output tree with each leaf
+ * replaced by `{shape, dtype}`. Throws a ConcretizationError if f reads a value.
+ * @example evalShape((x) => matmul(x, x), zeros([3, 3])) // {shape: [3, 3], dtype: 'float64'}
+ */
+export function evalShape(f: (...args: never[]) => unknown, ...args: unknown[]): unknown {
+  const { avals, def } = abstractOutputs(f, args);
+  return unflatten(def, avals.map((a) => ({ shape: [...a.shape], dtype: a.dtype })));
 }
