@@ -58,9 +58,3 @@ export function unflatten<T = Tree>(def: TreeDef, leaves: readonly unknown[]): T
   };
   return build(def) as T;
 }
-
-/** Applies `fn` to every leaf, keeping the structure. */
-export function mapTree<T = Tree>(tree: unknown, fn: (leaf: Leaf, index: number) => unknown, what?: string): T {
-  const { leaves, def } = flatten(tree, what);
-  return unflatten<T>(def, leaves.map(fn));
-}

@@ -1,7 +1,7 @@
 // Creation functions: every tensor a user makes from JS data starts here.
 import { allocBlock, type DType } from '../backend/buffer.js';
 import { writeAt, writeData } from '../backend/io.js';
-import * as k from '../backend/kernels.js';
+import * as kernels from '../backend/kernels.js';
 import { ArgumentError, DTypeError, OutOfMemoryError, ShapeError, fmtShape } from '../errors.js';
 import { checkShape, sizeOf } from './shape.js';
 import { DenseTensor, Tensor, type NestedArray } from './tensor.js';
@@ -64,7 +64,7 @@ export function array(data: ArrayData | Tensor, options: DTypeOption & { shape?:
     const d = data.dense();
     const dtype = options.dtype ? checkDType('array', options.dtype) : d.dtype;
     const out = empty(d.shape, dtype, 'array');
-    k.cast(out.liveBuffer('array'), d.liveBuffer('array'));
+    kernels.cast(out.liveBuffer('array'), d.liveBuffer('array'));
     return out;
   }
   const isTyped = data instanceof Float64Array || data instanceof Float32Array;
@@ -112,7 +112,7 @@ export function full(shape: readonly number[], value: number, options: DTypeOpti
 
 function filled(op: string, shape: readonly number[], value: number, options: DTypeOption): Tensor {
   const out = empty(checkShape(op, shape), checkDType(op, options.dtype ?? 'float64'), op);
-  k.fill(out.liveBuffer(op), value);
+  kernels.fill(out.liveBuffer(op), value);
   return out;
 }
 
@@ -130,7 +130,7 @@ export function ones(shape: readonly number[], options: DTypeOption = {}): Tenso
 export function eye(n: number, options: DTypeOption = {}): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`eye: n must be a non-negative integer, got ${n}.`);
   const out = empty([n, n], checkDType('eye', options.dtype ?? 'float64'), 'eye');
-  k.eye(out.liveBuffer('eye'), n);
+  kernels.eye(out.liveBuffer('eye'), n);
   return out;
 }
 
@@ -147,7 +147,7 @@ export function arange(start: number, stop?: number, step = 1, options: DTypeOpt
   if (typeof step !== 'number' || step === 0 || !Number.isFinite(step)) throw new ArgumentError(`arange: step must be a finite non-zero number, got ${step}.`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const out = empty([n], checkDType('arange', options.dtype ?? 'float64'), 'arange');
-  k.arange(out.liveBuffer('arange'), start, step);
+  kernels.arange(out.liveBuffer('arange'), start, step);
   return out;
 }
 

@@ -4,8 +4,6 @@ import { denseParts } from '../core/trace.js';
 import { ArgumentError } from '../errors.js';
 import { closeScope, openScope, type Scope } from '../tensor/scope.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
-import { toTensor } from '../ops/convert.js';
-import type { Leaf } from '../tree.js';
 
 /** Every DenseTensor reachable from a result (trees, tuples, tracers). */
 export function denseInResult(x: unknown, out: DenseTensor[] = []): DenseTensor[] {
@@ -34,9 +32,6 @@ export function scoped<T>(fn: (scope: Scope) => T): T {
   return result;
 }
 
-export function leafTensor(op: string, leaf: Leaf): Tensor {
-  return toTensor(op, leaf);
-}
 
 export function checkFunction(op: string, f: unknown): void {
   if (typeof f !== 'function') throw new ArgumentError(`${op}: expected a function as the first argument, got ${f === null ? 'null' : typeof f}.`);
