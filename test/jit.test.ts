@@ -1,8 +1,8 @@
 // jit: tracing to a program, the program's text, caching, and composition with transforms.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
-  array, cos, exp, grad, hessian, jacfwd, jacrev, jit, jvp, memory, mul, sin, sum, tanh, tidy, valueAndGrad, vjp,
-  ConcretizationError, type Tensor,
+  add, array, checkpoint, cos, customJvp, customVjp, exp, grad, hessian, jacfwd, jacrev, jit, jvp, memory, mul, pow, rootFind,
+  scan, sin, sub, sum, tanh, tidy, valueAndGrad, vjp, ConcretizationError, type Tensor,
 } from '../src/index.js';
 
 const close = (a: Tensor, b: Tensor) => expect(Array.from(a.data())).toEqual(Array.from(b.data()));
@@ -92,4 +92,72 @@ describe('jit: composition with transforms', () => {
     for (let i = 0; i < 1000; i++) (g(x0) as Tensor).dispose();
     expect(memory().bytesInUse).toBe(after10);
   });
+});
+
+describe('jit: composition with the rest of the library', () => {
+  const x0 = array([0.3, -1.2, 2.0]);
+  const f = (x: Tensor) => sum(mul(sin(x), exp(mul(x, 0.5))));
+
+  it('customVjp and customJvp inside jit keep their rules', () => tidy(() => {
+    const clipped = customVjp((x: Tensor) => mul(x, 1), (x: Tensor) => [mul(x, 1), null], (_: null, g: Tensor) => [mul(g, 0.5)]);
+    const h = (x: Tensor) => sum(clipped(x));
+    close(grad(jit(h))(x0) as Tensor, grad(h)(x0) as Tensor);
+    close(jit(grad(h))(x0) as Tensor, array([0.5, 0.5, 0.5]));
+    const s = customJvp((x: Tensor) => sin(x), ([x], [dx]) => [sin(x), mul(cos(x), mul(dx, 2))]);
+    const [, t1] = jvp(jit((x: Tensor) => s(x)), [x0], [array([1, 1, 1])]) as Tensor[];
+    close(t1, mul(cos(x0), 2));
+  }));
+
+  it('checkpoint(jit(f)) and jit(checkpoint(f)) give grad(f)', () => tidy(() => {
+    close(grad((x: Tensor) => checkpoint(jit(f))(x))(x0) as Tensor, grad(f)(x0) as Tensor);
+    close(jit(grad((x: Tensor) => checkpoint(f)(x)))(x0) as Tensor, grad(f)(x0) as Tensor);
+  }));
+
+  it('a jitted step inside scan, differentiated', () => tidy(() => {
+    const step = jit((h: Tensor, x: Tensor): [Tensor, null] => [add(mul(h, 0.9), sin(x)), null]);
+    const loss = (h0: Tensor) => sum((scan(step as (h: Tensor, x: Tensor) => [Tensor, null], h0, array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])) as [Tensor, null])[0]);
+    const eager = (h0: Tensor) => sum((scan((h: Tensor, x: Tensor) => [add(mul(h, 0.9), sin(x)), null], h0, array([[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]])) as [Tensor, null])[0]);
+    close(grad(loss)(x0) as Tensor, grad(eager)(x0) as Tensor);
+  }));
+
+  it('rootFind with a jitted residual, differentiated by the implicit function theorem', () => tidy(() => {
+    const F = jit((x: Tensor, c: Tensor) => sub(sub(mul(c, pow(x, 3)), x), 2));
+    const root = (c: Tensor) => rootFind(F as (x: Tensor, c: Tensor) => Tensor, c, { bracket: [1, 2], method: 'bisection' });
+    expect((grad(root)(array(2)) as Tensor).item()).toBeCloseTo(-0.2213991627, 8);
+  }));
+
+  it('nested derivatives through jit stay free of perturbation confusion', () => tidy(() => {
+    // d/dx [x * d/dy (x + y)] = 1 at any x: an inner derivative that leaked x's perturbation would give 2.
+    const inner = jit((x: Tensor) => grad((y: Tensor) => add(x, y))(array(1)));
+    const outer = grad((x: Tensor) => mul(x, inner(x) as Tensor));
+    expect((outer(array(3)) as Tensor).item()).toBe(1);
+  }));
+
+  it('warns once when retraced more than 10 times, naming the changing argument', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const g = jit((x: Tensor, y: Tensor) => add(sum(x), sum(y)));
+      tidy(() => {
+        for (let n = 1; n <= 13; n++) g(array(new Float64Array(n)), array([1, 2]));
+      });
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0][0])).toMatch(/traced 11 times: argument 0 keeps changing/);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('static arguments are part of the key and reach f as they are', () => tidy(() => {
+    const g = jit((x: Tensor, n: number) => (n > 1 ? mul(x, n) : x), { staticArgnums: [1] });
+    close(g(x0, 3) as Tensor, mul(x0, 3));
+    close(g(x0, 1) as Tensor, x0);
+    expect(g.stats().traces).toBe(2);
+  }));
+
+  it('number arguments are weak: a float32 tensor keeps its dtype, as in eager', () => tidy(() => {
+    const g = jit((x: Tensor, s: Tensor | number) => mul(x, s));
+    const y = g(array([1, 2], { dtype: 'float32' }), 0.1) as Tensor;
+    expect(y.dtype).toBe('float32');
+    close(y, mul(array([1, 2], { dtype: 'float32' }), 0.1));
+  }));
 });

@@ -6,10 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { allPrimitives, definePrimitive, type Primitive } from '../src/core/primitive.js';
 import { bind } from '../src/core/trace.js';
 import { DenseTensor } from '../src/tensor/tensor.js';
-import { array, cos, jacfwd, jacobian, jacrev, matmul, mul, sin, sparsityPattern, tidy, transpose, type Tensor } from '../src/index.js';
+import { add, array, cos, jacfwd, jacobian, jacrev, matmul, mul, sin, sparsityPattern, sum, tidy, transpose, type Tensor } from '../src/index.js';
 import { seededUniform } from '../src/tensor/create.js';
 
 type Params = Record<string, unknown>;
+const denseMap = (x: Tensor) => mul(x, sum(x));
 interface Case {
   shapes: number[][];
   params?: Params;
@@ -48,6 +49,11 @@ const cases: Record<string, Case[]> = {
   pad: [{ shapes: [[2, 3]], params: { widths: [[1, 0], [2, 1]] } }, { shapes: [[0]], params: { widths: [[1, 2]] } }],
   concat: [{ shapes: [[2, 3], [1, 3]], params: { axis: 0 } }, { shapes: [[2, 1], [2, 0], [2, 2]], params: { axis: 1 } }],
   name: [{ shapes: [[3]], params: { label: 'h' } }],
+  // Calls of functions with custom rules: f(x) = x sum(x) has a dense Jacobian.
+  custom_jvp: [{ shapes: [[3]], params: { f: denseMap, rule: ([x]: Tensor[], [dx]: Tensor[]) => [denseMap(x), add(mul(dx, sum(x)), mul(x, sum(dx)))] } }],
+  custom_vjp: [{ shapes: [[3]], params: {
+    f: denseMap, fwd: (x: Tensor) => [denseMap(x), x], bwd: (x: Tensor, g: Tensor) => [add(mul(g, sum(x)), sum(mul(g, x)))],
+  } }],
   matmul: [
     { shapes: [[2, 3], [3, 4]], params: { transA: false, transB: false } }, { shapes: [[3, 2], [4, 3]], params: { transA: true, transB: true } },
     { shapes: [[2, 2, 3], [3, 4]], params: { transA: false, transB: false } }, { shapes: [[0, 3], [3, 2]], params: { transA: false, transB: false } },

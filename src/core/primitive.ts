@@ -51,8 +51,11 @@ export interface VjpArgs<P> {
  */
 export type VjpRule<P> = (args: VjpArgs<P>) => (Tensor | null)[];
 
-/** The values a vjp rule reads: input indices and 'out'. The tape keeps these and nothing else. */
-export type Saves = readonly (number | 'out')[];
+/**
+ * The values a vjp rule reads: input indices and 'out', or 'all' (every input and the output,
+ * for ops of any arity). The tape keeps these and nothing else.
+ */
+export type Saves = readonly (number | 'out')[] | 'all';
 
 /**
  * How the output's elements depend on the inputs' elements, read by sparsityPattern:

@@ -142,6 +142,12 @@ export function traceProgram(name: string, avals: readonly (Aval & { weak?: bool
   }
 }
 
+/** The abstract values of f's outputs when called on values with `avals` (one tensor each). */
+export function abstractCall(op: string, f: (...args: Tensor[]) => unknown, avals: readonly Aval[]): readonly Aval[] {
+  const { program } = traceProgram(op, avals, (inputs) => flatten(f(...inputs), `${op}: the function's output`).leaves.map((l) => toTensor(op, l)));
+  return program.outputAvals;
+}
+
 /** f's output leaves' abstract values and output structure for arguments like `args`; nothing runs. */
 export function abstractOutputs(f: (...args: never[]) => unknown, args: unknown[], op = 'evalShape'): { avals: readonly Aval[]; def: TreeDef } {
   const { leaves, def } = flatten(args, `${op}: argument`);

@@ -32,7 +32,7 @@ export class TapeVar extends Tracer {
  * Primitives are TapeRules; so are the one-off rules of custom derivatives and checkpoints
  * (which keep what they need in their closures and save nothing here).
  */
-export type TapeRule<P> = Pick<Primitive<P>, 'name' | 'vjp' | 'cotangent'> & { readonly saves: Primitive<P>['saves'] | 'all' };
+export type TapeRule<P> = Pick<Primitive<P>, 'name' | 'vjp' | 'cotangent' | 'saves'>;
 
 /** Is `t` inside `scope` or one of its descendants (so it dies no later than `scope`)? */
 function within(t: DenseTensor, scope: Scope): boolean {
