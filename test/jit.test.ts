@@ -161,3 +161,14 @@ describe('jit: composition with the rest of the library', () => {
     close(y, mul(array([1, 2], { dtype: 'float32' }), 0.1));
   }));
 });
+
+describe('jit: program passes', () => {
+  it('drops equations whose values nothing reads (forward values no rule saved, under jit(grad))', () => {
+    const f = (x: Tensor) => sum(add(mul(x, 2), 1));
+    const text = jit(grad(f)).program(array([1, 2])).toString();
+    // d/dx sum(2x + 1) = 2: neither the forward mul nor the add is needed.
+    expect(text).not.toContain('= add');
+    expect(jit(f).program(array([1, 2])).equations.length).toBe(3);
+    tidy(() => expect(Array.from((jit(grad(f))(array([1, 2])) as Tensor).data())).toEqual([2, 2]));
+  });
+});

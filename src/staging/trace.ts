@@ -114,15 +114,27 @@ export class StagingTrace extends Trace {
    */
   build(inputCount: number, outputs: readonly Tensor[]): Program {
     const outVars = outputs.map((x) => this.variableOf(x));
+    // Dead code elimination: primitives are pure, so an equation whose output no live equation
+    // and no output reads is dropped (under jit(grad(f)), forward values no rule saved).
+    const live = new Uint8Array(this.avals.length);
+    for (const v of outVars) live[v] = 1;
+    const kept: Equation[] = [];
+    for (let i = this.equations.length - 1; i >= 0; i--) {
+      const eq = this.equations[i];
+      if (!live[eq.out]) continue;
+      kept.push(eq);
+      for (const v of eq.inputs) live[v] = 1;
+    }
+    kept.reverse();
     const order: number[] = [];
     for (let v = 0; v < inputCount; v++) order.push(v);
     for (const t of this.captures) order.push(this.captureVars.get(t)!);
     for (const c of this.consts) order.push(c.variable);
-    for (const eq of this.equations) order.push(eq.out);
+    for (const eq of kept) order.push(eq.out);
     const renumber = new Int32Array(this.avals.length).fill(-1);
     order.forEach((v, i) => (renumber[v] = i));
     const avals = order.map((v) => this.avals[v]);
-    const equations = this.equations.map((eq) => ({ prim: eq.prim, params: eq.params, inputs: eq.inputs.map((v) => renumber[v]), out: renumber[eq.out] }));
+    const equations = kept.map((eq) => ({ prim: eq.prim, params: eq.params, inputs: eq.inputs.map((v) => renumber[v]), out: renumber[eq.out] }));
     return new Program(avals, inputCount + this.captures.length, this.consts.map((c) => c.value), equations, outVars.map((v) => renumber[v]));
   }
 }
