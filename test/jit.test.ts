@@ -2,7 +2,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
   add, array, checkpoint, cos, customJvp, customVjp, exp, grad, hessian, jacfwd, jacrev, jit, jvp, memory, mul, pow, rootFind,
-  scan, sin, sub, sum, tanh, tidy, valueAndGrad, vjp, ConcretizationError, type Tensor,
+  evalShape, matmul, scan, sin, sub, sum, tanh, tidy, valueAndGrad, vjp, ConcretizationError, type Tensor,
 } from '../src/index.js';
 
 const close = (a: Tensor, b: Tensor) => expect(Array.from(a.data())).toEqual(Array.from(b.data()));
@@ -170,5 +170,18 @@ describe('jit: program passes', () => {
     expect(text).not.toContain('= add');
     expect(jit(f).program(array([1, 2])).equations.length).toBe(3);
     tidy(() => expect(Array.from((jit(grad(f))(array([1, 2])) as Tensor).data())).toEqual([2, 2]));
+  });
+});
+
+describe('evalShape', () => {
+  it('gives output shapes and dtypes without running, and holds no memory', () => {
+    tidy(() => {
+      const W = array([[1, 2, 3], [4, 5, 6]]);
+      const before = memory().bytesInUse;
+      const out = evalShape((x: Tensor) => ({ y: matmul(W, x), s: sum(x) }), array([1, 2, 3], { dtype: 'float64' }));
+      expect(out).toEqual({ y: { shape: [2], dtype: 'float64' }, s: { shape: [], dtype: 'float64' } });
+      W.dispose();
+      expect(memory().bytesInUse).toBeLessThan(before);
+    });
   });
 });

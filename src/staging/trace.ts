@@ -60,7 +60,12 @@ export class StagingTrace extends Trace {
   /** The program's own handles on constant values, with their variables. */
   private readonly consts: { value: DenseTensor; variable: number }[] = [];
 
-  constructor(level: number, readonly name: string) {
+  /**
+   * `holdConstants`: the program keeps its own handle on each constant's data (a jit program
+   * outlives the call that traced it). Abstract evaluation drops its program at once and so
+   * holds nothing.
+   */
+  constructor(level: number, readonly name: string, private readonly holdConstants: boolean) {
     super(level, 'jit');
   }
 
@@ -78,10 +83,13 @@ export class StagingTrace extends Trace {
       if (v === undefined) {
         v = this.avals.length;
         this.avals.push({ shape: x.shape, dtype: x.dtype });
-        // The program keeps its own handle on the data: the caller may dispose x, or the
+        // A kept program holds its own handle on the data: the caller may dispose x, or the
         // scope the trace ran in may end.
-        const held = x.share(x.shape, this.name);
-        adopt(held, null);
+        let held = x;
+        if (this.holdConstants) {
+          held = x.share(x.shape, this.name);
+          adopt(held, null);
+        }
         this.consts.push({ value: held, variable: v });
         this.constVars.set(x, v);
       }
@@ -143,8 +151,8 @@ export class StagingTrace extends Trace {
  * Traces `fn` on abstract inputs with `avals` into a program. `fn` receives one StagedTracer
  * per input and returns the output tensors.
  */
-export function traceProgram(name: string, avals: readonly (Aval & { weak?: boolean })[], fn: (inputs: Tensor[]) => Tensor[]): { program: Program; captures: Tracer[] } {
-  const trace = pushTrace((level) => new StagingTrace(level, name));
+export function traceProgram(name: string, avals: readonly (Aval & { weak?: boolean })[], fn: (inputs: Tensor[]) => Tensor[], holdConstants = true): { program: Program; captures: Tracer[] } {
+  const trace = pushTrace((level) => new StagingTrace(level, name, holdConstants));
   try {
     const inputs = avals.map((a) => trace.input(a));
     const outputs = fn(inputs);
@@ -156,7 +164,7 @@ export function traceProgram(name: string, avals: readonly (Aval & { weak?: bool
 
 /** The abstract values of f's outputs when called on values with `avals` (one tensor each). */
 export function abstractCall(op: string, f: (...args: Tensor[]) => unknown, avals: readonly Aval[]): readonly Aval[] {
-  const { program } = traceProgram(op, avals, (inputs) => flatten(f(...inputs), `${op}: the function's output`).leaves.map((l) => toTensor(op, l)));
+  const { program } = traceProgram(op, avals, (inputs) => flatten(f(...inputs), `${op}: the function's output`).leaves.map((l) => toTensor(op, l)), false);
   return program.outputAvals;
 }
 
@@ -169,7 +177,7 @@ export function abstractOutputs(f: (...args: never[]) => unknown, args: unknown[
     const out = flatten((f as (...a: unknown[]) => unknown)(...unflatten<unknown[]>(def, inputs)), `${op}: the function's output`);
     outDef = out.def;
     return out.leaves.map((l) => toTensor(op, l));
-  });
+  }, false);
   return { avals: program.outputAvals, def: outDef! };
 }
 
