@@ -18,10 +18,25 @@ function isPlainObject(x: unknown): x is Record<string, Tree> {
   return proto === Object.prototype || proto === null;
 }
 
+/**
+ * The deepest nesting of arrays and objects a tree may have. Deeper trees are refused with an
+ * ArgumentError instead of overflowing the JS stack in the recursive walks.
+ */
+export const MAX_TREE_DEPTH = 1000;
+
 /** Leaves in depth-first order (object keys in insertion order) and the structure to rebuild. */
 export function flatten(tree: unknown, what = 'argument'): { leaves: Leaf[]; def: TreeDef } {
   const leaves: Leaf[] = [];
+  let depth = 0;
   const walk = (node: unknown, path: string): TreeDef => {
+    if (++depth > MAX_TREE_DEPTH) {
+      throw new ArgumentError(`${what}: the tree is nested deeper than ${MAX_TREE_DEPTH} levels (at ${path.slice(0, 40)}...); flatten it into an array or an object of tensors.`);
+    }
+    const def = walkNode(node, path);
+    depth--;
+    return def;
+  };
+  const walkNode = (node: unknown, path: string): TreeDef => {
     if (node instanceof Tensor || typeof node === 'number') {
       leaves.push(node);
       return { kind: 'leaf' };

@@ -29,7 +29,7 @@ let i32: Int32Array | null = null;
 let u8: Uint8Array | null = null;
 
 // A small permanent block below the first tensor for kernel metadata (shapes and strides).
-const SCRATCH_BYTES = 4096;
+export const SCRATCH_BYTES = 4096;
 let scratch = 0;
 
 function init(): void {

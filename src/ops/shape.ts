@@ -6,7 +6,7 @@ import { contiguousStrides, broadcastStrides } from '../backend/kernels.js';
 import { definePrimitive } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
 import { empty } from '../tensor/create.js';
-import { broadcastShapes, normalizeAxis, shapesEqual, sizeOf } from '../tensor/shape.js';
+import { broadcastShapes, checkRank, checkShape, normalizeAxis, shapesEqual, sizeOf } from '../tensor/shape.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { coerce, toTensor, type TensorLike } from './convert.js';
@@ -26,6 +26,8 @@ const reshapeP = definePrimitive<{ shape: number[] }>({
  */
 export function reshape(x: TensorLike, shape: readonly number[]): Tensor {
   const t = toTensor('reshape', x);
+  if (!Array.isArray(shape)) throw new ShapeError(`reshape: shape must be an array of sizes, got ${JSON.stringify(shape)}.`);
+  checkRank('reshape', shape.length);
   const target = [...shape];
   const unknown = target.indexOf(-1);
   if (unknown >= 0) {
@@ -118,6 +120,7 @@ const broadcastToP = definePrimitive<{ shape: number[] }>({
 /** Repeats `x` along broadcast axes to `shape`. @example broadcastTo(array([1, 2]), [3, 2]) */
 export function broadcastTo(x: TensorLike, shape: readonly number[]): Tensor {
   const t = toTensor('broadcastTo', x);
+  checkShape('broadcastTo', shape);
   const target = broadcastShapes('broadcastTo', t.shape, shape);
   if (!shapesEqual(target, shape)) {
     throw new ShapeError(`broadcastTo: a tensor of shape ${fmtShape(t.shape)} cannot be broadcast to ${fmtShape(shape)}; the target must keep every axis of size > 1.`);
@@ -146,6 +149,8 @@ const sliceP = definePrimitive<{ begin: number[]; size: number[] }>({
  */
 export function slice(x: TensorLike, begin: readonly number[], size?: readonly number[]): Tensor {
   const t = toTensor('slice', x);
+  if (!Array.isArray(begin)) throw new ShapeError(`slice: begin must be an array with one start index per axis of the tensor of shape ${fmtShape(t.shape)}, got ${JSON.stringify(begin)}.`);
+  if (size !== undefined && !Array.isArray(size)) throw new ShapeError(`slice: size must be an array with one length per axis (or -1 for "to the end"), got ${JSON.stringify(size)}.`);
   if (begin.length !== t.ndim || (size && size.length !== t.ndim)) {
     throw new ShapeError(`slice: begin [${begin.join(', ')}]${size ? ` and size [${size.join(', ')}]` : ''} must have one entry per axis of the tensor of shape ${fmtShape(t.shape)}.`);
   }

@@ -6,6 +6,7 @@ import { countTensor } from '../backend/memory.js';
 import { readData } from '../backend/io.js';
 import { DisposedError, ShapeError } from '../errors.js';
 import { currentScope, type Scope } from './scope.js';
+import { sizeOf } from './shape.js';
 
 export type { DType };
 export type NestedArray = number | NestedArray[];
@@ -21,9 +22,7 @@ export abstract class Tensor {
   abstract dispose(): void;
 
   get size(): number {
-    let n = 1;
-    for (const d of this.shape) n *= d;
-    return n;
+    return sizeOf(this.shape);
   }
 
   get ndim(): number {
@@ -84,9 +83,7 @@ export class DenseTensor extends Tensor {
     this.buffer = buffer;
     this.shape = shape;
     this.dtype = buffer.dtype;
-    let n = 1;
-    for (let i = 0; i < shape.length; i++) n *= shape[i];
-    this.count = n;
+    this.count = sizeOf(shape);
     if (constant) {
       this.persistent = true;
       return;

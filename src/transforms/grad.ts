@@ -10,7 +10,7 @@ import { concat, reshape } from '../ops/shape.js';
 import { flatten, unflatten, type Tree } from '../tree.js';
 import { TapeTrace, TapeVar, backward } from './reverse.js';
 import { identityBlock, type JacOptions } from './jvp.js';
-import { checkFunction, normalizeArgnums, scoped } from './util.js';
+import { checkDifferentiated, checkFunction, checkOptions, normalizeArgnums, scoped } from './util.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => any;
@@ -69,6 +69,7 @@ export interface GradOptions {
  */
 export function valueAndGrad(f: Fn, options: GradOptions = {}) {
   checkFunction('valueAndGrad', f);
+  checkOptions('valueAndGrad', options);
   return (...args: unknown[]): [any, any] => gradImpl(f, options, args, true); // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
@@ -76,6 +77,7 @@ export function valueAndGrad(f: Fn, options: GradOptions = {}) {
 function gradImpl(f: Fn, options: GradOptions, args: unknown[], wantValue: boolean): [any, any] { // eslint-disable-line @typescript-eslint/no-explicit-any
     const op = 'grad';
     const { list, single } = normalizeArgnums(op, options.argnums, args.length);
+    checkDifferentiated(op, args, list);
     const selected = flatten(list.map((i) => args[i]), `${op}: argument`);
     return scoped((scope) => {
       const trace = pushTrace((level) => new TapeTrace(level, scope));
@@ -118,6 +120,7 @@ function gradImpl(f: Fn, options: GradOptions, args: unknown[], wantValue: boole
  */
 export function grad(f: Fn, options: GradOptions = {}) {
   checkFunction('grad', f);
+  checkOptions('grad', options);
   return (...args: unknown[]): any => { // eslint-disable-line @typescript-eslint/no-explicit-any
     const [value, g] = gradImpl(f, options, args, false);
     return options.hasAux ? [g, value[1]] : g;
@@ -190,6 +193,7 @@ export function vjp(f: Fn, ...primals: Tree[]): [any, (cotangent: Tree) => any[]
  */
 export function jacrev(f: Fn, options: JacOptions = {}) {
   checkFunction('jacrev', f);
+  checkOptions('jacrev', options);
   return (...args: unknown[]): any => jacrevImpl(f, options, args, null); // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
@@ -203,6 +207,7 @@ export const USE_FORWARD = Symbol('use forward mode');
 export function jacrevImpl(f: Fn, options: JacOptions, args: unknown[], decide: ((n: number, m: number) => 'fwd' | 'rev') | null): any { // eslint-disable-line @typescript-eslint/no-explicit-any
   const op = 'jacrev';
   const { list, single } = normalizeArgnums(op, options.argnums, args.length);
+  checkDifferentiated(op, args, list);
   const selected = flatten(list.map((i) => args[i]), `${op}: argument`);
   return scoped((scope) => {
     const trace = pushTrace((level) => new TapeTrace(level, scope));

@@ -9,7 +9,7 @@ import { concat, reshape, slice, transpose } from '../ops/shape.js';
 import { flatten, unflatten, type Tree } from '../tree.js';
 import { closeScope, openScope } from '../tensor/scope.js';
 import { Dual, JvpTrace } from './forward.js';
-import { checkFunction, normalizeArgnums, scoped } from './util.js';
+import { checkDifferentiated, checkFunction, checkOptions, normalizeArgnums, scoped } from './util.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => unknown;
@@ -122,8 +122,10 @@ export function assembleColumns(blocks: Tensor[], outShape: readonly number[], l
  */
 export function jacfwd(f: Fn, options: JacOptions = {}) {
   checkFunction('jacfwd', f);
+  checkOptions('jacfwd', options);
   return (...args: unknown[]): any => { // eslint-disable-line @typescript-eslint/no-explicit-any
     const { list, single } = normalizeArgnums('jacfwd', options.argnums, args.length);
+    checkDifferentiated('jacfwd', args, list);
     const selected = flatten(list.map((i) => args[i]), 'jacfwd: argument');
     return scoped(() => {
       const xs = selected.leaves.map((l) => toTensor('jacfwd', l));

@@ -38,6 +38,22 @@ export function leafTensor(op: string, leaf: Leaf): Tensor {
   return toTensor(op, leaf);
 }
 
+/** Refuses options that are not an object (null, a number...) with an ArgumentError naming `op`. */
+export function checkOptions(op: string, options: unknown): void {
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+    throw new ArgumentError(`${op}: options must be an object such as {argnums: 0}, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}.`);
+  }
+}
+
+/** Refuses a differentiated argument that is null or undefined: it has nothing to differentiate. */
+export function checkDifferentiated(op: string, args: readonly unknown[], list: readonly number[]): void {
+  for (const i of list) {
+    if (args[i] === null || args[i] === undefined) {
+      throw new ArgumentError(`${op}: argument ${i} is ${args[i]}, so there is nothing to differentiate; pass a tensor, a number or a tree of them, or choose other arguments with argnums.`);
+    }
+  }
+}
+
 export function checkFunction(op: string, f: unknown): void {
   if (typeof f !== 'function') throw new ArgumentError(`${op}: expected a function as the first argument, got ${f === null ? 'null' : typeof f}.`);
 }
