@@ -4,7 +4,7 @@ import { writeAt, writeData } from '../backend/io.js';
 import * as k from '../backend/kernels.js';
 import { ArgumentError, DTypeError, OutOfMemoryError, ShapeError, fmtShape } from '../errors.js';
 import { MAX_NDIM, checkShape, sizeOf } from './shape.js';
-import { DenseTensor, Tensor, type NestedArray } from './tensor.js';
+import { DenseTensor, Tensor, isForeignTensor, type NestedArray } from './tensor.js';
 
 export interface DTypeOption {
   dtype?: DType;
@@ -92,6 +92,10 @@ export function array(data: ArrayData | Tensor, options: DTypeOption & { shape?:
     const out = empty(d.shape, dtype, 'array');
     k.cast(out.data_('array'), d.data_('array'));
     return out;
+  }
+  if (isForeignTensor(data)) {
+    // A tensor of another copy of dualtape: its values are readable, its memory is not ours.
+    return array(data.data(), { dtype: options.dtype ?? data.dtype, shape: data.shape });
   }
   const isTyped = data instanceof Float64Array || data instanceof Float32Array;
   const dtype = checkDType('array', options.dtype ?? (data instanceof Float32Array ? 'float32' : 'float64'));
