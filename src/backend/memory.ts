@@ -3,9 +3,10 @@
 // Blocks are rounded to size classes (powers of two up to 64 KiB, multiples of 64 KiB above)
 // and freed blocks go to a per-class free list, so the steady state of a training loop or a
 // backward sweep allocates from free lists without touching the bump pointer. When the bump
-// pointer would have to grow memory while enough bytes sit in free lists, the free blocks are
-// coalesced: neighbours merge, a free run at the top lowers the bump pointer, and merged runs
-// serve larger requests first-fit. This bounds fragmentation for the alloc patterns of
+// pointer would have to grow memory (or pass the 4 GiB limit) while any bytes sit in free
+// lists, the free blocks are coalesced: neighbours merge, a free run at the top lowers the bump
+// pointer, and merged runs serve larger requests first-fit. Coalescing does not wait for the
+// free bytes to cover the request: a free run at the top shrinks what the bump pointer needs. This bounds fragmentation for the alloc patterns of
 // autodiff (many same-sized temporaries) without a general-purpose malloc.
 import { OutOfMemoryError } from '../errors.js';
 import { kernels } from './wasm.js';
@@ -120,7 +121,7 @@ export function alloc(bytes: number): number {
     ptr = takeSpare(size);
   }
   if (ptr < 0) {
-    if (top + size > memoryObject().buffer.byteLength && freeBytes >= size) {
+    if (top + size > memoryObject().buffer.byteLength && freeBytes > 0) {
       coalesce();
       ptr = takeSpare(size);
     }
