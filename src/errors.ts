@@ -44,5 +44,9 @@ export class ConvergenceError extends DualtapeError {}
 export class ConcretizationError extends DualtapeError {}
 
 export function fmtShape(shape: readonly number[]): string {
+  // A shape with hundreds of axes would bury the message: show its ends and the rank.
+  if (Array.isArray(shape) && shape.length > 16) {
+    return `[${shape.slice(0, 8).join(', ')}, ..., ${shape.slice(-4).join(', ')}] (${shape.length} axes)`;
+  }
   return `[${shape.join(', ')}]`;
 }

@@ -4,7 +4,7 @@ import { bind } from '../core/trace.js';
 import { NO_PARAMS, defineLinear, definePrimitive } from '../core/primitive.js';
 import { checkDType, empty } from '../tensor/create.js';
 import { ArgumentError } from '../errors.js';
-import { DenseTensor, Tensor, type DType } from '../tensor/tensor.js';
+import { DenseTensor, Tensor, foreignTensorMessage, isForeignTensor, type DType } from '../tensor/tensor.js';
 import { writeAt } from '../backend/io.js';
 import { allocBlock } from '../backend/buffer.js';
 
@@ -42,6 +42,7 @@ export function toTensor(op: string, x: TensorLike, dtype: DType = 'float64'): T
     return x;
   }
   if (typeof x === 'number') return scalarOf(x, dtype);
+  if (isForeignTensor(x)) throw new ArgumentError(foreignTensorMessage(op));
   const what = x === null ? 'null' : Array.isArray(x) ? 'a JS array' : typeof x;
   throw new ArgumentError(`${op}: expected a Tensor or a number, got ${what}. Wrap arrays with array(...) first.`);
 }

@@ -6,7 +6,7 @@ import { contiguousStrides } from '../backend/kernels.js';
 import { defineLinear, type DependencyAlgebra, type Sparsity } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
 import { empty, zeros } from '../tensor/create.js';
-import { normalizeAxis, shapesEqual, sizeOf } from '../tensor/shape.js';
+import { checkRank, normalizeAxis, shapesEqual, sizeOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { coerce, toTensor, type TensorLike } from './convert.js';
@@ -27,6 +27,8 @@ const reshapeP = defineLinear<{ shape: number[] }>({
  */
 export function reshape(x: TensorLike, shape: readonly number[]): Tensor {
   const t = toTensor('reshape', x);
+  if (!Array.isArray(shape)) throw new ShapeError(`reshape: shape must be an array of sizes, got ${JSON.stringify(shape)}.`);
+  checkRank('reshape', shape.length);
   const target = [...shape];
   const unknown = target.indexOf(-1);
   if (unknown >= 0) {
@@ -126,6 +128,8 @@ const sliceP = defineLinear<{ begin: number[]; size: number[] }>({
  */
 export function slice(x: TensorLike, begin: readonly number[], size?: readonly number[]): Tensor {
   const t = toTensor('slice', x);
+  if (!Array.isArray(begin)) throw new ShapeError(`slice: begin must be an array with one start index per axis of the tensor of shape ${fmtShape(t.shape)}, got ${JSON.stringify(begin)}.`);
+  if (size !== undefined && !Array.isArray(size)) throw new ShapeError(`slice: size must be an array with one length per axis (or -1 for "to the end"), got ${JSON.stringify(size)}.`);
   if (begin.length !== t.ndim || (size && size.length !== t.ndim)) {
     throw new ShapeError(`slice: begin [${begin.join(', ')}]${size ? ` and size [${size.join(', ')}]` : ''} must have one entry per axis of the tensor of shape ${fmtShape(t.shape)}.`);
   }

@@ -5,7 +5,7 @@ import { broadcastStrides } from '../backend/kernels.js';
 import { defineLinear, type Aval, type Primitive, type Sparsity } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
 import { empty } from '../tensor/create.js';
-import { broadcastShapes, normalizeAxes, shapesEqual } from '../tensor/shape.js';
+import { broadcastShapes, checkShape, normalizeAxes, shapesEqual } from '../tensor/shape.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
 import { ShapeError, fmtShape } from '../errors.js';
 import { toTensor, type TensorLike } from './convert.js';
@@ -141,6 +141,7 @@ const broadcastToP = defineLinear<{ shape: number[] }>({
 /** Repeats `x` along broadcast axes to `shape`. @example broadcastTo(array([1, 2]), [3, 2]) */
 export function broadcastTo(x: TensorLike, shape: readonly number[]): Tensor {
   const t = toTensor('broadcastTo', x);
+  checkShape('broadcastTo', shape);
   const target = broadcastShapes('broadcastTo', t.shape, shape);
   if (!shapesEqual(target, shape)) {
     throw new ShapeError(`broadcastTo: a tensor of shape ${fmtShape(t.shape)} cannot be broadcast to ${fmtShape(shape)}; the target must keep every axis of size > 1.`);

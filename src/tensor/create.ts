@@ -3,8 +3,8 @@ import { allocBlock, type DType } from '../backend/buffer.js';
 import { writeAt, writeData } from '../backend/io.js';
 import * as kernels from '../backend/kernels.js';
 import { ArgumentError, DTypeError, OutOfMemoryError, ShapeError, fmtShape } from '../errors.js';
-import { checkShape, sizeOf } from './shape.js';
-import { DenseTensor, Tensor, type NestedArray } from './tensor.js';
+import { MAX_NDIM, checkShape, sizeOf } from './shape.js';
+import { DenseTensor, Tensor, isForeignTensor, type NestedArray } from './tensor.js';
 
 export interface DTypeOption {
   dtype?: DType;
@@ -19,6 +19,7 @@ export function checkDType(op: string, dtype: unknown): DType {
 
 /** @internal an uninitialised tensor; kernels fill it. `op` names the caller in errors. */
 export function empty(shape: readonly number[], dtype: DType, op?: string): DenseTensor {
+  checkFits(op ?? 'alloc', shape, dtype);
   let ptr: number;
   try {
     ptr = allocBlock(dtype, sizeOf(shape));
@@ -29,13 +30,32 @@ export function empty(shape: readonly number[], dtype: DType, op?: string): Dens
   return new DenseTensor(ptr, dtype, shape);
 }
 
+/** The largest wasm32 memory, 4 GiB: no tensor can be larger. */
+const MAX_TENSOR_BYTES = 2 ** 32;
+
+/**
+ * Refuses, before any JS or wasm allocation, a shape whose data cannot fit in wasm memory
+ * (randn and linspace fill a JS array first, which would throw a RangeError).
+ */
+export function checkFits(op: string, shape: readonly number[], dtype: DType): void {
+  const bytes = sizeOf(shape) * (dtype === 'float64' ? 8 : 4);
+  if (!(bytes <= MAX_TENSOR_BYTES)) {
+    throw new OutOfMemoryError(`${op}: no room for a ${dtype} tensor of shape ${fmtShape(shape)}: it needs ${bytes} bytes, more than the WebAssembly 32-bit memory limit of ${MAX_TENSOR_BYTES} bytes. Live tensors are intact; use smaller shapes${dtype === 'float64' ? ' or float32' : ''}.`);
+  }
+}
+
 function inferShape(op: string, data: NestedArray): number[] {
   const shape: number[] = [];
   let level: NestedArray = data;
   while (Array.isArray(level)) {
     shape.push(level.length);
-    if (level.length === 0) break;
+    if (level.length === 0 || shape.length > MAX_NDIM) break;
     level = level[0];
+  }
+  if (shape.length > MAX_NDIM) {
+    let depth = shape.length - 1;
+    for (let node: unknown = level; Array.isArray(node); node = node.length > 0 ? node[0] : undefined) depth++;
+    throw new ShapeError(`${op}: the nested array is ${depth} levels deep, which would make ${depth} axes, more than the ${MAX_NDIM} a dualtape tensor may have; flatten it (a Float64Array with {shape}) or nest less.`);
   }
   const check = (node: NestedArray, axis: number, path: string): void => {
     if (axis === shape.length) {
@@ -47,7 +67,13 @@ function inferShape(op: string, data: NestedArray): number[] {
     if (!Array.isArray(node) || node.length !== shape[axis]) {
       throw new ShapeError(`${op}: ragged nested array: element ${path || 'at the top'} has ${Array.isArray(node) ? `length ${node.length}` : 'no length'} but the inferred shape ${fmtShape(shape)} expects ${shape[axis]} on axis ${axis}.`);
     }
-    node.forEach((child, i) => check(child, axis + 1, `${path}[${i}]`));
+    // A plain loop, not forEach: forEach skips the holes of a sparse array ([1, , 3]).
+    for (let i = 0; i < node.length; i++) {
+      if (!(i in node)) {
+        throw new ShapeError(`${op}: element ${path}[${i}] is a hole (an empty slot of a sparse array, as in [1, , 3]); give every element a number.`);
+      }
+      check(node[i], axis + 1, `${path}[${i}]`);
+    }
   };
   check(data, 0, '');
   return shape;
@@ -66,6 +92,10 @@ export function array(data: ArrayData | Tensor, options: DTypeOption & { shape?:
     const out = empty(d.shape, dtype, 'array');
     kernels.cast(out.liveBuffer('array'), d.liveBuffer('array'));
     return out;
+  }
+  if (isForeignTensor(data)) {
+    // A tensor of another copy of dualtape: its values are readable, its memory is not ours.
+    return array(data.data(), { dtype: options.dtype ?? data.dtype, shape: data.shape });
   }
   const isTyped = data instanceof Float64Array || data instanceof Float32Array;
   const dtype = checkDType('array', options.dtype ?? (data instanceof Float32Array ? 'float32' : 'float64'));
@@ -155,6 +185,7 @@ export function arange(start: number, stop?: number, step = 1, options: DTypeOpt
 export function linspace(a: number, b: number, n: number, options: DTypeOption = {}): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`linspace: n must be a non-negative integer, got ${n}.`);
   const dtype = checkDType('linspace', options.dtype ?? 'float64');
+  checkFits('linspace', [n], dtype);
   const values = new Float64Array(n);
   const step = n > 1 ? (b - a) / (n - 1) : 0;
   for (let i = 0; i < n; i++) values[i] = a + i * step;
@@ -173,6 +204,7 @@ export function randn(shape: readonly number[], options: DTypeOption & { seed?: 
   const dtype = checkDType('randn', options.dtype ?? 'float64');
   const seed = options.seed ?? 0;
   if (!Number.isSafeInteger(seed)) throw new ArgumentError(`randn: seed must be an integer, got ${typeof seed === 'number' ? seed : typeof seed}.`);
+  checkFits('randn', dims, dtype);
   const n = sizeOf(dims);
   const uniform = seededUniform(seed);
   const values = new Float64Array(n);

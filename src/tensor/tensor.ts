@@ -6,9 +6,28 @@ import { countTensor } from '../backend/memory.js';
 import { readData } from '../backend/io.js';
 import { DisposedError, ShapeError } from '../errors.js';
 import { currentScope, type Scope } from './scope.js';
+import { sizeOf } from './shape.js';
 
 export type { DType };
 export type NestedArray = number | NestedArray[];
+
+/**
+ * Marks tensors across copies of the package: the ESM and the CommonJS builds loaded in one
+ * process are two copies, each with its own Tensor class and its own wasm memory, so
+ * `instanceof` fails across them. The brand lets a copy recognise the other's tensors and
+ * say so, instead of "expected a Tensor, got object".
+ */
+export const TENSOR_BRAND: unique symbol = Symbol.for('dualtape.tensor') as never;
+
+/** A tensor made by another copy of dualtape (see TENSOR_BRAND). */
+export function isForeignTensor(x: unknown): x is { shape: readonly number[]; dtype: DType; data(): Float64Array | Float32Array } {
+  return typeof x === 'object' && x !== null && !(x instanceof Tensor) && (x as Record<symbol, unknown>)[TENSOR_BRAND] === true;
+}
+
+/** The message for a foreign tensor given to `op`. */
+export function foreignTensorMessage(op: string): string {
+  return `${op}: this tensor was made by another copy of dualtape loaded in the same process (typically the ESM build by \`import\` and the CommonJS build by \`require\`, or two installed versions). Each copy owns its own WebAssembly memory, so tensors cannot pass between them. Load dualtape one way only, or copy the values over with array(tensor), which reads them.`;
+}
 
 export abstract class Tensor {
   abstract readonly shape: readonly number[];
@@ -21,9 +40,7 @@ export abstract class Tensor {
   abstract dispose(): void;
 
   get size(): number {
-    let n = 1;
-    for (const d of this.shape) n *= d;
-    return n;
+    return sizeOf(this.shape);
   }
 
   get ndim(): number {
@@ -66,6 +83,8 @@ export abstract class Tensor {
   }
 }
 
+Object.defineProperty(Tensor.prototype, TENSOR_BRAND, { value: true });
+
 const PERSISTENT = 1;
 const REGISTERED = 2;
 
@@ -94,9 +113,7 @@ export class DenseTensor extends Tensor implements DataBuffer {
     this.ptr = ptr;
     this.dtype = dtype;
     this.shape = shape;
-    let n = 1;
-    for (let i = 0; i < shape.length; i++) n *= shape[i];
-    this.elements = n;
+    this.elements = sizeOf(shape);
     if (constant) {
       this.flags = PERSISTENT;
       return;

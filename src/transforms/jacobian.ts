@@ -5,7 +5,7 @@ import { sizeOf } from '../tensor/shape.js';
 import { flatten, type Tree } from '../tree.js';
 import { USE_FORWARD, grad, jacrev, jacrevImpl } from './grad.js';
 import { defaultChunk, jacfwd, jvp, type JacOptions } from './jvp.js';
-import { checkFunction } from './util.js';
+import { checkFunction, checkOptions } from './util.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => any;
@@ -16,6 +16,7 @@ type Fn = (...args: any[]) => any;
  */
 export function hessian(f: Fn, options: Pick<JacOptions, 'argnums'> = {}) {
   checkFunction('hessian', f);
+  checkOptions('hessian', options);
   return jacfwd(jacrev(f, options), options);
 }
 
@@ -87,6 +88,11 @@ export interface JacobianCost {
  * @example jacobianCost(1000, 2).mode // 'rev'
  */
 export function jacobianCost(n: number, m: number): JacobianCost {
+  for (const [name, v] of [['n', n], ['m', m]] as const) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+      throw new ArgumentError(`jacobianCost: ${name} must be a non-negative integer, got ${typeof v === 'number' ? v : typeof v}; n counts input elements and m output elements.`);
+    }
+  }
   const c = jacobianCostModel;
   const kf = c.fwdChunk(n), kr = c.revChunk(m);
   const fwdPasses = Math.ceil(n / kf), revSweeps = Math.ceil(m / kr);
@@ -110,6 +116,7 @@ export function chooseJacobianMode(n: number, m: number): 'fwd' | 'rev' {
  */
 export function jacobian(f: Fn, options: JacobianOptions = {}) {
   checkFunction('jacobian', f);
+  checkOptions('jacobian', options);
   const mode = options.mode ?? 'auto';
   if (mode !== 'auto' && mode !== 'fwd' && mode !== 'rev') {
     throw new ArgumentError(`jacobian: mode must be 'auto', 'fwd' or 'rev', got ${JSON.stringify(mode)}.`);
