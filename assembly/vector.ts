@@ -59,6 +59,54 @@ export function dot<T>(x: usize, y: usize, n: i32): T {
   return r;
 }
 
+// The squared norms from the last call of gramPair (module globals: a wasm function returns one value).
+export let gramXX: f64 = 0;
+export let gramYY: f64 = 0;
+
+/**
+ * x . y, and x . x and y . y into gramXX and gramYY, in one pass over both rows (the 2 x 2 Gram
+ * matrix of a pair of rows, as one-sided Jacobi needs it).
+ */
+// @ts-ignore: decorator
+@inline
+export function gramPair<T>(x: usize, y: usize, n: i32): T {
+  const size = sizeof<T>();
+  const L = 16 / <i32>size;
+  let xx = v128.splat<T>(0);
+  let yy = xx;
+  let xy = xx;
+  let i = 0;
+  for (; i + L <= n; i += L) {
+    const off = <usize>i * size;
+    const a = v128.load(x + off);
+    const b = v128.load(y + off);
+    xx = v128.add<T>(xx, v128.mul<T>(a, a));
+    yy = v128.add<T>(yy, v128.mul<T>(b, b));
+    xy = v128.add<T>(xy, v128.mul<T>(a, b));
+  }
+  let sxx = sumLanes<T>(xx);
+  let syy = sumLanes<T>(yy);
+  let sxy = sumLanes<T>(xy);
+  for (; i < n; i++) {
+    const off = <usize>i * size;
+    const a = load<T>(x + off);
+    const b = load<T>(y + off);
+    sxx += a * a;
+    syy += b * b;
+    sxy += a * b;
+  }
+  gramXX = <f64>sxx;
+  gramYY = <f64>syy;
+  return sxy;
+}
+
+// @ts-ignore: decorator
+@inline
+function sumLanes<T>(s: v128): T {
+  if (sizeof<T>() == 8) return v128.extract_lane<T>(s, 0) + v128.extract_lane<T>(s, 1);
+  return (v128.extract_lane<T>(s, 0) + v128.extract_lane<T>(s, 1)) + (v128.extract_lane<T>(s, 2) + v128.extract_lane<T>(s, 3));
+}
+
 /** x[0..n) /= d. */
 // @ts-ignore: decorator
 @inline
