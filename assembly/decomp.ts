@@ -248,7 +248,8 @@ function eigh<T>(a: usize, w: usize, v: usize, work: usize, n: i32): i32 {
   transposeInto<T>(a, v, n, n);
 
   // 3. Implicit symmetric QR steps with the Wilkinson shift (Golub & Van Loan, Alg. 8.3.2 and
-  // 8.3.3) on the unreduced block [lo, hi] at the bottom, deflating negligible e[i].
+  // 8.3.3) on the unreduced block [lo, hi] at the bottom, deflating negligible e[i]; a 2 x 2
+  // block is diagonalised directly.
   const eps = epsilon<T>();
   const safe = smallestNormal<T>();
   let hi = n - 1;
@@ -263,7 +264,8 @@ function eigh<T>(a: usize, w: usize, v: usize, work: usize, n: i32): i32 {
     while (lo > 0 && !negligible<T>(e, w, lo - 1, eps, safe)) lo--;
     if (lo > 0) store<T>(e + <usize>(lo - 1) * size, 0);
     if (++steps > 30 * n) return 1;
-    qrStep<T>(w, e, a, lo, hi, n);
+    if (hi - lo == 1) solve2x2<T>(w, e, a, lo, n);
+    else qrStep<T>(w, e, a, lo, hi, n);
   }
 
   // 4. Ascending order (selection sort, moving eigenvector rows along), signs, and back to columns.
@@ -293,6 +295,39 @@ function negligible<T>(e: usize, d: usize, i: i32, eps: T, safe: T): bool {
   const size = sizeof<T>();
   const ei = abs<T>(load<T>(e + <usize>i * size));
   return ei <= eps * (abs<T>(load<T>(d + <usize>i * size)) + abs<T>(load<T>(d + <usize>(i + 1) * size))) || ei < safe;
+}
+
+/**
+ * Diagonalises the 2 x 2 block [[a, b], [b, c]] at (lo, lo + 1) in closed form, rotating rows
+ * lo, lo + 1 of zt to match. The eigenvalue of larger magnitude is (a + c)/2 +- r with the sign
+ * of a + c (no cancellation), the other det / that one = (a c - b^2) / rt1 (accurate whatever
+ * their ratio); the eigenvector of rt1 is whichever of (rt1 - c, b) and (b, rt1 - a) is longer.
+ */
+// @ts-ignore: decorator
+@inline
+function solve2x2<T>(d: usize, e: usize, zt: usize, lo: i32, n: i32): void {
+  const size = sizeof<T>();
+  const pd = d + <usize>lo * size;
+  const a = load<T>(pd);
+  const c = load<T>(pd, size);
+  const b = load<T>(e + <usize>lo * size);
+  const sum = a + c;
+  const r = hypot<T>(a - c, <T>2 * b);
+  const rt1 = sum < 0 ? (sum - r) * <T>0.5 : (sum + r) * <T>0.5;
+  const big = abs<T>(a) > abs<T>(c) ? a : c;
+  const small = abs<T>(a) > abs<T>(c) ? c : a;
+  const rt2 = (big / rt1) * small - (b / rt1) * b;
+  let x = rt1 - c;
+  let y = b;
+  if (abs<T>(b) + abs<T>(rt1 - a) > abs<T>(x) + abs<T>(y)) {
+    x = b;
+    y = rt1 - a;
+  }
+  const len = hypot<T>(x, y);
+  store<T>(pd, rt1);
+  store<T>(pd, rt2, size);
+  store<T>(e + <usize>lo * size, 0);
+  rotateRows<T>(zt + <usize>lo * <usize>n * size, zt + <usize>(lo + 1) * <usize>n * size, x / len, y / len, n);
 }
 
 /**

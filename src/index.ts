@@ -18,6 +18,8 @@ export { reshape, transpose, broadcastTo, slice, pad, concat, stack, expandDims,
 export { matmul, dot } from './ops/matmul.js';
 export { solve, inv, det, logdet, cholesky, triangularSolve } from './ops/linalg.js';
 export type { TriangularSolveOptions } from './ops/linalg.js';
+export { qr, eigh, svd, lstsq } from './ops/decomp.js';
+export type { LstsqOptions } from './ops/decomp.js';
 export { jvp, jacfwd } from './transforms/jvp.js';
 export type { JacOptions } from './transforms/jvp.js';
 export { vjp, grad, valueAndGrad, jacrev } from './transforms/grad.js';

@@ -168,6 +168,28 @@ export function jsEigh(a, w, v, work, n) {
     while (lo > 0 && !negligible(lo - 1)) lo--;
     if (lo > 0) work[E + lo - 1] = 0;
     if (++steps > 30 * n) return 1;
+    if (hi - lo === 1) {
+      const a0 = w[lo], c0 = w[lo + 1], b0 = work[E + lo];
+      const sum = a0 + c0;
+      const rr = hypot(a0 - c0, 2 * b0);
+      const rt1 = sum < 0 ? (sum - rr) * 0.5 : (sum + rr) * 0.5;
+      const big = Math.abs(a0) > Math.abs(c0) ? a0 : c0;
+      const small = Math.abs(a0) > Math.abs(c0) ? c0 : a0;
+      const rt2 = (big / rt1) * small - (b0 / rt1) * b0;
+      let x = rt1 - c0, y = b0;
+      if (Math.abs(b0) + Math.abs(rt1 - a0) > Math.abs(x) + Math.abs(y)) { x = b0; y = rt1 - a0; }
+      const len = hypot(x, y);
+      w[lo] = rt1;
+      w[lo + 1] = rt2;
+      work[E + lo] = 0;
+      const c = x / len, s = y / len, r0 = lo * n, r1 = r0 + n;
+      for (let i = 0; i < n; i++) {
+        const p = a[r0 + i], o = a[r1 + i];
+        a[r0 + i] = c * p + s * o;
+        a[r1 + i] = c * o - s * p;
+      }
+      continue;
+    }
     const dHi = w[hi], eHi = work[E + hi - 1];
     const delta = (w[hi - 1] - dHi) * 0.5;
     const h = hypot(delta, eHi);
