@@ -1,7 +1,7 @@
 // Typed entry points to the wasm kernels. Ops call these with DataBuffers and shapes; this
 // file turns them into pointers, collapses broadcast dimensions and picks the kernel variant.
-import { DataBuffer, type DType } from './buffer.js';
-import { alloc, free, scratchPtr, viewI32 } from './memory.js';
+import type { DataBuffer, DType } from './buffer.js';
+import { SCRATCH_BYTES, alloc, free, scratchPtr, viewI32 } from './memory.js';
 import { kernels } from './wasm.js';
 
 type Fn = (...args: number[]) => number;
@@ -68,7 +68,20 @@ export function collapse(shape: readonly number[], strides: number[][]): { shape
   return { shape: outShape, strides: outStrides };
 }
 
-function writeMeta(parts: number[][]): number {
+// The strided kernels keep an odometer of at most KERNEL_MAX_NDIM digits in static memory
+// (assembly/elementwise.ts, layout.ts, scatter.ts). Callers skip empty tensors and collapse
+// size-1 axes first, so a non-empty operand reaching a kernel has at most 32 axes of size >= 2
+// (2^32 elements would not fit in memory); the checks below keep that a checked invariant
+// rather than a silent write past the scratch block.
+const KERNEL_MAX_NDIM = 64;
+
+function writeMeta(op: string, parts: number[][]): number {
+  const ndim = parts[0].length;
+  let count = 0;
+  for (const part of parts) count += part.length;
+  if (ndim > KERNEL_MAX_NDIM || count * 4 > SCRATCH_BYTES) {
+    throw new Error(`dualtape internal error: ${op} reached a kernel with ${ndim} axes after collapsing (limit ${KERNEL_MAX_NDIM}); empty tensors must be skipped before.`);
+  }
   const ptr = scratchPtr();
   const view = viewI32();
   let at = ptr >>> 2;
@@ -95,12 +108,13 @@ export function binary(op: string, out: DataBuffer, a: DataBuffer, b: DataBuffer
     opFn(op, out.dtype)(out.ptr, a.ptr, b.ptr, out.size);
     return;
   }
+  if (out.size === 0) return;
   const c = collapse(outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
   if (c.shape.length <= 1 && c.strides[0][0] !== 0 && c.strides[1][0] !== 0) {
     opFn(op, out.dtype)(out.ptr, a.ptr, b.ptr, out.size);
     return;
   }
-  fn(`${op}_nd_${dt}`)(out.ptr, a.ptr, b.ptr, writeMeta([c.shape, ...c.strides]), c.shape.length);
+  fn(`${op}_nd_${dt}`)(out.ptr, a.ptr, b.ptr, writeMeta(op, [c.shape, ...c.strides]), c.shape.length);
 }
 
 export function where(out: DataBuffer, cond: DataBuffer, a: DataBuffer, b: DataBuffer,
@@ -110,14 +124,16 @@ export function where(out: DataBuffer, cond: DataBuffer, a: DataBuffer, b: DataB
     fn(`where_${dt}`)(out.ptr, cond.ptr, a.ptr, b.ptr, out.size);
     return;
   }
+  if (out.size === 0) return;
   const c = collapse(outShape, shapes.map((s) => broadcastStrides(s, outShape)));
-  fn(`where_nd_${dt}`)(out.ptr, cond.ptr, a.ptr, b.ptr, writeMeta([c.shape, ...c.strides]), c.shape.length);
+  fn(`where_nd_${dt}`)(out.ptr, cond.ptr, a.ptr, b.ptr, writeMeta('where', [c.shape, ...c.strides]), c.shape.length);
 }
 
 /** out (contiguous, `shape`) = a read with `strides` (elements) starting at element `offset`. */
 export function copyStrided(out: DataBuffer, a: DataBuffer, shape: readonly number[], strides: number[], offset = 0): void {
   const dt = suffix(out.dtype);
   const bytes = out.dtype === 'float64' ? 8 : 4;
+  if (out.size === 0) return;
   const c = collapse(shape, [strides]);
   if (c.shape.length === 0) {
     fn(`copy_${dt}`)(out.ptr, a.ptr + offset * bytes, out.size);
@@ -127,18 +143,19 @@ export function copyStrided(out: DataBuffer, a: DataBuffer, shape: readonly numb
     fn(`copy_${dt}`)(out.ptr, a.ptr + offset * bytes, out.size);
     return;
   }
-  fn(`copy_strided_${dt}`)(out.ptr, a.ptr + offset * bytes, writeMeta([c.shape, c.strides[0]]), c.shape.length);
+  fn(`copy_strided_${dt}`)(out.ptr, a.ptr + offset * bytes, writeMeta('copy_strided', [c.shape, c.strides[0]]), c.shape.length);
 }
 
 /** Writes contiguous `a` (of `shape`) into `out` through `outStrides`, from element `offset`. */
 export function scatterStrided(out: DataBuffer, a: DataBuffer, shape: readonly number[], outStrides: number[], offset = 0): void {
   const bytes = out.dtype === 'float64' ? 8 : 4;
+  if (a.size === 0) return;
   const c = collapse(shape, [outStrides]);
   if (c.shape.length === 0) {
     fn(`copy_${suffix(out.dtype)}`)(out.ptr + offset * bytes, a.ptr, a.size);
     return;
   }
-  fn(`scatter_strided_${suffix(out.dtype)}`)(out.ptr + offset * bytes, a.ptr, writeMeta([c.shape, c.strides[0]]), c.shape.length);
+  fn(`scatter_strided_${suffix(out.dtype)}`)(out.ptr + offset * bytes, a.ptr, writeMeta('scatter_strided', [c.shape, c.strides[0]]), c.shape.length);
 }
 
 export function transpose2d(out: DataBuffer, a: DataBuffer, rows: number, cols: number): void {
@@ -366,4 +383,4 @@ export function scale(out: DataBuffer, alpha: number, a: DataBuffer): void {
   opFn('scale', out.dtype)(out.ptr, alpha, a.ptr, out.size);
 }
 
-export { DataBuffer };
+export type { DataBuffer };

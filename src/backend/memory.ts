@@ -3,9 +3,10 @@
 // Blocks are rounded to size classes (powers of two up to 64 KiB, multiples of 64 KiB above)
 // and freed blocks go to a per-class free list, so the steady state of a training loop or a
 // backward sweep allocates from free lists without touching the bump pointer. When the bump
-// pointer would have to grow memory while enough bytes sit in free lists, the free blocks are
-// coalesced: neighbours merge, a free run at the top lowers the bump pointer, and merged runs
-// serve larger requests first-fit. This bounds fragmentation for the alloc patterns of
+// pointer would have to grow memory (or pass the 4 GiB limit) while any bytes sit in free
+// lists, the free blocks are coalesced: neighbours merge, a free run at the top lowers the bump
+// pointer, and merged runs serve larger requests first-fit. Coalescing does not wait for the
+// free bytes to cover the request: a free run at the top shrinks what the bump pointer needs. This bounds fragmentation for the alloc patterns of
 // autodiff (many same-sized temporaries) without a general-purpose malloc.
 import { OutOfMemoryError } from '../errors.js';
 import { kernels } from './wasm.js';
@@ -26,10 +27,9 @@ let liveTensors = 0;
 let f64: Float64Array | null = null;
 let f32: Float32Array | null = null;
 let i32: Int32Array | null = null;
-let u8: Uint8Array | null = null;
 
 // A small permanent block below the first tensor for kernel metadata (shapes and strides).
-const SCRATCH_BYTES = 4096;
+export const SCRATCH_BYTES = 4096;
 let scratch = 0;
 
 function init(): void {
@@ -120,7 +120,7 @@ export function alloc(bytes: number): number {
     ptr = takeSpare(size);
   }
   if (ptr < 0) {
-    if (top + size > memoryObject().buffer.byteLength && freeBytes >= size) {
+    if (top + size > memoryObject().buffer.byteLength && freeBytes > 0) {
       coalesce();
       ptr = takeSpare(size);
     }
@@ -199,9 +199,4 @@ export function viewI32(): Int32Array {
   const buf = memoryObject().buffer;
   if (!i32 || i32.buffer !== buf) i32 = new Int32Array(buf);
   return i32;
-}
-export function viewU8(): Uint8Array {
-  const buf = memoryObject().buffer;
-  if (!u8 || u8.buffer !== buf) u8 = new Uint8Array(buf);
-  return u8;
 }

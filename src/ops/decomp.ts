@@ -15,7 +15,7 @@
 // pseudo-inverse at fixed rank: exact wherever the rank does not change, repeated singular
 // values included (JAX's lstsq differentiates through its SVD and gives NaN there).
 import * as k from '../backend/kernels.js';
-import { definePrimitive } from '../core/primitive.js';
+import { NO_PARAMS, definePrimitive, type Aval, type DepSetsLike, type Sparsity } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
 import { ArgumentError, ConvergenceError, ShapeError, fmtShape } from '../errors.js';
 import { array, empty, eye } from '../tensor/create.js';
@@ -26,7 +26,8 @@ import { toTensor, type TensorLike } from './convert.js';
 import { add, div, equal, greater, mul, neg, reciprocal, sub, where } from './elementwise.js';
 import { triSolveMatrix, type TriParams } from './linalg.js';
 import { matmul, matmulT } from './matmul.js';
-import { max, sum } from './reduce.js';
+import { max } from './reduce.js';
+import { sum } from './sum.js';
 import { concat, expandDims, reshape, slice, transpose } from './shape.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -35,7 +36,10 @@ import { concat, expandDims, reshape, slice, transpose } from './shape.js';
 /** The factors' shapes, per matrix (batch axes excluded). */
 type Parts = number[][];
 
-const qrParts = (m: number, n: number): Parts => [[m, n], [n, n]];
+const qrParts = (m: number, n: number): Parts => {
+  const kk = Math.min(m, n);
+  return [[m, kk], [kk, n]];
+};
 const eighParts = (n: number): Parts => [[n], [n, n]];
 const svdParts = (m: number, n: number): Parts => {
   const kk = Math.min(m, n);
@@ -126,10 +130,25 @@ function memberName(a: Tensor, m: number): string {
   return a.ndim > 2 ? ` (batch member ${m})` : '';
 }
 
-/** A copy of x (the QR and eigen kernels overwrite their input). */
+/** (A + A^T) / 2 of each member, as a new tensor (the eigen kernel overwrites its input). */
+function symmetricPart(op: string, a: DenseTensor): DenseTensor {
+  const out = empty(a.shape, a.dtype, op);
+  if (a.size === 0) return out;
+  const strides = k.contiguousStrides(a.shape);
+  [strides[a.ndim - 2], strides[a.ndim - 1]] = [strides[a.ndim - 1], strides[a.ndim - 2]];
+  const aT = empty(a.shape, a.dtype, op);
+  k.copyStrided(aT.liveBuffer(op), a.liveBuffer(op), a.shape, strides);
+  const buffer = out.liveBuffer(op);
+  k.binary('add', buffer, a.liveBuffer(op), aT.liveBuffer(op), a.shape, a.shape, a.shape);
+  aT.dispose();
+  k.scale(buffer, 0.5, buffer);
+  return out;
+}
+
+/** A copy of x (the QR kernel overwrites its input). */
 function copyOf(op: string, x: DenseTensor): DenseTensor {
   const out = empty(x.shape, x.dtype, op);
-  if (x.size > 0) k.copy(out.data_(op), x.data_(op));
+  if (x.size > 0) k.copy(out.liveBuffer(op), x.liveBuffer(op));
   return out;
 }
 
@@ -137,7 +156,7 @@ function copyOf(op: string, x: DenseTensor): DenseTensor {
 function packedOutput(op: string, a: DenseTensor, parts: Parts): { out: DenseTensor; slots: k.Slot[] } {
   const total = parts.reduce((acc, shape) => acc + sizeOf(shape), 0);
   const out = empty([...a.shape.slice(0, -2), total], a.dtype, op);
-  const buffer = out.data_(op);
+  const buffer = out.liveBuffer(op);
   let offset = 0;
   const slots = parts.map((shape) => {
     const slot = { buffer, offset, stride: total };
@@ -145,6 +164,65 @@ function packedOutput(op: string, a: DenseTensor, parts: Parts): { out: DenseTen
     return slot;
   });
   return { out, slots };
+}
+
+/** The packed output's abstract value: [...batch, total] for input [...batch, m, n]. */
+function packedAval(a: Aval, parts: Parts): Aval {
+  return { shape: [...a.shape.slice(0, -2), parts.reduce((acc, shape) => acc + sizeOf(shape), 0)], dtype: a.dtype };
+}
+
+/**
+ * Sparsity of an op that keeps batch members apart: output element e of a member (row-major
+ * within the member's `outRank` trailing axes) depends on the elements `deps(e, m, n)` of the
+ * same member of the input [..., m, n] (null: all of them).
+ */
+function memberSparsity<P>(outRank: number, deps: (e: number, m: number, n: number) => Iterable<number> | null): Sparsity<P> {
+  return (algebra, { inputs: [x], out }) => {
+    const per = sizeOf(out.shape.slice(out.shape.length - outRank));
+    const [m, n] = x.shape.slice(-2);
+    return algebra.build(sizeOf(out.shape), (e, add) => {
+      if (!x.deps) return;
+      const base = Math.floor(e / per) * m * n;
+      const list = deps(e % per, m, n);
+      if (list === null) for (let d = 0; d < m * n; d++) add(x.deps as DepSetsLike, base + d);
+      else for (const d of list) add(x.deps as DepSetsLike, base + d);
+    });
+  };
+}
+
+/** Every element of pinv(A) depends on all of A's member. */
+const wholeMember = () => null;
+
+/** eigh's eigenvalues and eigenvectors depend on all of A's member, except the 1 x 1 eigenvector [1]. */
+const eighDeps = (e: number, _m: number, n: number) => (n === 1 && e > 0 ? [] : null);
+
+/** svd's factors depend on all of A's member, except the 1 x 1 U (m = 1) or Vt (n = 1), which is +-1. */
+function svdDeps(e: number, m: number, n: number): number[] | null {
+  const kk = Math.min(m, n);
+  const inU = e < m * kk, inVt = e >= m * kk + kk;
+  return (inU && m === 1) || (inVt && n === 1) ? [] : null;
+}
+
+/**
+ * QR's structure (m >= n), in the packed layout [Q | R]: Q's column j and R's diagonal entry
+ * (j, j) depend on A's columns 0..j, except that a square A's last column of Q is the unit
+ * normal to the others, its sign fixed by R[n-1][n-1] >= 0, so depends on columns 0..n-2 only;
+ * R[i][j], i < j, depends on columns 0..i and j; R below the diagonal on nothing.
+ */
+function qrDeps(e: number, m: number, n: number): number[] {
+  const columns: number[] = [];
+  if (e < m * n) {
+    const j = e % n;
+    const last = m === n && j === n - 1 ? j - 1 : j;
+    for (let q = 0; q <= last; q++) columns.push(q);
+  } else {
+    const i = Math.floor((e - m * n) / n), j = (e - m * n) % n;
+    if (i <= j) for (let q = 0; q <= i; q++) columns.push(q);
+    if (i < j) columns.push(j);
+  }
+  const out: number[] = [];
+  for (let p = 0; p < m; p++) for (const q of columns) out.push(p * n + q);
+  return out;
 }
 
 function notConverged(op: string, what: string, a: Tensor, m: number): ConvergenceError {
@@ -155,20 +233,28 @@ function notConverged(op: string, what: string, a: Tensor, m: number): Convergen
 // Primitives.
 
 // A = Q R (m >= n, reduced; R's diagonal >= 0). With X = dA R^{-1}, C = Q^T X and
-// Omega = tril(C, -1) - tril(C, -1)^T (skew): dQ = Q (Omega - C) + X, dR = (C - Omega) R.
+// Omega = tril(C, -1) - tril(C, -1)^T (skew, = Q^T dQ): dQ = Q (Omega - C) + X and
+// dR = (C - Omega) R. They are computed as dQ = Q Omega + (X - Q C), the bracket only for
+// m > n (it vanishes for square Q), and dR = triu(Q^T dA - Omega R): equal in exact arithmetic,
+// and the entries that cannot depend on an input element come out exactly 0, as qrDeps says.
 // Its transpose: M = R_bar R^T - Q^T Q_bar, X_bar = Q_bar + Q copyUpper(M),
 // A_bar = X_bar R^{-T}, copyUpper(M) = triu(M) + triu(M, 1)^T.
+// The primitive is for m >= n (its impl and shape would take any m x n, its rules and sparsity
+// would not); the public op factors a wide A through its leading square block.
 const qrP = definePrimitive({
   name: 'qr',
+  shape: ([a]) => packedAval(a, qrParts(a.shape[a.shape.length - 2], a.shape[a.shape.length - 1])),
+  saves: ['out'],
+  sparsity: memberSparsity(1, qrDeps),
   impl([a]) {
     const [m, n] = a.shape.slice(-2);
     const { out, slots } = packedOutput('qr', a, qrParts(m, n));
     const work = copyOf('qr', a);
-    k.qrEach(work.data_('qr'), slots[0], slots[1], sizeOf(a.shape.slice(0, -2)), m, n);
+    k.qrEach(work.liveBuffer('qr'), slots[0], slots[1], sizeOf(a.shape.slice(0, -2)), m, n);
     work.dispose();
     return out;
   },
-  jvp([a], [ta], out) {
+  jvp({ inputs: [a], tangents: [ta], out }) {
     if (!ta) return null;
     const [m, n] = a.shape.slice(-2);
     const [q, r] = unpack(out, qrParts(m, n));
@@ -176,11 +262,12 @@ const qrP = definePrimitive({
     const c = matmulT(q, x, true, false);
     const low = mul(c, mask(n, strictLower, c.dtype));
     const omega = sub(low, mT(low));
-    const dq = add(matmulT(q, sub(omega, c), false, false), x);
-    const dr = matmulT(sub(c, omega), r, false, false);
+    const qOmega = matmulT(q, omega, false, false);
+    const dq = m > n ? add(qOmega, sub(x, matmulT(q, c, false, false))) : qOmega;
+    const dr = mul(sub(matmulT(q, ta, true, false), matmulT(omega, r, false, false)), mask(n, upper, c.dtype));
     return pack([dq, dr], qrParts(m, n));
   },
-  vjp(ct, [a], out) {
+  vjp({ ct, avals: [a], out }) {
     const [m, n] = a.shape.slice(-2);
     const [q, r] = unpack(out, qrParts(m, n));
     const [qBar, rBar] = unpack(ct, qrParts(m, n));
@@ -196,16 +283,19 @@ function rSolve(transpose: boolean): TriParams {
   return { op: 'qr (derivative, which needs R invertible: A of full column rank)', lower: false, transpose, unitDiag: false };
 }
 
-// A = V diag(w) V^T for symmetric A (the public op passes (A + A^T) / 2). With P = V^T dA V:
-// dw = diag(P), dV = V (F o P), F_ij = 1 / (w_j - w_i) off the diagonal, 0 on it.
-// Its transpose: A_bar = V (diag(w_bar) + F o (V^T V_bar)) V^T.
+// V diag(w) V^T = S = (A + A^T) / 2. With P = V^T sym(dA) V: dw = diag(P), dV = V (F o P),
+// F_ij = 1 / (w_j - w_i) off the diagonal, 0 on it.
+// Its transpose: A_bar = sym(V (diag(w_bar) + F o (V^T V_bar)) V^T).
 const eighP = definePrimitive({
   name: 'eigh',
+  shape: ([a]) => packedAval(a, eighParts(a.shape[a.shape.length - 1])),
+  saves: ['out'],
+  sparsity: memberSparsity(1, eighDeps),
   impl([a]) {
     const n = lastDim(a);
     const { out, slots } = packedOutput('eigh', a, eighParts(n));
-    const work = copyOf('eigh', a);
-    const failed = k.eighEach(work.data_('eigh'), slots[0], slots[1], sizeOf(a.shape.slice(0, -2)), n);
+    const work = symmetricPart('eigh', a);
+    const failed = k.eighEach(work.liveBuffer('eigh'), slots[0], slots[1], sizeOf(a.shape.slice(0, -2)), n);
     work.dispose();
     if (failed >= 0) {
       out.dispose();
@@ -213,22 +303,27 @@ const eighP = definePrimitive({
     }
     return out;
   },
-  jvp([a], [ta], out) {
+  jvp({ inputs: [a], tangents: [ta], out }) {
     if (!ta) return null;
     const n = lastDim(a);
     const [w, v] = unpack(out, eighParts(n));
-    const p = matmulT(v, matmulT(ta, v, false, false), true, false);
+    const p = matmulT(v, matmulT(symmetrize(ta), v, false, false), true, false);
     const dv = matmulT(v, mul(eigenGaps(w), p), false, false);
     return pack([diagPart(p), dv], eighParts(n));
   },
-  vjp(ct, [a], out) {
-    const n = lastDim(a);
+  vjp({ ct, avals: [a], out }) {
+    const n = a.shape[a.shape.length - 1];
     const [w, v] = unpack(out, eighParts(n));
     const [wBar, vBar] = unpack(ct, eighParts(n));
     const inner = add(diagMatrix(wBar), maskedMul(eigenGaps(w), matmulT(v, vBar, true, false)));
-    return [matmulT(v, matmulT(inner, v, false, true), false, false)];
+    return [symmetrize(matmulT(v, matmulT(inner, v, false, true), false, false))];
   },
 });
+
+/** (x + x^T) / 2 over the last two axes. */
+function symmetrize(x: Tensor): Tensor {
+  return mul(add(x, mT(x)), 0.5);
+}
 
 /** F_ij = 1 / (w_j - w_i). */
 function eigenGaps(w: Tensor): Tensor {
@@ -243,17 +338,20 @@ function eigenGaps(w: Tensor): Tensor {
 // [+ (I - U U^T) U_bar S^{-1} V^T when m > n] [+ U S^{-1} V_bar^T (I - V V^T) when n > m].
 const svdP = definePrimitive({
   name: 'svd',
+  shape: ([a]) => packedAval(a, svdParts(a.shape[a.shape.length - 2], a.shape[a.shape.length - 1])),
+  saves: ['out'],
+  sparsity: memberSparsity(1, svdDeps),
   impl([a]) {
     const [m, n] = a.shape.slice(-2);
     const { out, slots } = packedOutput('svd', a, svdParts(m, n));
-    const failed = k.svdEach(a.data_('svd'), slots[0], slots[1], slots[2], sizeOf(a.shape.slice(0, -2)), m, n);
+    const failed = k.svdEach(a.liveBuffer('svd'), slots[0], slots[1], slots[2], sizeOf(a.shape.slice(0, -2)), m, n);
     if (failed >= 0) {
       out.dispose();
       throw notConverged('svd', 'the one-sided Jacobi iteration', a, failed);
     }
     return out;
   },
-  jvp([a], [ta], out) {
+  jvp({ inputs: [a], tangents: [ta], out }) {
     if (!ta) return null;
     const [m, n] = a.shape.slice(-2);
     const [u, s, vt] = unpack(out, svdParts(m, n));
@@ -269,7 +367,7 @@ const svdP = definePrimitive({
     if (n > m) dv = add(dv, div(sub(matmulT(ta, u, true, false), matmulT(vt, ds, true, true)), sRow));
     return pack([du, diagPart(ds), mT(dv)], svdParts(m, n));
   },
-  vjp(ct, [a], out) {
+  vjp({ ct, avals: [a], out }) {
     const [m, n] = a.shape.slice(-2);
     const [u, s, vt] = unpack(out, svdParts(m, n));
     const [uBar, sBar, vtBar] = unpack(ct, svdParts(m, n));
@@ -304,6 +402,9 @@ interface PinvParams {
 // Its transpose: A_bar = -P^T P_bar P^T + (I - A P) P_bar^T P P^T + P^T P P_bar^T (I - P A).
 const pinvP = definePrimitive<PinvParams>({
   name: 'pinv',
+  shape: ([a]) => ({ shape: [...a.shape.slice(0, -2), a.shape[a.shape.length - 1], a.shape[a.shape.length - 2]], dtype: a.dtype }),
+  saves: [0, 'out'],
+  sparsity: memberSparsity(2, wholeMember),
   impl([a], { rcond }) {
     const [m, n] = a.shape.slice(-2);
     const scope = openScope();
@@ -313,7 +414,7 @@ const pinvP = definePrimitive<PinvParams>({
         result = empty([...a.shape.slice(0, -2), n, m], a.dtype, 'lstsq');
         return result;
       }
-      const [u, s, vt] = unpack(svdP.impl([a], {}), svdParts(m, n));
+      const [u, s, vt] = unpack(svdP.impl([a], NO_PARAMS), svdParts(m, n));
       const keep = greater(s, mul(max(s, -1, { keepdims: true }), rcond));
       const sInv = where(keep, reciprocal(where(keep, s, 1)), 0);
       result = matmulT(vt, mul(expandDims(sInv, -1), mT(u)), true, false).dense();
@@ -322,7 +423,7 @@ const pinvP = definePrimitive<PinvParams>({
       closeScope(scope, result ? [result] : []);
     }
   },
-  jvp([a], [ta], p) {
+  jvp({ inputs: [a], tangents: [ta], out: p }) {
     if (!ta) return null;
     const taT = mT(ta);
     const first = neg(matmulT(p, matmulT(ta, p, false, false), false, false));
@@ -333,7 +434,7 @@ const pinvP = definePrimitive<PinvParams>({
     const third = matmulT(sub(taT, matmulT(matmulT(p, a, false, false), taT, false, false)), ptp, false, false);
     return add(add(first, second), third);
   },
-  vjp(ct, [a], p) {
+  vjp({ ct, inputs: [a], out: p }) {
     const first = neg(matmulT(p, matmulT(ct, p, false, true), true, false));
     const b = matmulT(matmulT(ct, p, true, false), p, false, true);
     const second = sub(b, matmulT(a, matmulT(p, b, false, false), false, false));
@@ -373,11 +474,11 @@ export function qr(a: TensorLike): [Tensor, Tensor] {
   const x = matrixArg('qr', a);
   const [m, n] = x.shape.slice(-2);
   if (m >= n) {
-    const [q, r] = unpack(bind(qrP, [x], {}), qrParts(m, n));
+    const [q, r] = unpack(bind(qrP, [x], NO_PARAMS), qrParts(m, n));
     return [q, r];
   }
   // Wide: A = [X Y] with X m x m gives Q R_X = X and R = [R_X, Q^T Y].
-  const [q, rx] = unpack(bind(qrP, [columns(x, 0, m)], {}), qrParts(m, m));
+  const [q, rx] = unpack(bind(qrP, [columns(x, 0, m)], NO_PARAMS), qrParts(m, m));
   return [q, concat([rx, matmulT(q, columns(x, m, n - m), true, false)], -1)];
 }
 
@@ -398,7 +499,7 @@ export function eigh(a: TensorLike): [Tensor, Tensor] {
   if (x.shape[x.ndim - 2] !== n) {
     throw new ShapeError(`eigh: expected a square symmetric matrix or a batch of them (shape [..., n, n]), got shape ${fmtShape(x.shape)}.`);
   }
-  const [w, v] = unpack(bind(eighP, [mul(add(x, mT(x)), 0.5)], {}), eighParts(n));
+  const [w, v] = unpack(bind(eighP, [x], NO_PARAMS), eighParts(n));
   return [w, v];
 }
 
@@ -416,7 +517,7 @@ export function eigh(a: TensorLike): [Tensor, Tensor] {
 export function svd(a: TensorLike): [Tensor, Tensor, Tensor] {
   const x = matrixArg('svd', a);
   const [m, n] = x.shape.slice(-2);
-  const [u, s, vt] = unpack(bind(svdP, [x], {}), svdParts(m, n));
+  const [u, s, vt] = unpack(bind(svdP, [x], NO_PARAMS), svdParts(m, n));
   return [u, s, vt];
 }
 

@@ -1,10 +1,10 @@
 // Creation functions: every tensor a user makes from JS data starts here.
-import { DataBuffer, type DType } from '../backend/buffer.js';
+import { allocBlock, type DType } from '../backend/buffer.js';
 import { writeAt, writeData } from '../backend/io.js';
-import * as k from '../backend/kernels.js';
+import * as kernels from '../backend/kernels.js';
 import { ArgumentError, DTypeError, OutOfMemoryError, ShapeError, fmtShape } from '../errors.js';
-import { checkShape, sizeOf } from './shape.js';
-import { DenseTensor, Tensor, type NestedArray } from './tensor.js';
+import { MAX_NDIM, checkShape, sizeOf } from './shape.js';
+import { DenseTensor, Tensor, isForeignTensor, type NestedArray } from './tensor.js';
 
 export interface DTypeOption {
   dtype?: DType;
@@ -19,14 +19,29 @@ export function checkDType(op: string, dtype: unknown): DType {
 
 /** @internal an uninitialised tensor; kernels fill it. `op` names the caller in errors. */
 export function empty(shape: readonly number[], dtype: DType, op?: string): DenseTensor {
-  let buffer: DataBuffer;
+  checkFits(op ?? 'alloc', shape, dtype);
+  let ptr: number;
   try {
-    buffer = new DataBuffer(dtype, sizeOf(shape));
+    ptr = allocBlock(dtype, sizeOf(shape));
   } catch (e) {
     if (!(e instanceof OutOfMemoryError)) throw e;
     throw new OutOfMemoryError(`${op ?? 'alloc'}: no room for a ${dtype} tensor of shape ${fmtShape(shape)}: ${e.message}`);
   }
-  return new DenseTensor(buffer, shape);
+  return new DenseTensor(ptr, dtype, shape);
+}
+
+/** The largest wasm32 memory, 4 GiB: no tensor can be larger. */
+const MAX_TENSOR_BYTES = 2 ** 32;
+
+/**
+ * Refuses, before any JS or wasm allocation, a shape whose data cannot fit in wasm memory
+ * (randn and linspace fill a JS array first, which would throw a RangeError).
+ */
+export function checkFits(op: string, shape: readonly number[], dtype: DType): void {
+  const bytes = sizeOf(shape) * (dtype === 'float64' ? 8 : 4);
+  if (!(bytes <= MAX_TENSOR_BYTES)) {
+    throw new OutOfMemoryError(`${op}: no room for a ${dtype} tensor of shape ${fmtShape(shape)}: it needs ${bytes} bytes, more than the WebAssembly 32-bit memory limit of ${MAX_TENSOR_BYTES} bytes. Live tensors are intact; use smaller shapes${dtype === 'float64' ? ' or float32' : ''}.`);
+  }
 }
 
 function inferShape(op: string, data: NestedArray): number[] {
@@ -34,8 +49,13 @@ function inferShape(op: string, data: NestedArray): number[] {
   let level: NestedArray = data;
   while (Array.isArray(level)) {
     shape.push(level.length);
-    if (level.length === 0) break;
+    if (level.length === 0 || shape.length > MAX_NDIM) break;
     level = level[0];
+  }
+  if (shape.length > MAX_NDIM) {
+    let depth = shape.length - 1;
+    for (let node: unknown = level; Array.isArray(node); node = node.length > 0 ? node[0] : undefined) depth++;
+    throw new ShapeError(`${op}: the nested array is ${depth} levels deep, which would make ${depth} axes, more than the ${MAX_NDIM} a dualtape tensor may have; flatten it (a Float64Array with {shape}) or nest less.`);
   }
   const check = (node: NestedArray, axis: number, path: string): void => {
     if (axis === shape.length) {
@@ -47,7 +67,13 @@ function inferShape(op: string, data: NestedArray): number[] {
     if (!Array.isArray(node) || node.length !== shape[axis]) {
       throw new ShapeError(`${op}: ragged nested array: element ${path || 'at the top'} has ${Array.isArray(node) ? `length ${node.length}` : 'no length'} but the inferred shape ${fmtShape(shape)} expects ${shape[axis]} on axis ${axis}.`);
     }
-    node.forEach((child, i) => check(child, axis + 1, `${path}[${i}]`));
+    // A plain loop, not forEach: forEach skips the holes of a sparse array ([1, , 3]).
+    for (let i = 0; i < node.length; i++) {
+      if (!(i in node)) {
+        throw new ShapeError(`${op}: element ${path}[${i}] is a hole (an empty slot of a sparse array, as in [1, , 3]); give every element a number.`);
+      }
+      check(node[i], axis + 1, `${path}[${i}]`);
+    }
   };
   check(data, 0, '');
   return shape;
@@ -64,8 +90,12 @@ export function array(data: ArrayData | Tensor, options: DTypeOption & { shape?:
     const d = data.dense();
     const dtype = options.dtype ? checkDType('array', options.dtype) : d.dtype;
     const out = empty(d.shape, dtype, 'array');
-    k.cast(out.data_('array'), d.data_('array'));
+    kernels.cast(out.liveBuffer('array'), d.liveBuffer('array'));
     return out;
+  }
+  if (isForeignTensor(data)) {
+    // A tensor of another copy of dualtape: its values are readable, its memory is not ours.
+    return array(data.data(), { dtype: options.dtype ?? data.dtype, shape: data.shape });
   }
   const isTyped = data instanceof Float64Array || data instanceof Float32Array;
   const dtype = checkDType('array', options.dtype ?? (data instanceof Float32Array ? 'float32' : 'float64'));
@@ -92,7 +122,7 @@ export function array(data: ArrayData | Tensor, options: DTypeOption & { shape?:
     shape = target;
   }
   const out = empty(shape, dtype, 'array');
-  writeData(out.data_('array'), flat);
+  writeData(out.liveBuffer('array'), flat);
   return out;
 }
 
@@ -100,7 +130,7 @@ export function array(data: ArrayData | Tensor, options: DTypeOption & { shape?:
 export function scalar(value: number, options: DTypeOption = {}): Tensor {
   if (typeof value !== 'number') throw new ArgumentError(`scalar: expected a number, got ${typeof value}.`);
   const out = empty([], checkDType('scalar', options.dtype ?? 'float64'), 'scalar');
-  writeAt(out.data_('scalar'), 0, value);
+  writeAt(out.liveBuffer('scalar'), 0, value);
   return out;
 }
 
@@ -112,7 +142,7 @@ export function full(shape: readonly number[], value: number, options: DTypeOpti
 
 function filled(op: string, shape: readonly number[], value: number, options: DTypeOption): Tensor {
   const out = empty(checkShape(op, shape), checkDType(op, options.dtype ?? 'float64'), op);
-  k.fill(out.data_(op), value);
+  kernels.fill(out.liveBuffer(op), value);
   return out;
 }
 
@@ -130,7 +160,7 @@ export function ones(shape: readonly number[], options: DTypeOption = {}): Tenso
 export function eye(n: number, options: DTypeOption = {}): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`eye: n must be a non-negative integer, got ${n}.`);
   const out = empty([n, n], checkDType('eye', options.dtype ?? 'float64'), 'eye');
-  k.eye(out.data_('eye'), n);
+  kernels.eye(out.liveBuffer('eye'), n);
   return out;
 }
 
@@ -147,7 +177,7 @@ export function arange(start: number, stop?: number, step = 1, options: DTypeOpt
   if (typeof step !== 'number' || step === 0 || !Number.isFinite(step)) throw new ArgumentError(`arange: step must be a finite non-zero number, got ${step}.`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const out = empty([n], checkDType('arange', options.dtype ?? 'float64'), 'arange');
-  k.arange(out.data_('arange'), start, step);
+  kernels.arange(out.liveBuffer('arange'), start, step);
   return out;
 }
 
@@ -155,6 +185,7 @@ export function arange(start: number, stop?: number, step = 1, options: DTypeOpt
 export function linspace(a: number, b: number, n: number, options: DTypeOption = {}): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`linspace: n must be a non-negative integer, got ${n}.`);
   const dtype = checkDType('linspace', options.dtype ?? 'float64');
+  checkFits('linspace', [n], dtype);
   const values = new Float64Array(n);
   const step = n > 1 ? (b - a) / (n - 1) : 0;
   for (let i = 0; i < n; i++) values[i] = a + i * step;
@@ -173,6 +204,7 @@ export function randn(shape: readonly number[], options: DTypeOption & { seed?: 
   const dtype = checkDType('randn', options.dtype ?? 'float64');
   const seed = options.seed ?? 0;
   if (!Number.isSafeInteger(seed)) throw new ArgumentError(`randn: seed must be an integer, got ${typeof seed === 'number' ? seed : typeof seed}.`);
+  checkFits('randn', dims, dtype);
   const n = sizeOf(dims);
   const uniform = seededUniform(seed);
   const values = new Float64Array(n);

@@ -37,9 +37,16 @@ export function shapesEqual(a: readonly number[], b: readonly number[]): boolean
   return true;
 }
 
+/** Most axes a tensor may have; shapes, nested arrays and reshapes beyond it are refused. */
+export const MAX_NDIM = 2048;
+
+/** The element count; 0 whenever an axis is 0, even if the other axes overflow (2^1100 * 0). */
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
-  for (const d of shape) n *= d;
+  for (const d of shape) {
+    if (d === 0) return 0;
+    n *= d;
+  }
   return n;
 }
 
@@ -65,7 +72,16 @@ export function normalizeAxes(op: string, axes: number | readonly number[] | und
 
 export function checkShape(op: string, shape: readonly number[]): number[] {
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new ShapeError(`${op}: shape ${Array.isArray(shape) ? fmtShape(shape) : JSON.stringify(shape)} is not a list of non-negative integers.`);
+    const shown = Array.isArray(shape) ? `[${shape.map((d) => (typeof d === 'string' ? JSON.stringify(d) : String(d))).join(', ')}]` : String(JSON.stringify(shape));
+    throw new ShapeError(`${op}: shape ${shown} is not a list of non-negative integers.`);
   }
+  checkRank(op, shape.length);
   return [...shape];
+}
+
+/** Refuses more than MAX_NDIM axes with a ShapeError naming `op`. */
+export function checkRank(op: string, ndim: number): void {
+  if (ndim > MAX_NDIM) {
+    throw new ShapeError(`${op}: ${ndim} axes is more than the ${MAX_NDIM} a dualtape tensor may have; reshape to fewer axes (size-1 axes can be dropped with squeeze).`);
+  }
 }

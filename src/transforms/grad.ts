@@ -7,10 +7,10 @@ import { shapesEqual } from '../tensor/shape.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
 import { toTensor } from '../ops/convert.js';
 import { concat, reshape } from '../ops/shape.js';
-import { flatten, unflatten, type Tree } from '../tree.js';
+import { flatten, mapTree, unflatten, type Tree } from '../tree.js';
 import { TapeTrace, TapeVar, backward } from './reverse.js';
 import { identityBlock, type JacOptions } from './jvp.js';
-import { checkFunction, normalizeArgnums, scoped } from './util.js';
+import { checkDifferentiated, checkFunction, checkOptions, normalizeArgnums, refuseThenable, scoped, unaliased } from './util.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => any;
@@ -30,7 +30,9 @@ function tape(op: string, f: Fn, args: unknown[], list: number[], def: ReturnTyp
   const trees = unflatten<unknown[]>(def, vars);
   const call = [...args];
   list.forEach((a, i) => (call[a] = trees[i]));
-  return { trace, xs, vars, result: f(...call) };
+  const result = f(...call);
+  refuseThenable(op, result);
+  return { trace, xs, vars, result };
 }
 
 /** Replaces this trace's variables in a result tree by their values. */
@@ -69,6 +71,7 @@ export interface GradOptions {
  */
 export function valueAndGrad(f: Fn, options: GradOptions = {}) {
   checkFunction('valueAndGrad', f);
+  checkOptions('valueAndGrad', options);
   return (...args: unknown[]): [any, any] => gradImpl(f, options, args, true); // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
@@ -76,6 +79,7 @@ export function valueAndGrad(f: Fn, options: GradOptions = {}) {
 function gradImpl(f: Fn, options: GradOptions, args: unknown[], wantValue: boolean): [any, any] { // eslint-disable-line @typescript-eslint/no-explicit-any
     const op = 'grad';
     const { list, single } = normalizeArgnums(op, options.argnums, args.length);
+    checkDifferentiated(op, args, list);
     const selected = flatten(list.map((i) => args[i]), `${op}: argument`);
     return scoped((scope) => {
       const trace = pushTrace((level) => new TapeTrace(level, scope));
@@ -104,8 +108,12 @@ function gradImpl(f: Fn, options: GradOptions, args: unknown[], wantValue: boole
           cts = backward(trace, new Map([[y.id, ones([1], { dtype: y.dtype })]]), vars.map((v) => v.id), { consume: true, keep });
         }
         const g = gradientTrees(cts, xs, selected.def, single);
-        const shown = wantValue ? value : undefined;
-        return [options.hasAux ? [shown, auxValue] : shown, g];
+        // The value and aux never alias an input or a closed-over tensor: disposing them must
+        // leave those intact. Tensors f made here are handed over as they are.
+        const own = (d: DenseTensor) => d.scope === scope;
+        const shown = wantValue ? unaliased(value, own) : undefined;
+        const auxShown = options.hasAux ? mapTree(auxValue, (l) => unaliased(l, own), `${op}: aux`) : undefined;
+        return [options.hasAux ? [shown, auxShown] : shown, g];
       } finally {
         popTrace(trace);
       }
@@ -118,6 +126,7 @@ function gradImpl(f: Fn, options: GradOptions, args: unknown[], wantValue: boole
  */
 export function grad(f: Fn, options: GradOptions = {}) {
   checkFunction('grad', f);
+  checkOptions('grad', options);
   return (...args: unknown[]): any => { // eslint-disable-line @typescript-eslint/no-explicit-any
     const [value, g] = gradImpl(f, options, args, false);
     return options.hasAux ? [g, value[1]] : g;
@@ -154,7 +163,9 @@ export function vjp(f: Fn, ...primals: Tree[]): [any, (cotangent: Tree) => any[]
   closeScope(scope, scope.tensors);
   const { leaves: outLeaves, def: outDef } = flatten(state.result, `${op}: the function's output`);
   const outTensors = outLeaves.map((l) => toTensor(op, l));
-  const value = unflatten(outDef, outTensors.map((l) => (l instanceof TapeVar && l.trace === trace ? l.primal : l)));
+  // The value is a fresh Tensor object even where it is an input or a value the tape saved,
+  // so disposing it leaves the pullback and the inputs intact.
+  const value = unflatten(outDef, outTensors.map((l) => unaliased(l instanceof TapeVar && l.trace === trace ? l.primal : l)));
   const pullback = (cotangent: Tree): any[] => { // eslint-disable-line @typescript-eslint/no-explicit-any
     const ct = flatten(cotangent, `${op}: cotangent`);
     if (ct.leaves.length !== outTensors.length || JSON.stringify(ct.def) !== JSON.stringify(outDef)) {
@@ -190,6 +201,7 @@ export function vjp(f: Fn, ...primals: Tree[]): [any, (cotangent: Tree) => any[]
  */
 export function jacrev(f: Fn, options: JacOptions = {}) {
   checkFunction('jacrev', f);
+  checkOptions('jacrev', options);
   return (...args: unknown[]): any => jacrevImpl(f, options, args, null); // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
@@ -203,6 +215,7 @@ export const USE_FORWARD = Symbol('use forward mode');
 export function jacrevImpl(f: Fn, options: JacOptions, args: unknown[], decide: ((n: number, m: number) => 'fwd' | 'rev') | null): any { // eslint-disable-line @typescript-eslint/no-explicit-any
   const op = 'jacrev';
   const { list, single } = normalizeArgnums(op, options.argnums, args.length);
+  checkDifferentiated(op, args, list);
   const selected = flatten(list.map((i) => args[i]), `${op}: argument`);
   return scoped((scope) => {
     const trace = pushTrace((level) => new TapeTrace(level, scope));

@@ -3,13 +3,13 @@ import { denseParts, popTrace, pushTrace } from '../core/trace.js';
 import { ArgumentError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { array, zeros } from '../tensor/create.js';
 import { shapesEqual } from '../tensor/shape.js';
-import { Tensor } from '../tensor/tensor.js';
+import { DenseTensor, Tensor } from '../tensor/tensor.js';
 import { toTensor } from '../ops/convert.js';
 import { concat, reshape, slice, transpose } from '../ops/shape.js';
 import { flatten, unflatten, type Tree } from '../tree.js';
 import { closeScope, openScope } from '../tensor/scope.js';
 import { Dual, JvpTrace } from './forward.js';
-import { checkFunction, normalizeArgnums, scoped } from './util.js';
+import { checkDifferentiated, checkFunction, checkOptions, normalizeArgnums, refuseThenable, scoped, unaliased } from './util.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => unknown;
@@ -31,7 +31,9 @@ export function pushForward(f: Fn, argLeaves: Tensor[], tangents: Tensor[], k: n
   const trace = pushTrace((level) => new JvpTrace(level, k));
   try {
     const duals = argLeaves.map((x, i) => new Dual(trace, x, tangents[i]));
-    return splitOutput(trace, f(...build(duals)), op);
+    const result = f(...build(duals));
+    refuseThenable(op, result);
+    return splitOutput(trace, result, op);
   } finally {
     popTrace(trace);
   }
@@ -53,7 +55,7 @@ export function jvp(f: Fn, primals: readonly Tree[], tangents: readonly Tree[]):
   if (p.leaves.length !== t.leaves.length || JSON.stringify(p.def) !== JSON.stringify(t.def)) {
     throw new ArgumentError(`jvp: tangents must have the same structure as primals (${p.leaves.length} leaves), got ${t.leaves.length} leaves in a different structure.`);
   }
-  return scoped(() => {
+  return scoped((scope) => {
     const xs = p.leaves.map((l) => toTensor('jvp', l));
     const ts = t.leaves.map((l, i) => {
       const tangent = toTensor('jvp', l, xs[i].dtype);
@@ -70,7 +72,10 @@ export function jvp(f: Fn, primals: readonly Tree[], tangents: readonly Tree[]):
       const tan = out.tangents[i];
       return tan ? reshape(tan, y.shape) : zeros(y.shape, { dtype: y.dtype });
     });
-    return [unflatten(out.def, out.primals), unflatten(out.def, tangentOut)];
+    // Outputs never alias an input or a closed-over tensor (jvp(v => v)): those get a fresh
+    // Tensor object over the same data, so disposing the result leaves them intact.
+    const own = (d: DenseTensor) => d.scope === scope;
+    return [unflatten(out.def, out.primals.map((y) => unaliased(y, own))), unflatten(out.def, tangentOut.map((y) => unaliased(y, own)))];
   });
 }
 
@@ -122,8 +127,10 @@ export function assembleColumns(blocks: Tensor[], outShape: readonly number[], l
  */
 export function jacfwd(f: Fn, options: JacOptions = {}) {
   checkFunction('jacfwd', f);
+  checkOptions('jacfwd', options);
   return (...args: unknown[]): any => { // eslint-disable-line @typescript-eslint/no-explicit-any
     const { list, single } = normalizeArgnums('jacfwd', options.argnums, args.length);
+    checkDifferentiated('jacfwd', args, list);
     const selected = flatten(list.map((i) => args[i]), 'jacfwd: argument');
     return scoped(() => {
       const xs = selected.leaves.map((l) => toTensor('jacfwd', l));

@@ -4,42 +4,84 @@ import { denseParts } from '../core/trace.js';
 import { ArgumentError } from '../errors.js';
 import { closeScope, openScope, type Scope } from '../tensor/scope.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
-import { toTensor } from '../ops/convert.js';
-import type { Leaf } from '../tree.js';
+import { asyncMessage, isPlainObject, isThenable } from '../tree.js';
 
-/** Every DenseTensor reachable from a result (trees, tuples, tracers). */
+/**
+ * Every DenseTensor reachable from a result through the trees transforms accept (arrays and
+ * plain objects, null-prototype ones included), tracers included. Iterative, so a deep
+ * result cannot overflow the stack.
+ */
 export function denseInResult(x: unknown, out: DenseTensor[] = []): DenseTensor[] {
-  if (x instanceof Tensor) denseParts(x, out);
-  else if (Array.isArray(x)) for (const v of x) denseInResult(v, out);
-  else if (x !== null && typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype) {
-    for (const v of Object.values(x)) denseInResult(v, out);
+  const stack: unknown[] = [x];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (node instanceof Tensor) denseParts(node, out);
+    else if (Array.isArray(node)) for (let i = node.length - 1; i >= 0; i--) stack.push(node[i]);
+    else if (isPlainObject(node)) stack.push(...Object.values(node).reverse());
   }
   return out;
+}
+
+/**
+ * A new Tensor object sharing `t`'s (reference-counted, immutable) data, for a transform's
+ * output that is not the transform's own: an input, a closed-over tensor, a cached constant
+ * or a value a pullback still reads. Disposing the returned one then leaves those intact.
+ */
+export function unaliased<T>(t: T, own: (d: DenseTensor) => boolean = () => false): T {
+  if (!(t instanceof DenseTensor) || own(t)) return t;
+  return t.share(t.shape, 'output') as T;
 }
 
 /**
  * Runs `fn` in a fresh scope: what it allocates and does not return is freed when it ends
  * (or when it throws).
  */
-export function scoped<T>(fn: (scope: Scope) => T): T {
+export function scoped<T>(fn: (scope: Scope) => T, kept: (result: T) => DenseTensor[] = denseInResult): T {
   const scope = openScope();
   let result: T;
+  let keep: DenseTensor[];
   try {
     result = fn(scope);
+    keep = kept(result);
   } catch (e) {
     closeScope(scope, []);
     throw e;
   }
-  closeScope(scope, denseInResult(result));
+  closeScope(scope, keep);
   return result;
 }
 
-export function leafTensor(op: string, leaf: Leaf): Tensor {
-  return toTensor(op, leaf);
+
+/** Refuses options that are not an object (null, a number...) with an ArgumentError naming `op`. */
+export function checkOptions(op: string, options: unknown): void {
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+    throw new ArgumentError(`${op}: options must be an object such as {argnums: 0}, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}.`);
+  }
+}
+
+/** Refuses a differentiated argument that is null or undefined: it has nothing to differentiate. */
+export function checkDifferentiated(op: string, args: readonly unknown[], list: readonly number[]): void {
+  for (const i of list) {
+    if (args[i] === null || args[i] === undefined) {
+      throw new ArgumentError(`${op}: argument ${i} is ${args[i]}, so there is nothing to differentiate; pass a tensor, a number or a tree of them, or choose other arguments with argnums.`);
+    }
+  }
 }
 
 export function checkFunction(op: string, f: unknown): void {
   if (typeof f !== 'function') throw new ArgumentError(`${op}: expected a function as the first argument, got ${f === null ? 'null' : typeof f}.`);
+  if (isAsyncFunction(f)) throw new ArgumentError(asyncMessage(op, true));
+}
+
+/** An `async` function or async generator, known before calling it. */
+export function isAsyncFunction(f: Function): boolean { // eslint-disable-line @typescript-eslint/no-unsafe-function-type
+  const tag = Object.prototype.toString.call(f);
+  return tag === '[object AsyncFunction]' || tag === '[object AsyncGeneratorFunction]';
+}
+
+/** Throws (after handling its rejection) if `result` is a Promise. */
+export function refuseThenable(op: string, result: unknown): void {
+  if (isThenable(result)) throw new ArgumentError(asyncMessage(op));
 }
 
 export function normalizeArgnums(op: string, argnums: number | readonly number[] | undefined, count: number): { list: number[]; single: boolean } {
