@@ -19,6 +19,8 @@ export { broadcastTo } from './ops/sum.js';
 export { matmul, dot } from './ops/matmul.js';
 export { solve, inv, det, logdet, cholesky, triangularSolve } from './ops/linalg.js';
 export type { TriangularSolveOptions } from './ops/linalg.js';
+export { qr, eigh, svd, lstsq } from './ops/decomp.js';
+export type { LstsqOptions } from './ops/decomp.js';
 export { jvp, jacfwd } from './transforms/jvp.js';
 export type { JacOptions } from './transforms/jvp.js';
 export { vjp, grad, valueAndGrad, jacrev } from './transforms/grad.js';

@@ -63,6 +63,10 @@ const cases: Record<string, Case[]> = {
   det: [{ shapes: [[3, 3]], spd: true }, { shapes: [[2, 2, 2]], spd: true }],
   logdet: [{ shapes: [[3, 3]], spd: true }],
   cholesky: [{ shapes: [[4, 4]], spd: true }],
+  qr: [{ shapes: [[4, 3]] }, { shapes: [[3, 3]] }, { shapes: [[2, 3, 2]] }, { shapes: [[3, 0]] }, { shapes: [[1, 1]] }],
+  eigh: [{ shapes: [[3, 3]] }, { shapes: [[2, 4, 4]] }, { shapes: [[0, 0]] }, { shapes: [[1, 1]] }],
+  svd: [{ shapes: [[4, 3]] }, { shapes: [[2, 3]] }, { shapes: [[2, 3, 3]] }, { shapes: [[0, 3]] }, { shapes: [[3, 1]] }, { shapes: [[1, 3]] }],
+  pinv: [{ shapes: [[4, 3]], params: { rcond: 1e-15 } }, { shapes: [[2, 3]], params: { rcond: 1e-15 } }, { shapes: [[2, 0]], params: { rcond: 1e-15 } }],
   triangular_solve: [false, true].flatMap((lower) => [false, true].flatMap((tr) => [false, true].map((unitDiag) => ({
     shapes: [[4, 4], [4, 2]], params: { op: 'triangularSolve', lower, transpose: tr, unitDiag }, spd: true,
   })))),

@@ -142,12 +142,12 @@ function lastDim(x: Tensor): number {
   return x.shape[x.ndim - 1];
 }
 
-interface OpParams {
+export interface OpParams {
   /** The user-facing operation to name in errors (a rule's solve names the op it serves). */
   op: string;
 }
 
-interface TriParams extends OpParams {
+export interface TriParams extends OpParams {
   lower: boolean;
   transpose: boolean;
   unitDiag: boolean;
@@ -462,7 +462,8 @@ const triangularSolveP = definePrimitive<TriParams>({
   },
 });
 
-function triSolveMatrix(t: Tensor, b: Tensor, p: TriParams): Tensor {
+/** @internal op(T)^{-1} B for triangular T, with `p.op` named in errors (used by rules). */
+export function triSolveMatrix(t: Tensor, b: Tensor, p: TriParams): Tensor {
   return bind(triangularSolveP, [t, b], p);
 }
 
