@@ -43,6 +43,6 @@ export { tidy, memory } from './tidy.js';
 export { flatten, unflatten } from './tree.js';
 export type { Tree, Leaf } from './tree.js';
 export {
-  DualtapeError, ShapeError, DTypeError, AxisError, DisposedError, OutOfMemoryError,
+  DualtapeError, ShapeError, DTypeError, AxisError, DisposedError, OutOfMemoryError, ConversionError,
   ArgumentError, NotReadyError, DifferentiationError, LinAlgError, ConvergenceError,
 } from './errors.js';

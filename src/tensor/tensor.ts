@@ -2,12 +2,20 @@
 // data in wasm memory; tracers (src/core/) stand for a value inside a transform and reach
 // their data through their primal. Chainable methods (x.mul(y)) are attached by src/ops/.
 import { DataBuffer, registerDropped, unregisterDropped, type DType } from '../backend/buffer.js';
-import { countTensor } from '../backend/memory.js';
+import { countTensor, sizeClass } from '../backend/memory.js';
+import { forgetTopLevel, noteTopLevel } from '../backend/leak-watch.js';
 import { readData } from '../backend/io.js';
-import { DisposedError, ShapeError } from '../errors.js';
+import { ConversionError, DisposedError, ShapeError } from '../errors.js';
 import { currentScope, type Scope } from './scope.js';
 
 export type { DType };
+
+// Explicit resource management (`using y = f(x)` disposes y when its block ends) looks up
+// Symbol.dispose. Runtimes without it (Node < 18.18, older browsers) get the registered symbol
+// that TypeScript's and esbuild's downlevel helpers and the common polyfills agree on.
+if (typeof (Symbol as { dispose?: symbol }).dispose !== 'symbol') {
+  Object.defineProperty(Symbol, 'dispose', { value: Symbol.for('Symbol.dispose'), configurable: true });
+}
 export type NestedArray = number | NestedArray[];
 
 export abstract class Tensor {
@@ -64,6 +72,21 @@ export abstract class Tensor {
   toString(): string {
     return `Tensor(${JSON.stringify(this.toArray())}, shape=[${this.shape.join(', ')}], dtype=${this.dtype})`;
   }
+
+  /**
+   * String conversion (`${x}`, String(x)) prints the tensor. Numeric conversion (`x * 2`,
+   * `x > 0`, `+x`, `Math.tanh(x)`, `x + 1`) throws a ConversionError: JS would otherwise get NaN
+   * or compare strings, a silent wrong answer. (`if (x)` cannot be caught: objects are truthy.)
+   */
+  [Symbol.toPrimitive](hint: string): string {
+    if (hint === 'string') return this.toString();
+    throw new ConversionError(`A Tensor of shape [${this.shape.join(', ')}] (${this.dtype}) was used as a JS number (arithmetic, a comparison, unary +, Math.* or + with a string). JavaScript operators and Math functions cannot see tensor values. Read one value with x.item() (a one-element tensor), or keep the computation on tensors: add, sub, mul, div, pow (x.mul(2), not x * 2), greater, less, equal (not x > 0), and tanh, exp, sin, ... (not Math.tanh(x)). String(x) and \`\${x}\` print the tensor.`);
+  }
+
+  /** Disposes the tensor at the end of a `using` block: `using y = exp(x);`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }
 
 /** A tensor with its own data in wasm linear memory. */
@@ -77,6 +100,8 @@ export class DenseTensor extends Tensor {
   private persistent = false;
   /** @internal registered with the FinalizationRegistry (only tensors at top level are) */
   private registered = false;
+  /** @internal the leak watch's epoch when this tensor reached top level */
+  private noted = -1;
   private readonly count: number;
 
   constructor(buffer: DataBuffer, shape: readonly number[], constant = false) {
@@ -104,6 +129,7 @@ export class DenseTensor extends Tensor {
     if (!this.registered && this.buffer) {
       this.registered = true;
       registerDropped(this, this.buffer);
+      this.noted = noteTopLevel(sizeClass(this.buffer.bytes));
     }
   }
 
@@ -138,7 +164,10 @@ export class DenseTensor extends Tensor {
     this.buffer = null;
     this.scope = null;
     countTensor(-1);
-    if (this.registered) unregisterDropped(this);
+    if (this.registered) {
+      unregisterDropped(this);
+      forgetTopLevel(this.noted, sizeClass(buffer.bytes));
+    }
     buffer.release();
   }
 }
