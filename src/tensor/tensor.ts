@@ -22,7 +22,7 @@ export abstract class Tensor {
   abstract readonly shape: readonly number[];
   abstract readonly dtype: DType;
 
-  /** The concrete value behind this tensor (itself for a DenseTensor, the primal for a tracer). */
+  /** @internal The concrete value behind this tensor (itself for a DenseTensor, the primal for a tracer). */
   abstract dense(): DenseTensor;
 
   /** Frees the data now. Later use throws a DisposedError. Safe to call twice. */
@@ -137,6 +137,7 @@ export class DenseTensor extends Tensor {
     return this.count;
   }
 
+  /** @internal */
   dense(): DenseTensor {
     return this;
   }
