@@ -3,11 +3,10 @@
 // scan's inputs and outputs; the forward pass keeps a few carry snapshots placed by the
 // binomial (Revolve) schedule, and the backward sweep replays the schedule: untaped steps to
 // move between snapshots, one taped step at a time to pull the carry's cotangent back.
-import { BYTES } from '../backend/buffer.js';
-import { memoryInfo, sizeClass } from '../backend/memory.js';
+import { memoryInfo } from '../backend/memory.js';
 import { Tracer, denseParts, innermostTrace, popTrace, pushTrace, topTrace } from '../core/trace.js';
 import { ArgumentError, DifferentiationError, ShapeError } from '../errors.js';
-import { closeScope, currentScope, openScope, type Scope } from '../tensor/scope.js';
+import { closeScope, currentScope, openScope } from '../tensor/scope.js';
 import { zeros } from '../tensor/create.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
@@ -16,6 +15,7 @@ import { add } from '../ops/elementwise.js';
 import { reshape, slice, stack } from '../ops/shape.js';
 import { flatten, unflatten, type Tree, type TreeDef } from '../tree.js';
 import { NodeGroup, claimFor, inScope, recordOutputs } from './checkpoint.js';
+import { StateStore, stateBytes } from './scan-state.js';
 import { Closures, LiftingTape } from './scan-closures.js';
 import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { revolveSchedule, scheduleStats, uniformSchedule, type ScheduleAction } from './revolve.js';
@@ -105,88 +105,6 @@ class StepFunction {
     const stacked = this.yLayout.map((_, j) => stack(ys.map((y) => y[j]), 0));
     return unflatten(def, stacked);
   }
-}
-
-/**
- * Carry states held by a scan: the current one and the snapshot slots, counted by reference
- * so that a tensor is freed when the last state holding it lets go. Only tensors a step of
- * this scan created are ever freed (never init, xs or values the step closed over), and only
- * while they stay where the scan put them: one that an enclosing tape recorded (grad of grad)
- * has moved to that tape's scope and is left to it.
- */
-class StateStore {
-  private readonly refs = new Map<DenseTensor, number>();
-  private readonly owned = new Map<DenseTensor, Scope | null>();
-  private readonly slots = new Map<number, Tensor[]>();
-  current: Tensor[] | null = null;
-
-  own(ts: Iterable<DenseTensor>): void {
-    for (const t of ts) this.owned.set(t, t.scope);
-  }
-
-  /** Notes the owned tensors the scan itself has moved to `scope` (claimFor). */
-  movedTo(scope: Scope): void {
-    for (const t of this.owned.keys()) if (t.scope === scope) this.owned.set(t, scope);
-  }
-
-  disown(leaves: readonly Tensor[]): void {
-    for (const d of leaves.flatMap((l) => denseParts(l))) this.owned.delete(d);
-  }
-
-  hold(leaves: readonly Tensor[]): void {
-    for (const d of leaves.flatMap((l) => denseParts(l))) this.refs.set(d, (this.refs.get(d) ?? 0) + 1);
-  }
-
-  drop(leaves: readonly Tensor[]): void {
-    for (const d of leaves.flatMap((l) => denseParts(l))) {
-      const n = (this.refs.get(d) ?? 1) - 1;
-      if (n > 0) {
-        this.refs.set(d, n);
-        continue;
-      }
-      this.refs.delete(d);
-      const scope = this.owned.get(d);
-      if (scope !== undefined && this.owned.delete(d) && scope === d.scope) d.dispose();
-    }
-  }
-
-  setCurrent(state: Tensor[] | null): void {
-    if (state) this.hold(state);
-    if (this.current) this.drop(this.current);
-    this.current = state;
-  }
-
-  takeshot(slot: number): void {
-    const state = this.current!;
-    this.hold(state);
-    const old = this.slots.get(slot);
-    if (old) this.drop(old);
-    this.slots.set(slot, state);
-  }
-
-  restore(slot: number): void {
-    this.setCurrent(this.slots.get(slot)!);
-  }
-
-  release(slot: number): void {
-    const state = this.slots.get(slot);
-    if (state) this.drop(state);
-    this.slots.delete(slot);
-  }
-
-  held(): Tensor[] {
-    return [...(this.current ?? []), ...[...this.slots.values()].flat()];
-  }
-
-  clear(): void {
-    for (const slot of [...this.slots.keys()]) this.release(slot);
-    this.setCurrent(null);
-  }
-}
-
-/** The bytes one snapshot of the carry takes, as the allocator rounds them. */
-function stateBytes(carry: readonly Tensor[]): number {
-  return carry.flatMap((t) => denseParts(t)).reduce((acc, d) => acc + sizeClass(d.size * BYTES[d.dtype]), 0);
 }
 
 /**
