@@ -21,6 +21,12 @@ export class AxisError extends DualtapeError {}
 /** A tensor used after `dispose()` or after the `tidy` scope that owned it ended. */
 export class DisposedError extends DualtapeError {}
 
+/**
+ * A tensor used where JavaScript needs a number (`x * 2`, `x > 0`, `+x`, `Math.tanh(x)`):
+ * read one value with `item()`, or keep the arithmetic on tensors (`mul`, `greater`, `tanh`).
+ */
+export class ConversionError extends DualtapeError {}
+
 /** The wasm linear memory cannot hold the allocation. Live tensors are left intact. */
 export class OutOfMemoryError extends DualtapeError {}
 

@@ -47,10 +47,16 @@ export type { JitOptions, JitStats, Jitted } from './staging/jit.js';
 export { Program } from './staging/program.js';
 export { evalShape } from './staging/trace.js';
 export { cond, fori, whileLoop } from './staging/control.js';
+export { sgd, momentum, adam, OptimizerState } from './optim/optimizers.js';
+export type { Optimizer, LearningRate, SgdOptions, MomentumOptions, AdamOptions } from './optim/optimizers.js';
+export { minimize } from './optim/minimize.js';
+export type { MinimizeMethod, MinimizeOptions, MinimizeProgress, MinimizeResult } from './optim/minimize.js';
+export type { Argnums, Gradient, GradientOf, Gradients, IsTree, Jacobian, NotATree, Scalar, TensorLikes, Tensors, TreeArgs } from './transforms/types.js';
+export type { AuxOf, ScalarFunction, ScalarAuxFunction } from './transforms/grad.js';
 export { tidy, memory } from './tidy.js';
 export { flatten, unflatten } from './tree.js';
 export type { Tree, Leaf } from './tree.js';
 export {
-  DualtapeError, ShapeError, DTypeError, AxisError, DisposedError, OutOfMemoryError,
+  DualtapeError, ShapeError, DTypeError, AxisError, DisposedError, OutOfMemoryError, ConversionError,
   ArgumentError, NotReadyError, DifferentiationError, LinAlgError, ConvergenceError, ConcretizationError,
 } from './errors.js';

@@ -101,6 +101,14 @@ describe('a consumer project using the packed package', () => {
     run(bin('tsc'), ['-p', 'tsconfig.json']);
   }, 30_000);
 
+  it('keeps internal members (buffer, scope, toTopLevel, ...) out of the published Tensor types', () => {
+    const dts = readFileSync(join(dir, 'node_modules/dualtape/dist/types/src/tensor/tensor.d.ts'), 'utf8');
+    expect(dts).toMatch(/class Tensor/);
+    for (const member of ['buffer', 'scope', 'toTopLevel', 'data_', 'readData', 'registered', 'dense']) {
+      expect(dts, member).not.toMatch(new RegExp(`^\\s*(private\\s+|abstract\\s+)?${member}\\b`, 'm'));
+    }
+  });
+
   it('bundles with rollup for Node and for browsers, and the bundles run', () => {
     run(bin('rollup'), ['-c', 'rollup.config.mjs', '--silent']);
     for (const bundle of ['out/node.mjs', 'out/browser.mjs']) {

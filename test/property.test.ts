@@ -83,9 +83,10 @@ function dotOf(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s;
 }
 
-function inputsOf(n: number, values: number[], dtype: 'float64' | 'float32' = 'float64'): Value[] {
+function inputsOf(n: number, values: number[], dtype: 'float64' | 'float32' = 'float64'): [Value, Value] {
   const m = n * n;
-  return [0, 1].map((k) => array(values.slice(k * m, k * m + m), { shape: [n, n], dtype }));
+  const input = (k: number) => array(values.slice(k * m, k * m + m), { shape: [n, n], dtype });
+  return [input(0), input(1)];
 }
 
 let baseline = 0;

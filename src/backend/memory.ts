@@ -10,6 +10,7 @@
 // autodiff (many same-sized temporaries) without a general-purpose malloc.
 import { OutOfMemoryError } from '../errors.js';
 import { kernels } from './wasm.js';
+import { LEAK_FIXES, sinceYield } from './leak-watch.js';
 
 const PAGE = 65536;
 const MAX_BYTES = 65536 * PAGE; // wasm32 limit, also asconfig's maximumMemory
@@ -102,9 +103,19 @@ function grow(end: number, bytes: number): void {
     try {
       memory.grow(pages);
     } catch {
-      throw new OutOfMemoryError(`alloc: cannot allocate ${bytes} bytes: wasm memory is ${have} bytes and could not grow to ${end} (limit ${MAX_BYTES}). Live tensors are intact; dispose tensors you no longer need (tidy, dispose) or use smaller shapes.`);
+      throw new OutOfMemoryError(outOfMemory(bytes, `wasm memory is ${have} bytes and could not grow to ${end} (limit ${MAX_BYTES})`));
     }
   }
+}
+
+/**
+ * The out-of-memory message: what is live first (most often a loop that drops tensors without
+ * yielding to the event loop), the fixes for that, and only then shapes and dtypes.
+ */
+function outOfMemory(bytes: number, why: string): string {
+  const recent = sinceYield();
+  const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+  return `alloc: cannot allocate ${bytes} bytes: ${why}. ${liveTensors} tensors are live, holding ${bytesInUse} bytes (${mib(bytesInUse)}); ${recent.tensors} of them (${recent.bytes} bytes, ${mib(recent.bytes)}) were created outside tidy since the event loop last ran, and dropped ones are only freed once synchronous code yields to it. Live tensors are intact. To fix: ${LEAK_FIXES}. If every live tensor is needed, use smaller shapes or float32.`;
 }
 
 /** Returns a 16-byte-aligned pointer to at least `bytes` bytes. */
@@ -126,7 +137,7 @@ export function alloc(bytes: number): number {
     }
     if (ptr < 0) {
       if (top + size > MAX_BYTES) {
-        throw new OutOfMemoryError(`alloc: cannot allocate ${bytes} bytes: it would exceed the WebAssembly 32-bit memory limit of ${MAX_BYTES} bytes (${bytesInUse} bytes are in use). Live tensors are intact; use smaller shapes or float32.`);
+        throw new OutOfMemoryError(outOfMemory(bytes, `it would exceed the WebAssembly 32-bit memory limit of ${MAX_BYTES} bytes`));
       }
       grow(top + size, bytes);
       ptr = top;
@@ -145,7 +156,7 @@ export function alloc(bytes: number): number {
 export function allocPinned(bytes: number): number {
   if (base < 0) init();
   const size = sizeClass(bytes);
-  if (top + size > MAX_BYTES) throw new OutOfMemoryError(`alloc: cannot allocate ${bytes} bytes for a constant.`);
+  if (top + size > MAX_BYTES) throw new OutOfMemoryError(outOfMemory(bytes, 'no room is left for a constant'));
   grow(top + size, bytes);
   const ptr = top;
   top += size;

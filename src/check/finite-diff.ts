@@ -17,19 +17,20 @@ import { Tensor, type DType } from '../tensor/tensor.js';
 import { toTensor } from '../ops/convert.js';
 import { flatten, unflatten, type Leaf, type TreeDef } from '../tree.js';
 import { checkFunction, normalizeArgnums, scoped } from '../transforms/util.js';
+import type { AnyFunction, Argnums, GradientOf, Gradients, Jacobian, TreeArgs } from '../transforms/types.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => unknown;
 
 export type Stencil = 2 | 4;
 
-export interface FiniteDiffOptions {
+export interface FiniteDiffOptions<N extends Argnums | undefined = Argnums | undefined> {
   /** 2: central differences; 4: the 5-point stencil (default 4). */
   stencil?: Stencil;
   /** Relative step: h = eps * max(1, |x|), rounded to a power of two (default: per stencil and dtype, see above). */
   eps?: number;
   /** Which arguments to differentiate (default: all, giving one Jacobian tree per argument). */
-  argnums?: number | readonly number[];
+  argnums?: N;
 }
 
 /** Stencil offsets, in steps; combine() takes f at those points (same order) to h f'(x). */
@@ -150,7 +151,10 @@ export function directionalDiff(f: Fn, args: readonly unknown[], directions: rea
  * const f = (x) => stack([x.square().sum(), x.slice([0], [1]).mul(x.slice([1], [1])).reshape([])]);
  * finiteDiff(f, [array([1, 2])], {stencil: 4})[0] // ~ [[2, 4], [2, 1]]
  */
-export function finiteDiff(f: Fn, args: readonly unknown[], options: FiniteDiffOptions = {}): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function finiteDiff<F extends AnyFunction, const N extends Argnums | undefined = undefined>(f: F,
+  args: Readonly<TreeArgs<Parameters<F>, N extends Argnums ? N : number>>, options?: FiniteDiffOptions<N>):
+  Jacobian<ReturnType<F>, N extends Argnums ? GradientOf<Parameters<F>, N> : Gradients<Parameters<F>>>;
+export function finiteDiff(f: Fn, args: readonly unknown[], options: FiniteDiffOptions = {}): unknown {
   const op = 'finiteDiff';
   checkFunction(op, f);
   if (!Array.isArray(args)) throw new ArgumentError(`${op}: args must be an array with one entry per argument of f, as finiteDiff(f, [x, y]).`);

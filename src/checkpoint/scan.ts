@@ -3,11 +3,10 @@
 // scan's inputs and outputs; the forward pass keeps a few carry snapshots placed by the
 // binomial (Revolve) schedule, and the backward sweep replays the schedule: untaped steps to
 // move between snapshots, one taped step at a time to pull the carry's cotangent back.
-import { BYTES } from '../backend/buffer.js';
-import { memoryInfo, sizeClass } from '../backend/memory.js';
-import { Tracer, denseParts, popTrace, pushTrace, topTrace } from '../core/trace.js';
+import { memoryInfo } from '../backend/memory.js';
+import { Tracer, denseParts, innermostTrace, popTrace, pushTrace, topTrace } from '../core/trace.js';
 import { ArgumentError, DifferentiationError, ShapeError } from '../errors.js';
-import { closeScope, currentScope, openScope, type Scope } from '../tensor/scope.js';
+import { closeScope, currentScope, openScope } from '../tensor/scope.js';
 import { zeros } from '../tensor/create.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
@@ -16,6 +15,8 @@ import { add } from '../ops/elementwise.js';
 import { reshape, slice, stack } from '../ops/shape.js';
 import { flatten, unflatten, type Tree, type TreeDef } from '../tree.js';
 import { NodeGroup, claimFor, inScope, recordOutputs } from './checkpoint.js';
+import { StateStore, stateBytes } from './scan-state.js';
+import { Closures, LiftingTape } from './scan-closures.js';
 import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { revolveSchedule, scheduleStats, uniformSchedule, type ScheduleAction } from './revolve.js';
 import { checkFunction, scoped } from '../transforms/util.js';
@@ -114,88 +115,6 @@ class StepFunction {
 }
 
 /**
- * Carry states held by a scan: the current one and the snapshot slots, counted by reference
- * so that a tensor is freed when the last state holding it lets go. Only tensors a step of
- * this scan created are ever freed (never init, xs or values the step closed over), and only
- * while they stay where the scan put them: one that an enclosing tape recorded (grad of grad)
- * has moved to that tape's scope and is left to it.
- */
-class StateStore {
-  private readonly refs = new Map<DenseTensor, number>();
-  private readonly owned = new Map<DenseTensor, Scope | null>();
-  private readonly slots = new Map<number, Tensor[]>();
-  current: Tensor[] | null = null;
-
-  own(ts: Iterable<DenseTensor>): void {
-    for (const t of ts) this.owned.set(t, t.scope);
-  }
-
-  /** Notes the owned tensors the scan itself has moved to `scope` (claimFor). */
-  movedTo(scope: Scope): void {
-    for (const t of this.owned.keys()) if (t.scope === scope) this.owned.set(t, scope);
-  }
-
-  disown(leaves: readonly Tensor[]): void {
-    for (const d of leaves.flatMap((l) => denseParts(l))) this.owned.delete(d);
-  }
-
-  hold(leaves: readonly Tensor[]): void {
-    for (const d of leaves.flatMap((l) => denseParts(l))) this.refs.set(d, (this.refs.get(d) ?? 0) + 1);
-  }
-
-  drop(leaves: readonly Tensor[]): void {
-    for (const d of leaves.flatMap((l) => denseParts(l))) {
-      const n = (this.refs.get(d) ?? 1) - 1;
-      if (n > 0) {
-        this.refs.set(d, n);
-        continue;
-      }
-      this.refs.delete(d);
-      const scope = this.owned.get(d);
-      if (scope !== undefined && this.owned.delete(d) && scope === d.scope) d.dispose();
-    }
-  }
-
-  setCurrent(state: Tensor[] | null): void {
-    if (state) this.hold(state);
-    if (this.current) this.drop(this.current);
-    this.current = state;
-  }
-
-  takeshot(slot: number): void {
-    const state = this.current!;
-    this.hold(state);
-    const old = this.slots.get(slot);
-    if (old) this.drop(old);
-    this.slots.set(slot, state);
-  }
-
-  restore(slot: number): void {
-    this.setCurrent(this.slots.get(slot)!);
-  }
-
-  release(slot: number): void {
-    const state = this.slots.get(slot);
-    if (state) this.drop(state);
-    this.slots.delete(slot);
-  }
-
-  held(): Tensor[] {
-    return [...(this.current ?? []), ...[...this.slots.values()].flat()];
-  }
-
-  clear(): void {
-    for (const slot of [...this.slots.keys()]) this.release(slot);
-    this.setCurrent(null);
-  }
-}
-
-/** The bytes one snapshot of the carry takes, as the allocator rounds them. */
-function stateBytes(carry: readonly Tensor[]): number {
-  return carry.flatMap((t) => denseParts(t)).reduce((acc, d) => acc + sizeClass(d.size * BYTES[d.dtype]), 0);
-}
-
-/**
  * The checkpointed loop under a tape. `forward` runs the value pass, taking the schedule's
  * snapshots on the way; `reverse` pulls cotangents back by carrying out the rest of the
  * schedule. A second reverse (vjp's pullback called again, or jacrev's next chunk) starts over
@@ -207,11 +126,25 @@ class CheckpointedLoop {
   private firstTurn = 0;
   private swept = false;
 
+  readonly closures: Closures;
+
   constructor(private readonly op: string, private readonly step: StepFunction, private readonly trace: TapeTrace,
     private readonly init: Tensor[], private readonly xs: Tensor[], private readonly differentiatedXs: boolean[],
-    private readonly length: number, private readonly budget: Budget, private readonly schedule: 'revolve' | 'uniform') {}
+    private readonly length: number, private readonly budget: Budget, private readonly schedule: 'revolve' | 'uniform') {
+    this.closures = new Closures(op, trace);
+  }
 
+  /** The value pass; the variables the step closes over are in `closures` afterwards. */
   forward(): { carry: Tensor[]; ys: Tree } {
+    return this.closures.untaped(true, () => this.valuePass());
+  }
+
+  /** Frees the snapshots when the scan is not recorded after all (nothing was differentiated). */
+  discard(): void {
+    this.store.clear();
+  }
+
+  private valuePass(): { carry: Tensor[]; ys: Tree } {
     const l = this.length;
     let stepZero: StepResult | null = null;
     let snapshots = Infinity;
@@ -219,7 +152,10 @@ class CheckpointedLoop {
       const before = memoryInfo().bytesInUse;
       let tapeBytes = 0;
       stepZero = this.step.scopedCall(0, this.init, this.xs, true, this.trace.level, () => (tapeBytes = memoryInfo().bytesInUse - before));
-      const perState = stateBytes(this.init);
+      // Leaves the step passes through unchanged (a weight matrix in the carry) are shared by
+      // every snapshot, so they do not count against the budget.
+      const zero = stepZero;
+      const perState = stateBytes(this.init.filter((leaf, j) => zero.carry[j] !== leaf));
       snapshots = perState === 0 ? l : Math.floor((this.budget.bytes - tapeBytes) / perState);
       if (snapshots < 1) {
         for (const d of stepZero.fresh) d.dispose();
@@ -281,14 +217,28 @@ class CheckpointedLoop {
     }
     this.swept = true;
     const xsCt: (Tensor | null)[][] = this.xs.map(() => new Array<Tensor | null>(this.length).fill(null));
+    // Closed-over variables receive the sum of every turn's cotangent.
+    const closureCt: (Tensor | null)[] = this.closures.vars.map(() => null);
     this.run(this.actions.slice(this.firstTurn), (i) => {
-      const { carry, xs } = this.turn(i, carryCt, ysCt, rows);
+      const { carry, xs, closures } = this.turn(i, carryCt, ysCt, rows);
       for (const old of carryCt) {
         if (old && owned.has(old) && !carry.includes(old) && !xs.includes(old)) free(old);
       }
       for (const c of [...carry, ...xs]) if (c) owned.add(c);
       carryCt = carry;
       xs.forEach((c, j) => (xsCt[j][i] = c));
+      closures.forEach((c, j) => {
+        const prev = closureCt[j];
+        if (c === null) return;
+        if (prev === null) {
+          closureCt[j] = c;
+          return;
+        }
+        closureCt[j] = add(prev, c);
+        owned.add(prev).add(c);
+        free(prev);
+        free(c);
+      });
       this.store.setCurrent(null);
     });
     this.store.clear();
@@ -300,7 +250,7 @@ class CheckpointedLoop {
       for (const c of perStep) if (c && owned.has(c) && !carryCt.includes(c)) free(c);
       return g;
     });
-    return [...carryCt, ...xsGrads];
+    return [...carryCt, ...xsGrads, ...closureCt];
   }
 
   /** Carries out `actions`; turns go to `onTurn`. Untaped steps here keep no y. */
@@ -308,11 +258,13 @@ class CheckpointedLoop {
     for (const a of actions) {
       switch (a.kind) {
         case 'advance':
-          for (let i = a.from; i < a.to; i++) {
-            const r = this.step.scopedCall(i, this.store.current!, this.xs, false, null);
-            this.store.own(r.fresh);
-            this.store.setCurrent(r.carry);
-          }
+          this.closures.untaped(false, () => {
+            for (let i = a.from; i < a.to; i++) {
+              const r = this.step.scopedCall(i, this.store.current!, this.xs, false, null);
+              this.store.own(r.fresh);
+              this.store.setCurrent(r.carry);
+            }
+          });
           break;
         case 'takeshot': this.store.takeshot(a.slot); break;
         case 'restore': this.store.restore(a.slot); break;
@@ -323,36 +275,44 @@ class CheckpointedLoop {
     }
   }
 
-  /** Step i on a fresh tape from the current state, pulled back from the carry's and y_i's cotangents. */
-  private turn(i: number, carryCt: (Tensor | null)[], ysCt: (Tensor | null)[], rows: number): { carry: (Tensor | null)[]; xs: (Tensor | null)[] } {
+  /**
+   * Step i on a fresh tape from the current state, pulled back from the carry's and y_i's
+   * cotangents to the carry, x_i and the closed-over variables.
+   */
+  private turn(i: number, carryCt: (Tensor | null)[], ysCt: (Tensor | null)[], rows: number): { carry: (Tensor | null)[]; xs: (Tensor | null)[]; closures: (Tensor | null)[] } {
     if (carryCt.every((c) => c === null) && ysCt.every((c) => c === null)) {
-      return { carry: carryCt.map(() => null), xs: this.xs.map(() => null) };
+      return { carry: carryCt.map(() => null), xs: this.xs.map(() => null), closures: this.closures.vars.map(() => null) };
     }
     const state = this.store.current!;
     const cts = scoped((scope) => {
-      const trace = pushTrace((level) => new TapeTrace(level, scope));
+      const trace = pushTrace((level) => new LiftingTape(level, scope, this.trace));
       try {
         const carryVars = state.map((s) => trace.variable(s));
         const x = this.step.xAt(i, this.xs).map((v, j) => (this.differentiatedXs[j] ? trace.variable(v) : v));
-        const out = this.step.call(i, carryVars, x, null);
-        const seeds = new Map<number, Tensor>();
-        const seed = (o: Tensor, ct: Tensor | null) => {
-          if (ct === null || !(o instanceof TapeVar && o.trace === trace)) return;
-          const prev = seeds.get(o.id);
-          seeds.set(o.id, prev ? add(prev, ct) : ct);
-        };
-        out.carry.forEach((o, j) => seed(o, carryCt[j]));
-        out.ys.forEach((o, j) => {
-          const ct = ysCt[j];
-          seed(o, ct && reshape(slice(ct, [0, i, ...o.shape.map(() => 0)], [rows, 1, ...o.shape]), [rows, ...o.shape]));
+        // The sweep runs with the closures lifted too: a budgeted scan inside the step replays
+        // its own steps during it, and they must see the lifted variables.
+        return this.closures.lifted(trace, () => {
+          const out = this.step.call(i, carryVars, x, null);
+          const seeds = new Map<number, Tensor>();
+          const seed = (o: Tensor, ct: Tensor | null) => {
+            if (ct === null || !(o instanceof TapeVar && o.trace === trace)) return;
+            const prev = seeds.get(o.id);
+            seeds.set(o.id, prev ? add(prev, ct) : ct);
+          };
+          out.carry.forEach((o, j) => seed(o, carryCt[j]));
+          out.ys.forEach((o, j) => {
+            const ct = ysCt[j];
+            seed(o, ct && reshape(slice(ct, [0, i, ...o.shape.map(() => 0)], [rows, 1, ...o.shape]), [rows, ...o.shape]));
+          });
+          const wanted = [...carryVars, ...x].map((v) => (v instanceof TapeVar && v.trace === trace ? v.id : -1));
+          return backward(trace, seeds, [...wanted, ...this.closures.wanted(trace)], { consume: true, keep: new Set() });
         });
-        const wanted = [...carryVars, ...x].map((v) => (v instanceof TapeVar && v.trace === trace ? v.id : -1));
-        return backward(trace, seeds, wanted, { consume: true, keep: new Set() });
       } finally {
         popTrace(trace);
       }
     });
-    return { carry: cts.slice(0, state.length), xs: cts.slice(state.length) };
+    const nx = this.xs.length;
+    return { carry: cts.slice(0, state.length), xs: cts.slice(state.length, state.length + nx), closures: cts.slice(state.length + nx) };
   }
 }
 
@@ -401,6 +361,18 @@ function directLoop(step: StepFunction, init: Tensor[], seq: Sequence, trace: Ta
 }
 
 /**
+ * The tape a budgeted scan checkpoints on: the innermost tape among its inputs or, when the
+ * inputs are constants, the innermost transform if it is a tape (the step may close over
+ * that tape's variables: grad with respect to W, and W used inside the step).
+ */
+function loopTape(top: ReturnType<typeof topTrace>, budgeted: boolean): TapeTrace | null {
+  if (top instanceof TapeTrace) return top;
+  if (top !== null || !budgeted) return null;
+  const inner = innermostTrace();
+  return inner instanceof TapeTrace && inner.redirect === null ? inner : null;
+}
+
+/**
  * Loops `step(carry, x) => [carry, y]` over the leading axis of `xs` (or `{length: n}` times
  * with x = null), as jax.lax.scan. Returns [final carry, ys], the y's stacked along a new
  * leading axis (null when step returns y = null). Carry, x and y may be trees; the carry must
@@ -413,8 +385,10 @@ function directLoop(step: StepFunction, init: Tensor[], seq: Sequence, trace: Ta
  * least integer with C(s+r, s) >= l (see `optimalAdvances`), plus one for the value pass. A
  * byte budget is converted to s after measuring step 0: s = floor((bytes - one step's tape) /
  * one carry state). `{schedule: 'uniform'}` uses sqrt(l) evenly spaced snapshots instead.
- * With a budget, values being differentiated must reach the step through the carry or xs,
- * not a closure (put parameters in the carry: [h, W]).
+ * A step may close over values being differentiated (grad with respect to W, and W used
+ * inside the step); with a budget each turn of the backward sweep adds its share to their
+ * gradient. Carry leaves the step returns unchanged (a weight matrix carried along) are shared
+ * by every snapshot and do not count against a byte budget.
  * @example
  * const [h, hs] = scan((h, x) => { const n = tanh(add(h, x)); return [n, n]; }, zeros([4]), xs);
  * grad((h0) => sum(scan((h, x) => [sin(h).add(x), null], h0, xs, { checkpoints: 10 })[0]))(h0);
@@ -432,20 +406,30 @@ export function scan<C extends Tree, X extends Tree = Tree, Y extends Tree = Tre
   if (seq.length === 0) return [unflatten<C>(def, initLeaves), null as Y];
   const trace = staging();
   if (trace) return stagedScan(trace, stepFn, initLeaves, seq, options) as [C, Y];
-  const top = topTrace(op, [...initLeaves, ...seq.leaves]);
-  if (!(top instanceof TapeTrace) || schedule === null) {
+  const inputs = [...initLeaves, ...seq.leaves];
+  const top = topTrace(op, inputs);
+  // Inside a step that an enclosing checkpointed scan replays, that scan decides what the
+  // tape's values mean: this loop runs plainly.
+  if (top instanceof TapeTrace && top.redirect !== null) {
+    const result = directLoop(stepFn, initLeaves, seq, null, null);
+    return [unflatten<C>(def, result.carry), result.ys as Y];
+  }
+  const tape = loopTape(top, schedule !== null);
+  if (tape === null || schedule === null) {
     const closureLevel = schedule === null ? null : (top?.level ?? -1) + 1;
     const result = directLoop(stepFn, initLeaves, seq, top instanceof TapeTrace ? top : null, closureLevel);
     return [unflatten<C>(def, result.carry), result.ys as Y];
   }
-  const inputs = [...initLeaves, ...seq.leaves];
-  const primals = top.unpack(inputs);
-  const differentiatedXs = seq.leaves.map((x) => x instanceof TapeVar && x.trace === top);
-  const loop = new CheckpointedLoop(op, stepFn, top, primals.slice(0, initLeaves.length), primals.slice(initLeaves.length),
+  const primals = tape.unpack(inputs);
+  const differentiatedXs = seq.leaves.map((x) => x instanceof TapeVar && x.trace === tape);
+  const loop = new CheckpointedLoop(op, stepFn, tape, primals.slice(0, initLeaves.length), primals.slice(initLeaves.length),
     differentiatedXs, seq.length, budget, schedule);
   const { carry, ys } = loop.forward();
   const { leaves: yLeaves, def: yDef } = flatten(ys);
-  const outs = recordOutputs(top, op, inputs, primals, [...carry, ...(yLeaves as Tensor[])], (cts, rows) => loop.reverse(cts, rows));
+  const closed = loop.closures.vars;
+  if (top !== tape && closed.length === 0) loop.discard();
+  const outs = recordOutputs(tape, op, [...inputs, ...closed], [...primals, ...closed.map((v) => v.primal)],
+    [...carry, ...(yLeaves as Tensor[])], (cts, rows) => loop.reverse(cts, rows));
   return [unflatten<C>(def, outs.slice(0, carry.length)), unflatten<Y>(yDef, outs.slice(carry.length))];
 }
 

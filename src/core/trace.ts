@@ -25,6 +25,7 @@ export abstract class Tracer extends Tensor {
     return this.primal.dtype;
   }
 
+  /** @internal */
   dense(): DenseTensor {
     return this.primal.dense();
   }

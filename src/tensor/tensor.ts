@@ -2,13 +2,21 @@
 // data in wasm memory; tracers (src/core/) stand for a value inside a transform and reach
 // their data through their primal. Chainable methods (x.mul(y)) are attached by src/ops/.
 import { BYTES, releaseBlock, registerDropped, shareBlock, unregisterDropped, type DataBuffer, type DType } from '../backend/buffer.js';
-import { countTensor } from '../backend/memory.js';
+import { countTensor, sizeClass } from '../backend/memory.js';
+import { forgetTopLevel, noteTopLevel } from '../backend/leak-watch.js';
 import { readData } from '../backend/io.js';
-import { DisposedError, ShapeError } from '../errors.js';
+import { ConversionError, DisposedError, ShapeError } from '../errors.js';
 import { currentScope, type Scope } from './scope.js';
 import { sizeOf } from './shape.js';
 
 export type { DType };
+
+// Explicit resource management (`using y = f(x)` disposes y when its block ends) looks up
+// Symbol.dispose. Runtimes without it (Node < 18.18, older browsers) get the registered symbol
+// that TypeScript's and esbuild's downlevel helpers and the common polyfills agree on.
+if (typeof (Symbol as { dispose?: symbol }).dispose !== 'symbol') {
+  Object.defineProperty(Symbol, 'dispose', { value: Symbol.for('Symbol.dispose'), configurable: true });
+}
 export type NestedArray = number | NestedArray[];
 
 /**
@@ -33,7 +41,7 @@ export abstract class Tensor {
   abstract readonly shape: readonly number[];
   abstract readonly dtype: DType;
 
-  /** The concrete value behind this tensor (itself for a DenseTensor, the primal for a tracer). */
+  /** @internal The concrete value behind this tensor (itself for a DenseTensor, the primal for a tracer). */
   abstract dense(): DenseTensor;
 
   /** Frees the data now. Later use throws a DisposedError. Safe to call twice. */
@@ -81,6 +89,21 @@ export abstract class Tensor {
   toString(): string {
     return `Tensor(${JSON.stringify(this.toArray())}, shape=[${this.shape.join(', ')}], dtype=${this.dtype})`;
   }
+
+  /**
+   * String conversion (`${x}`, String(x)) prints the tensor. Numeric conversion (`x * 2`,
+   * `x > 0`, `+x`, `Math.tanh(x)`, `x + 1`) throws a ConversionError: JS would otherwise get NaN
+   * or compare strings, a silent wrong answer. (`if (x)` cannot be caught: objects are truthy.)
+   */
+  [Symbol.toPrimitive](hint: string): string {
+    if (hint === 'string') return this.toString();
+    throw new ConversionError(`A Tensor of shape [${this.shape.join(', ')}] (${this.dtype}) was used as a JS number (arithmetic, a comparison, unary +, Math.* or + with a string). JavaScript operators and Math functions cannot see tensor values. Read one value with x.item() (a one-element tensor), or keep the computation on tensors: add, sub, mul, div, pow (x.mul(2), not x * 2), greater, less, equal (not x > 0), and tanh, exp, sin, ... (not Math.tanh(x)). String(x) and \`\${x}\` print the tensor.`);
+  }
+
+  /** Disposes the tensor at the end of a `using` block: `using y = exp(x);`. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }
 
 Object.defineProperty(Tensor.prototype, TENSOR_BRAND, { value: true });
@@ -101,9 +124,10 @@ export class DenseTensor extends Tensor implements DataBuffer {
   /** @internal the scope that frees this tensor when it ends, or null at top level */
   scope: Scope | null = null;
   /**
-   * PERSISTENT (a cached constant: never freed, belongs to no scope) and REGISTERED (with the
-   * FinalizationRegistry: only tensors at top level are). One field, not two: a tape of a
-   * scalar program keeps millions of tensors, and each field costs 8 bytes on all of them.
+   * PERSISTENT (a cached constant: never freed, belongs to no scope), or REGISTERED (with the
+   * FinalizationRegistry: only tensors at top level are) plus 4 x the leak watch's epoch when
+   * it reached top level. One field, not three: a tape of a scalar program keeps millions of
+   * tensors, and each field costs 8 bytes on all of them.
    */
   private flags = 0;
 
@@ -141,11 +165,12 @@ export class DenseTensor extends Tensor implements DataBuffer {
     this.scope = null;
     if (this.flags !== 0) return;
     if (this.ptr >= 0) {
-      this.flags = REGISTERED;
       registerDropped(this, this);
+      this.flags = REGISTERED + 4 * noteTopLevel(sizeClass(this.size * BYTES[this.dtype]));
     }
   }
 
+  /** @internal */
   dense(): DenseTensor {
     return this;
   }
@@ -173,7 +198,10 @@ export class DenseTensor extends Tensor implements DataBuffer {
     this.ptr = -1;
     this.scope = null;
     countTensor(-1);
-    if (this.flags === REGISTERED) unregisterDropped(this);
+    if (this.flags & REGISTERED) {
+      unregisterDropped(this);
+      forgetTopLevel(this.flags >>> 2, sizeClass(this.size * BYTES[this.dtype]));
+    }
     releaseBlock(ptr, this.size * BYTES[this.dtype]);
   }
 }

@@ -11,6 +11,7 @@ import { flatten, mapTree, unflatten, type Tree } from '../tree.js';
 import { TapeTrace, TapeVar, backward } from './reverse.js';
 import { identityBlock, type JacOptions } from './jvp.js';
 import { checkDifferentiated, checkFunction, checkOptions, normalizeArgnums, refuseThenable, scoped, unaliased } from './util.js';
+import type { AnyFunction, Argnums, GradientOf, Gradients, Jacobian, Scalar, TensorLikes, Tensors, TreeArgs } from './types.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => any;
@@ -57,26 +58,41 @@ function gradientTrees(cts: (Tensor | null)[], xs: Tensor[], def: ReturnType<typ
   return single ? trees[0] : trees;
 }
 
-export interface GradOptions {
+export interface GradOptions<N extends Argnums = Argnums> {
   /** Which positional arguments to differentiate (default 0); an array gives an array of gradients. */
-  argnums?: number | readonly number[];
+  argnums?: N;
   /** f returns [value, aux]; aux is passed through undifferentiated. */
   hasAux?: boolean;
 }
 
+/** A function grad accepts: a scalar result, or [scalar, aux] with hasAux. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ScalarFunction = (...args: any[]) => Scalar;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type ScalarAuxFunction = (...args: any[]) => readonly [Scalar, unknown];
+
+/** The aux part of a hasAux function's result. */
+export type AuxOf<F extends ScalarAuxFunction> = ReturnType<F>[1];
+
 /**
  * Returns a function giving [f(...args), gradient] (with hasAux: [[value, aux], gradient]).
- * The gradient mirrors the differentiated argument's tree.
- * @example valueAndGrad((x) => sum(square(x)))(array([1, 2])) // [5, [2, 4]]
+ * The gradient mirrors the differentiated argument's tree, in its type too.
+ * @example
+ * const [value, g] = valueAndGrad((p: { w: Tensor }) => sum(square(p.w)))({ w: array([1, 2]) });
+ * // value: 5, g.w: [2, 4]
  */
+export function valueAndGrad<F extends ScalarAuxFunction, const N extends Argnums = 0>(f: F, options: GradOptions<N> & { hasAux: true }):
+  (...args: TreeArgs<Parameters<F>, N>) => [[Tensor, AuxOf<F>], GradientOf<Parameters<F>, N>];
+export function valueAndGrad<F extends ScalarFunction, const N extends Argnums = 0>(f: F, options?: GradOptions<N> & { hasAux?: false }):
+  (...args: TreeArgs<Parameters<F>, N>) => [Tensor, GradientOf<Parameters<F>, N>];
 export function valueAndGrad(f: Fn, options: GradOptions = {}) {
   checkFunction('valueAndGrad', f);
   checkOptions('valueAndGrad', options);
-  return (...args: unknown[]): [any, any] => gradImpl(f, options, args, true); // eslint-disable-line @typescript-eslint/no-explicit-any
+  return (...args: unknown[]) => gradImpl(f, options, args, true);
 }
 
 /** With `wantValue` false the value is freed with the transform's scope (grad's case). */
-function gradImpl(f: Fn, options: GradOptions, args: unknown[], wantValue: boolean): [any, any] { // eslint-disable-line @typescript-eslint/no-explicit-any
+function gradImpl(f: Fn, options: GradOptions, args: unknown[], wantValue: boolean): [unknown, unknown] {
     const op = 'grad';
     const { list, single } = normalizeArgnums(op, options.argnums, args.length);
     checkDifferentiated(op, args, list);
@@ -121,15 +137,21 @@ function gradImpl(f: Fn, options: GradOptions, args: unknown[], wantValue: boole
 }
 
 /**
- * The gradient of a scalar function (reverse mode), mirroring the argument's tree.
- * @example grad((x) => x.pow(3))(2).item() // 12
+ * The gradient of a scalar function (reverse mode), mirroring the argument's tree, in its
+ * type too: `grad((p: {W: Tensor}) => ...)(params).W` is a Tensor. With `argnums: [0, 1]` it
+ * returns a tuple of gradients; with `hasAux: true`, f returns [value, aux] and grad [gradient, aux].
+ * @example grad((x: Tensor) => x.pow(3))(2).item() // 12
  */
+export function grad<F extends ScalarAuxFunction, const N extends Argnums = 0>(f: F, options: GradOptions<N> & { hasAux: true }):
+  (...args: TreeArgs<Parameters<F>, N>) => [GradientOf<Parameters<F>, N>, AuxOf<F>];
+export function grad<F extends ScalarFunction, const N extends Argnums = 0>(f: F, options?: GradOptions<N> & { hasAux?: false }):
+  (...args: TreeArgs<Parameters<F>, N>) => GradientOf<Parameters<F>, N>;
 export function grad(f: Fn, options: GradOptions = {}) {
   checkFunction('grad', f);
   checkOptions('grad', options);
-  return (...args: unknown[]): any => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return (...args: unknown[]): unknown => {
     const [value, g] = gradImpl(f, options, args, false);
-    return options.hasAux ? [g, value[1]] : g;
+    return options.hasAux ? [g, (value as unknown[])[1]] : g;
   };
 }
 
@@ -140,7 +162,9 @@ export function grad(f: Fn, options: GradOptions = {}) {
  * const [y, pullback] = vjp((x) => mul(x, 2), array([1, 2]));
  * pullback(array([1, 1])) // [[2, 2]]
  */
-export function vjp(f: Fn, ...primals: Tree[]): [any, (cotangent: Tree) => any[]] { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function vjp<F extends AnyFunction>(f: F, ...primals: TreeArgs<Parameters<F>>):
+  [Tensors<ReturnType<F>>, (cotangent: TensorLikes<ReturnType<F>>) => Gradients<Parameters<F>>];
+export function vjp(f: Fn, ...primals: unknown[]): [unknown, unknown] {
   checkFunction('vjp', f);
   const op = 'vjp';
   const list = primals.map((_, i) => i);
@@ -166,7 +190,7 @@ export function vjp(f: Fn, ...primals: Tree[]): [any, (cotangent: Tree) => any[]
   // The value is a fresh Tensor object even where it is an input or a value the tape saved,
   // so disposing it leaves the pullback and the inputs intact.
   const value = unflatten(outDef, outTensors.map((l) => unaliased(l instanceof TapeVar && l.trace === trace ? l.primal : l)));
-  const pullback = (cotangent: Tree): any[] => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const pullback = (cotangent: Tree): unknown[] => {
     const ct = flatten(cotangent, `${op}: cotangent`);
     if (ct.leaves.length !== outTensors.length || JSON.stringify(ct.def) !== JSON.stringify(outDef)) {
       throw new ArgumentError(`${op}: the cotangent must have the structure of f's output (${outTensors.length} leaves), got ${ct.leaves.length} leaves.`);
@@ -187,8 +211,7 @@ export function vjp(f: Fn, ...primals: Tree[]): [any, (cotangent: Tree) => any[]
         }
       });
       const cts = backward(trace, seeds, state.vars.map((v) => v.id), { consume: false, keep: new Set() });
-      const grads = gradientTrees(cts, state.xs, selected.def, false) as unknown[];
-      return grads;
+      return gradientTrees(cts, state.xs, selected.def, false) as unknown[];
     });
   };
   return [value, pullback];
@@ -199,10 +222,12 @@ export function vjp(f: Fn, ...primals: Tree[]): [any, (cotangent: Tree) => any[]
  * of matrix products per chunk). The result has shape out.shape + x.shape.
  * @example jacrev((x) => mul(x, x))(array([1, 2])) // [[2, 0], [0, 4]]
  */
+export function jacrev<F extends AnyFunction, const N extends Argnums = 0>(f: F, options?: JacOptions<N>):
+  (...args: TreeArgs<Parameters<F>, N>) => Jacobian<ReturnType<F>, GradientOf<Parameters<F>, N>>;
 export function jacrev(f: Fn, options: JacOptions = {}) {
   checkFunction('jacrev', f);
   checkOptions('jacrev', options);
-  return (...args: unknown[]): any => jacrevImpl(f, options, args, null); // eslint-disable-line @typescript-eslint/no-explicit-any
+  return (...args: unknown[]): unknown => jacrevImpl(f, options, args, null);
 }
 
 /** Returned by jacrevImpl when `decide` picks forward mode after seeing the output size. */
@@ -212,7 +237,7 @@ export const USE_FORWARD = Symbol('use forward mode');
  * jacrev's body. `decide(n, m)`, when given, is asked once the function has been taped and
  * the output size m is known; if it answers 'fwd' the tape is dropped and USE_FORWARD returned.
  */
-export function jacrevImpl(f: Fn, options: JacOptions, args: unknown[], decide: ((n: number, m: number) => 'fwd' | 'rev') | null): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function jacrevImpl(f: Fn, options: JacOptions, args: unknown[], decide: ((n: number, m: number) => 'fwd' | 'rev') | null): unknown {
   const op = 'jacrev';
   const { list, single } = normalizeArgnums(op, options.argnums, args.length);
   checkDifferentiated(op, args, list);

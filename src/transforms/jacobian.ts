@@ -2,22 +2,27 @@
 import { ArgumentError, ConcretizationError } from '../errors.js';
 import { abstractOutputs } from '../staging/trace.js';
 import { sizeOf } from '../tensor/shape.js';
-import { flatten, type Tree } from '../tree.js';
+import { flatten } from '../tree.js';
 import { USE_FORWARD, grad, jacrev, jacrevImpl } from './grad.js';
 import { defaultChunk, jacfwd, jvp, type JacOptions } from './jvp.js';
 import { checkFunction, checkOptions } from './util.js';
+import type { AnyFunction, Argnums, GradientOf, Gradients, Jacobian, TensorLikes, TreeArgs } from './types.js';
+import type { ScalarFunction } from './grad.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => any;
 
 /**
- * The Hessian of a scalar function, forward over reverse: jacfwd(jacrev(f)).
- * @example hessian((x) => sum(pow(x, 3)))(array([1, 2])) // [[6, 0], [0, 12]]
+ * The Hessian of a scalar function, forward over reverse: jacfwd(jacrev(f)). For a tree
+ * argument it is the gradient's tree with each leaf replaced by the gradient's tree again.
+ * @example hessian((x: Tensor) => sum(pow(x, 3)))(array([1, 2])) // [[6, 0], [0, 12]]
  */
+export function hessian<F extends ScalarFunction, const N extends Argnums = 0>(f: F, options?: Pick<JacOptions<N>, 'argnums'>):
+  (...args: TreeArgs<Parameters<F>, N>) => Jacobian<GradientOf<Parameters<F>, N>, GradientOf<Parameters<F>, N>>;
 export function hessian(f: Fn, options: Pick<JacOptions, 'argnums'> = {}) {
   checkFunction('hessian', f);
   checkOptions('hessian', options);
-  return jacfwd(jacrev(f, options), options);
+  return jacfwd(jacrev(f, options) as Fn, options);
 }
 
 /**
@@ -25,12 +30,13 @@ export function hessian(f: Fn, options: Pick<JacOptions, 'argnums'> = {}) {
  * Returns one tree per primal, shaped like the primals.
  * @example hvp((x) => sum(pow(x, 3)), [array([1, 2])], [array([1, 0])]) // [[6, 0]]
  */
-export function hvp(f: Fn, primals: readonly Tree[], tangents: readonly Tree[]): any[] { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function hvp<F extends ScalarFunction>(f: F, primals: Readonly<TreeArgs<Parameters<F>>>, tangents: TensorLikes<Parameters<F>>): Gradients<Parameters<F>>;
+export function hvp(f: Fn, primals: readonly unknown[], tangents: readonly unknown[]): unknown {
   checkFunction('hvp', f);
   if (!Array.isArray(primals) || primals.length === 0) throw new ArgumentError('hvp: primals must be a non-empty array with one entry per argument of f.');
   const argnums = primals.map((_, i) => i);
   const [, tangentOut] = jvp((...xs: unknown[]) => grad(f, { argnums })(...xs), primals, tangents);
-  return tangentOut as unknown[];
+  return tangentOut;
 }
 
 /** A key for the shapes and dtypes of the arguments, or null for arguments it cannot describe. */
@@ -49,7 +55,7 @@ function inputSize(args: unknown[], argnums: number | readonly number[] | undefi
 
 export type JacobianMode = 'auto' | 'fwd' | 'rev';
 
-export interface JacobianOptions extends JacOptions {
+export interface JacobianOptions<N extends Argnums = Argnums> extends JacOptions<N> {
   mode?: JacobianMode;
 }
 
@@ -114,6 +120,8 @@ export function chooseJacobianMode(n: number, m: number): 'fwd' | 'rev' {
  * that tape when reverse mode wins.
  * @example jacobian((x) => sin(x))(array([0, 1]))
  */
+export function jacobian<F extends AnyFunction, const N extends Argnums = 0>(f: F, options?: JacobianOptions<N>):
+  (...args: TreeArgs<Parameters<F>, N>) => Jacobian<ReturnType<F>, GradientOf<Parameters<F>, N>>;
 export function jacobian(f: Fn, options: JacobianOptions = {}) {
   checkFunction('jacobian', f);
   checkOptions('jacobian', options);
@@ -124,7 +132,7 @@ export function jacobian(f: Fn, options: JacobianOptions = {}) {
   let outputSizes = outputSizesOf.get(f);
   if (!outputSizes) outputSizesOf.set(f, (outputSizes = new Map<string, number>()));
   const known = outputSizes;
-  return (...args: unknown[]): any => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return (...args: unknown[]): unknown => {
     const outputSizes = known;
     if (mode === 'fwd') return jacfwd(f, options)(...args);
     if (mode === 'rev') return jacrev(f, options)(...args);

@@ -6,10 +6,11 @@ import { shapesEqual } from '../tensor/shape.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
 import { toTensor } from '../ops/convert.js';
 import { concat, reshape, slice, transpose } from '../ops/shape.js';
-import { flatten, unflatten, type Tree } from '../tree.js';
+import { flatten, unflatten } from '../tree.js';
 import { closeScope, openScope } from '../tensor/scope.js';
 import { Dual, JvpTrace } from './forward.js';
 import { checkDifferentiated, checkFunction, checkOptions, normalizeArgnums, refuseThenable, scoped, unaliased } from './util.js';
+import type { AnyFunction, Argnums, GradientOf, Jacobian, TensorLikes, Tensors, TreeArgs } from './types.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => unknown;
@@ -45,7 +46,9 @@ export function pushForward(f: Fn, argLeaves: Tensor[], tangents: Tensor[], k: n
  * @example
  * const [y, dy] = jvp((x) => sin(x), [2], [1]); // dy = cos(2)
  */
-export function jvp(f: Fn, primals: readonly Tree[], tangents: readonly Tree[]): [any, any] { // eslint-disable-line @typescript-eslint/no-explicit-any
+export function jvp<F extends AnyFunction>(f: F, primals: Readonly<TreeArgs<Parameters<F>>>, tangents: TensorLikes<Parameters<F>>):
+  [Tensors<ReturnType<F>>, Tensors<ReturnType<F>>];
+export function jvp(f: Fn, primals: readonly unknown[], tangents: readonly unknown[]): unknown {
   checkFunction('jvp', f);
   if (!Array.isArray(primals) || !Array.isArray(tangents)) {
     throw new ArgumentError('jvp: primals and tangents must be arrays with one entry per argument of f, as jvp(f, [x, y], [dx, dy]).');
@@ -79,9 +82,9 @@ export function jvp(f: Fn, primals: readonly Tree[], tangents: readonly Tree[]):
   });
 }
 
-export interface JacOptions {
+export interface JacOptions<N extends Argnums = Argnums> {
   /** Which positional arguments to differentiate (default 0); an array gives an array of Jacobians. */
-  argnums?: number | readonly number[];
+  argnums?: N;
   /** Directions per pass (jacfwd) or output rows per sweep (jacrev). */
   chunkSize?: number;
 }
@@ -125,10 +128,12 @@ export function assembleColumns(blocks: Tensor[], outShape: readonly number[], l
  * out.shape + x.shape (a tree mirroring the differentiated argument).
  * @example jacfwd((x) => mul(x, x))(array([1, 2])) // [[2, 0], [0, 4]]
  */
+export function jacfwd<F extends AnyFunction, const N extends Argnums = 0>(f: F, options?: JacOptions<N>):
+  (...args: TreeArgs<Parameters<F>, N>) => Jacobian<ReturnType<F>, GradientOf<Parameters<F>, N>>;
 export function jacfwd(f: Fn, options: JacOptions = {}) {
   checkFunction('jacfwd', f);
   checkOptions('jacfwd', options);
-  return (...args: unknown[]): any => { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return (...args: unknown[]): unknown => {
     const { list, single } = normalizeArgnums('jacfwd', options.argnums, args.length);
     checkDifferentiated('jacfwd', args, list);
     const selected = flatten(list.map((i) => args[i]), 'jacfwd: argument');

@@ -191,7 +191,14 @@ export class TapeTrace extends Trace {
     return inputs.map((x) => (x instanceof TapeVar && x.trace === this ? x.primal : x));
   }
 
+  /**
+   * While set, ops routed to this tape go here instead of being recorded: a checkpointed scan
+   * replays a step that closes over this tape's variables this way (see scan-closures.ts).
+   */
+  redirect: (<P>(prim: Primitive<P>, inputs: Tensor[], params: P) => Tensor) | null = null;
+
   process<P>(prim: Primitive<P>, inputs: Tensor[], params: P): Tensor {
+    if (this.redirect) return this.redirect(prim, inputs, params);
     const primals = this.unpack(inputs);
     return this.record(prim, params, inputs, primals, bind(prim, primals, params));
   }
