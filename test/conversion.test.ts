@@ -1,6 +1,8 @@
 // JS mistakes become errors: a tensor used as a JS number throws a ConversionError naming
 // item() and the tensor ops; string conversion still prints. Tensors are disposable, so
 // `using` frees them at the end of their block.
+import { existsSync, readFileSync } from 'node:fs';
+import vm from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConversionError, DisposedError, array, exp, grad, memory, scalar, tanh, type Tensor } from './helpers/api.js';
 
@@ -91,5 +93,24 @@ describe('tensors are disposable', () => {
       throw new Error('boom');
     }).toThrow('boom');
     expect(memory().bytesInUse).toBe(before);
+  });
+
+  it('a runtime without Symbol.dispose gets it polyfilled (the CommonJS bundle in a fresh realm)', async () => {
+    const bundle = new URL('../dist/index.cjs', import.meta.url);
+    expect(existsSync(bundle), 'dist/index.cjs is missing: run npm install (or npm run build) first').toBe(true);
+    // A vm context has V8's own intrinsics, without the Symbol.dispose Node adds to its main realm.
+    const context = vm.createContext({ setTimeout, clearTimeout, FinalizationRegistry, WebAssembly, TextDecoder, atob, Buffer, performance, console });
+    expect(vm.runInContext('typeof Symbol.dispose', context)).toBe('undefined');
+    const module = { exports: {} };
+    (vm.runInContext(`(function (module, exports) {${readFileSync(bundle, 'utf8')}\n})`, context) as (m: object, e: object) => void)(module, module.exports);
+    context.d = module.exports;
+    await (module.exports as { ready: () => Promise<void> }).ready();
+    const freed = vm.runInContext(`(() => {
+      const x = d.array([1, 2]);
+      const before = d.memory().bytesInUse;
+      x[Symbol.dispose]();
+      return [typeof Symbol.dispose, Symbol.dispose === Symbol.for('Symbol.dispose'), before - d.memory().bytesInUse];
+    })()`, context) as unknown[];
+    expect(Array.from(freed)).toEqual(['symbol', true, 16]);
   });
 });
