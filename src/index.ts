@@ -47,6 +47,7 @@ export { jit } from './staging/jit.js';
 export type { JitOptions, JitStats, Jitted } from './staging/jit.js';
 export { Program } from './staging/program.js';
 export { evalShape } from './staging/trace.js';
+export { cond, fori, whileLoop } from './staging/control.js';
 export { tidy, memory } from './tidy.js';
 export { flatten, unflatten } from './tree.js';
 export type { Tree, Leaf } from './tree.js';

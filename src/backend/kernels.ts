@@ -260,6 +260,12 @@ export class Pivots {
     return this.ptr + m * this.n * 4;
   }
 
+  /** A copy of member m's pivots. */
+  read(m: number): Int32Array {
+    const at = this.at(m) >>> 2;
+    return viewI32().slice(at, at + this.n);
+  }
+
   /** The sign of member m's row permutation: (-1)^(number of row swaps). */
   sign(m: number): number {
     return fn('lu_sign')(this.at(m), this.n);

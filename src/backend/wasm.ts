@@ -45,6 +45,10 @@ export function ready(): Promise<void> {
   if (instance) return Promise.resolve();
   pending ??= WebAssembly.instantiate(decodeBase64(wasmBase64) as BufferSource, imports).then((r) => {
     instance = r.instance.exports as KernelExports;
+  }, (err: unknown) => {
+    pending = null;
+    // A page's Content-Security-Policy treats compiling wasm from bytes like eval.
+    throw new NotReadyError(`dualtape: the WebAssembly kernels could not be compiled (${err instanceof Error ? err.message : String(err)}). On a page with a Content-Security-Policy, add 'wasm-unsafe-eval' to script-src (dualtape generates no JavaScript, so 'unsafe-eval' is not needed).`);
   });
   return pending;
 }

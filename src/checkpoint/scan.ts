@@ -19,6 +19,8 @@ import { NodeGroup, claimFor, inScope, recordOutputs } from './checkpoint.js';
 import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { revolveSchedule, scheduleStats, uniformSchedule, type ScheduleAction } from './revolve.js';
 import { checkFunction, scoped } from '../transforms/util.js';
+import { executor, staging, unaliased } from '../staging/control.js';
+import { traceProgram, type StagingTrace } from '../staging/trace.js';
 import {
   type Budget, type Layout, type ScanLength, type ScanOptions, type Sequence, describe, layoutOf, parseOptions, parseXs,
 } from './scan-options.js';
@@ -40,6 +42,11 @@ class StepFunction {
     init: Tensor[], private readonly seq: Sequence) {
     this.carryLayout = init.map(layoutOf);
     this.carryDefText = JSON.stringify(carryDef);
+  }
+
+  /** The tree structure of y (known once the step has run). */
+  yTreeDef(): TreeDef {
+    return this.yDef ?? { kind: 'none', value: null };
   }
 
   /** The leaves of x_i: row i of each leaf of xs (taken from `sources`, xs at some level). */
@@ -423,6 +430,8 @@ export function scan<C extends Tree, X extends Tree = Tree, Y extends Tree = Tre
   const fn = step as (carry: unknown, x: unknown) => unknown;
   const stepFn = new StepFunction(op, fn, def, initLeaves, seq);
   if (seq.length === 0) return [unflatten<C>(def, initLeaves), null as Y];
+  const trace = staging();
+  if (trace) return stagedScan(trace, stepFn, initLeaves, seq, options) as [C, Y];
   const top = topTrace(op, [...initLeaves, ...seq.leaves]);
   if (!(top instanceof TapeTrace) || schedule === null) {
     const closureLevel = schedule === null ? null : (top?.level ?? -1) + 1;
@@ -438,4 +447,42 @@ export function scan<C extends Tree, X extends Tree = Tree, Y extends Tree = Tre
   const { leaves: yLeaves, def: yDef } = flatten(ys);
   const outs = recordOutputs(top, op, inputs, primals, [...carry, ...(yLeaves as Tensor[])], (cts, rows) => loop.reverse(cts, rows));
   return [unflatten<C>(def, outs.slice(0, carry.length)), unflatten<Y>(yDef, outs.slice(carry.length))];
+}
+
+/**
+ * scan inside jit: the step is traced once into a sub-program and the loop is one equation
+ * whose outputs are the final carry and the stacked ys. Its `run` is scan itself with a step
+ * that executes the sub-program, so the equation runs, differentiates (with the same
+ * checkpointing options) and inlines like any other.
+ */
+function stagedScan(trace: StagingTrace, stepFn: StepFunction, init: Tensor[], seq: Sequence, options: ScanOptions): [unknown, unknown] {
+  const op = 'scan';
+  const carryAvals = init.map((t) => ({ shape: t.shape, dtype: t.dtype }));
+  const xAvals = seq.leaves.map((t) => ({ shape: t.shape.slice(1), dtype: t.dtype }));
+  let yDef: TreeDef | null = null;
+  let yAvals: { shape: readonly number[]; dtype: Tensor['dtype'] }[] = [];
+  const { program, captures } = traceProgram(`${op} step`, [...carryAvals, ...xAvals], (ins) => {
+    const { carry, ys } = stepFn.call(0, ins.slice(0, init.length), ins.slice(init.length), null);
+    const y = flatten(unflatten(stepFn.yTreeDef(), ys), `${op}: step's y`);
+    yDef = y.def;
+    yAvals = (y.leaves as Tensor[]).map((t) => ({ shape: t.shape, dtype: t.dtype }));
+    return [...carry, ...(y.leaves as Tensor[])];
+  });
+  const nc = init.length, nx = seq.leaves.length;
+  const call = {
+    name: op,
+    params: { length: seq.length, step: program },
+    run: (ins: readonly Tensor[]) => {
+      const run = executor(program, ins.slice(nc + nx));
+      const step = (carry: unknown, x: unknown) => {
+        const outs = run(...flatten(carry).leaves as Tensor[], ...(x === null ? [] : flatten(x).leaves as Tensor[]));
+        return [unflatten(stepFn.carryDef, outs.slice(0, nc)), unflatten(yDef!, outs.slice(nc))] as const;
+      };
+      const xsTree = seq.def === null ? { length: seq.length } : unflatten(seq.def, ins.slice(nc, nc + nx));
+      const [carry, ys] = scan(step, unflatten(stepFn.carryDef, ins.slice(0, nc)), xsTree, options);
+      return unaliased([...flatten(carry).leaves as Tensor[], ...flatten(ys).leaves as Tensor[]], ins);
+    },
+  };
+  const outs = trace.emitCall(call, [...init, ...seq.leaves, ...captures], [...carryAvals, ...yAvals.map((a) => ({ shape: [seq.length, ...a.shape], dtype: a.dtype }))]);
+  return [unflatten(stepFn.carryDef, outs.slice(0, nc)), unflatten(yDef!, outs.slice(nc))];
 }

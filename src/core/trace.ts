@@ -60,6 +60,11 @@ export function denseParts(x: unknown, out: DenseTensor[] = []): DenseTensor[] {
   return out;
 }
 
+/** The innermost active trace, or null outside every transform. */
+export function innermostTrace(): Trace | null {
+  return stack.length > 0 ? stack[stack.length - 1] : null;
+}
+
 export function pushTrace<T extends Trace>(make: (level: number) => T): T {
   const trace = make(stack.length);
   stack.push(trace);

@@ -10,7 +10,7 @@ import { NO_PARAMS, definePrimitive, type Aval, type DepSetsLike, type Sparsity,
 import { bind } from '../core/trace.js';
 import * as kernels from '../backend/kernels.js';
 import { broadcastStrides, contiguousStrides } from '../backend/kernels.js';
-import { LinAlgError, ShapeError, fmtShape } from '../errors.js';
+import { ConcretizationError, LinAlgError, ShapeError, fmtShape } from '../errors.js';
 import { array, empty } from '../tensor/create.js';
 import { broadcastShapes, sizeOf } from '../tensor/shape.js';
 import type { DenseTensor, DType, Tensor } from '../tensor/tensor.js';
@@ -19,6 +19,7 @@ import { add, mul, neg, sub } from './elementwise.js';
 import { matmulT } from './matmul.js';
 import { sum } from './sum.js';
 import { reshape, transpose } from './shape.js';
+import { detShift, illMembers } from './det-shift.js';
 
 // Defined with the other error classes; re-exported here, where src/index.ts takes it from.
 
@@ -304,15 +305,46 @@ const determinantSparsity: Sparsity<Record<string, never>> = (algebra, { inputs:
   });
 };
 
-// d det A = det A tr(A^{-1} dA) = det A sum(A^{-T} * dA);  A_bar = det_bar det A A^{-T}.
+/**
+ * adj(A)^T, the derivative of det A: det A A^{-T} where every member is well conditioned,
+ * else the rank-one shifted formula of det-shift.ts, which holds at singular A too. Inside jit
+ * the values are not known while tracing, so the program takes det A A^{-T}.
+ */
+function cofactor(a: Tensor, d: Tensor): Tensor {
+  let concrete: DenseTensor;
+  try {
+    concrete = a.dense();
+  } catch (e) {
+    if (!(e instanceof ConcretizationError)) throw e;
+    return mul(reshape(d, [...d.shape, 1, 1]), invTranspose(a, 'det'));
+  }
+  let invT: Tensor | null = null;
+  try {
+    invT = invTranspose(a, 'det');
+  } catch (e) {
+    if (!(e instanceof LinAlgError)) throw e;
+  }
+  const ill = illMembers('det', concrete, invT && invT.dense());
+  if (invT && !ill.includes(true)) return mul(reshape(d, [...d.shape, 1, 1]), invT);
+  const s = detShift('det', concrete, ill);
+  const b = add(a, s.shift);
+  const bi = invMatrix(b, 'det (derivative)');
+  const biu = matmulT(bi, s.u, false, false);
+  const vbi = matmulT(s.v, bi, true, false);
+  const c = sub(1, matmulT(s.v, biu, true, false));
+  const detB = reshape(det(b), [...b.shape.slice(0, -2), 1, 1]);
+  return mT(mul(mul(detB, s.keep), add(mul(c, bi), matmulT(biu, vbi, false, false))));
+}
+
+// d det A = sum(adj(A)^T * dA) (= det A tr(A^{-1} dA) for invertible A);  A_bar = det_bar adj(A)^T.
 const detP = definePrimitive({
   name: 'det',
   impl: ([a]) => detImpl('det', a, false),
   shape: determinantAval,
   saves: [0, 'out'],
   sparsity: determinantSparsity,
-  jvp: ({ inputs: [a], tangents: [ta], out: d }) => ta && mul(d, sum(mul(ta, invTranspose(a, 'det')), [-2, -1])),
-  vjp: ({ ct, inputs: [a], out: d }) => [mul(reshape(mul(ct, d), [...ct.shape, 1, 1]), invTranspose(a, 'det'))],
+  jvp: ({ inputs: [a], tangents: [ta], out: d }) => ta && sum(mul(ta, cofactor(a, d)), [-2, -1]),
+  vjp: ({ ct, inputs: [a], out: d }) => [mul(reshape(ct, [...ct.shape, 1, 1]), cofactor(a, d))],
 });
 
 // d log|det A| = tr(A^{-1} dA);  A_bar = logdet_bar A^{-T}.

@@ -5,7 +5,7 @@
 // inlined into an enclosing jit, without calling the traced function again.
 import { bind } from '../core/trace.js';
 import { DenseTensor, type Tensor } from '../tensor/tensor.js';
-import type { Program } from './program.js';
+import { definedBy, type Program } from './program.js';
 
 /** Per equation, the variables that die after it: intermediates not returned by the program. */
 function lastUses(program: Program): Int32Array[] {
@@ -19,7 +19,7 @@ function lastUses(program: Program): Int32Array[] {
   for (let v = first; v < last.length; v++) if (last[v] >= 0) dying[last[v]].push(v);
   // An equation whose output nobody reads frees it at once.
   program.equations.forEach((eq, i) => {
-    if (last[eq.out] < 0 && !program.outputs.includes(eq.out)) dying[i].push(eq.out);
+    for (const v of definedBy(eq)) if (last[v] < 0 && !program.outputs.includes(v)) dying[i].push(v);
   });
   return dying.map((d) => Int32Array.from(d));
 }
@@ -42,7 +42,12 @@ export function runProgram(program: Program, inputs: readonly DenseTensor[]): De
       const ins = eq.inputs;
       args.length = ins.length;
       for (let j = 0; j < ins.length; j++) args[j] = env[ins[j]]!;
-      env[eq.out] = eq.prim.impl(args, eq.params);
+      if (eq.call) {
+        const outs = eq.call.run(args.slice());
+        eq.outs.forEach((v, j) => (env[v] = outs[j] as DenseTensor));
+      } else {
+        env[eq.out] = eq.prim.impl(args, eq.params);
+      }
       const d = dying[i];
       for (let j = 0; j < d.length; j++) {
         env[d[j]]!.dispose();
@@ -71,7 +76,13 @@ export function evalProgram(program: Program, inputs: readonly Tensor[]): Tensor
   for (let i = 0; i < inputs.length; i++) env[i] = inputs[i];
   for (let c = 0; c < program.consts.length; c++) env[program.inputCount + c] = program.consts[c];
   for (const eq of program.equations) {
-    env[eq.out] = bind(eq.prim, eq.inputs.map((v) => env[v]), eq.params);
+    const ins = eq.inputs.map((v) => env[v]);
+    if (eq.call) {
+      const outs = eq.call.run(ins);
+      eq.outs.forEach((v, j) => (env[v] = outs[j]));
+    } else {
+      env[eq.out] = bind(eq.prim, ins, eq.params);
+    }
   }
   return program.outputs.map((v) => {
     const t = env[v];

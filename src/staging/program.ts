@@ -3,13 +3,28 @@
 // 0..inputs-1 are the program's inputs, then its constants (closed-over tensors and literals,
 // with their values), then one per equation, in order.
 import type { Aval, Primitive } from '../core/primitive.js';
-import type { DenseTensor, DType } from '../tensor/tensor.js';
+import type { DenseTensor, DType, Tensor } from '../tensor/tensor.js';
 
-export interface Equation {
-  readonly prim: Primitive<unknown>;
-  readonly inputs: readonly number[];
-  readonly params: unknown;
-  readonly out: number;
+/**
+ * A control-flow operation in a program (cond, fori, whileLoop, scan): several outputs, its
+ * bodies as sub-programs. `run` performs it on values of any kind: concrete ones, tracers of
+ * an enclosing transform, or values of an enclosing jit (which stages it again).
+ */
+export interface StagedCall {
+  readonly name: string;
+  /** Printed with the equation; sub-programs print nested. */
+  readonly params: Readonly<Record<string, unknown>>;
+  run(inputs: readonly Tensor[]): Tensor[];
+}
+
+/** `out = prim(inputs; params)`, or, with `call`, `outs = call(inputs)`. */
+export type Equation =
+  | { readonly prim: Primitive<unknown>; readonly call?: undefined; readonly inputs: readonly number[]; readonly params: unknown; readonly out: number }
+  | { readonly prim?: undefined; readonly call: StagedCall; readonly inputs: readonly number[]; readonly outs: readonly number[] };
+
+/** The variables an equation defines. */
+export function definedBy(eq: Equation): readonly number[] {
+  return eq.call ? eq.outs : [eq.out];
 }
 
 export class Program {
@@ -38,6 +53,10 @@ export class Program {
    * Constants print as their value when they have one element, else as `const:f64[n]`.
    */
   toString(): string {
+    return this.format('');
+  }
+
+  private format(indent: string): string {
     const names = this.avals.map((_, v) => varName(v));
     const typed = (v: number) => `${names[v]}:${fmtAval(this.avals[v])}`;
     const atom = (v: number) => {
@@ -54,11 +73,16 @@ export class Program {
       if (value.size !== 1) lines.push(`    ${typed(this.inputCount + c)} = const`);
     }
     for (const eq of this.equations) {
-      const params = fmtParams(eq.params);
-      lines.push(`    ${typed(eq.out)} = ${eq.prim.name}${params} ${eq.inputs.map(atom).join(' ')}`);
+      if (eq.call) {
+        const params = Object.entries(eq.call.params).map(([k, v]) => `${k}=${v instanceof Program ? v.format(`${indent}      `) : JSON.stringify(v)}`);
+        lines.push(`    ${eq.outs.map(typed).join(' ')} = ${eq.call.name}[${params.join(' ')}] ${eq.inputs.map(atom).join(' ')}`);
+      } else {
+        lines.push(`    ${typed(eq.out)} = ${eq.prim.name}${fmtParams(eq.params)} ${eq.inputs.map(atom).join(' ')}`);
+      }
     }
     const inputs = Array.from({ length: this.inputCount }, (_, v) => typed(v)).join(' ');
-    return `{ lambda ${inputs}. let\n${lines.join('\n')}\n  in (${this.outputs.map(atom).join(', ')}) }`;
+    const body = lines.map((l) => indent + l).join('\n');
+    return `{ lambda ${inputs}. let\n${body}\n${indent}  in (${this.outputs.map(atom).join(', ')}) }`;
   }
 }
 

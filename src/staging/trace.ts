@@ -10,7 +10,7 @@ import { adopt } from '../tensor/scope.js';
 import { DenseTensor, type DType, type Tensor } from '../tensor/tensor.js';
 import { toTensor } from '../ops/convert.js';
 import { flatten, unflatten, type TreeDef } from '../tree.js';
-import { Program, fmtAval, type Equation } from './program.js';
+import { Program, definedBy, fmtAval, type Equation, type StagedCall } from './program.js';
 
 export class StagedTracer extends Tracer {
   /**
@@ -115,6 +115,17 @@ export class StagingTrace extends Trace {
     return new StagedTracer(this, aval, out);
   }
 
+  /** Records `outs = call(inputs)`, a control-flow operation whose outputs have `avals`. */
+  emitCall(call: StagedCall, inputs: readonly Tensor[], avals: readonly Aval[]): StagedTracer[] {
+    const vars = inputs.map((x) => this.variableOf(x));
+    const outs = avals.map((a) => {
+      this.avals.push(a);
+      return this.avals.length - 1;
+    });
+    this.equations.push({ call, inputs: vars, outs });
+    return outs.map((v, i) => new StagedTracer(this, avals[i], v));
+  }
+
   /**
    * The program with `inputs` as its inputs and `outputs` (values of this trace or from
    * outside it) as its outputs. Variables are renumbered: inputs, captures (as extra inputs),
@@ -129,7 +140,7 @@ export class StagingTrace extends Trace {
     const kept: Equation[] = [];
     for (let i = this.equations.length - 1; i >= 0; i--) {
       const eq = this.equations[i];
-      if (!live[eq.out]) continue;
+      if (!definedBy(eq).some((v) => live[v])) continue;
       kept.push(eq);
       for (const v of eq.inputs) live[v] = 1;
     }
@@ -138,11 +149,14 @@ export class StagingTrace extends Trace {
     for (let v = 0; v < inputCount; v++) order.push(v);
     for (const t of this.captures) order.push(this.captureVars.get(t)!);
     for (const c of this.consts) order.push(c.variable);
-    for (const eq of kept) order.push(eq.out);
+    for (const eq of kept) order.push(...definedBy(eq));
     const renumber = new Int32Array(this.avals.length).fill(-1);
     order.forEach((v, i) => (renumber[v] = i));
     const avals = order.map((v) => this.avals[v]);
-    const equations = kept.map((eq) => ({ prim: eq.prim, params: eq.params, inputs: eq.inputs.map((v) => renumber[v]), out: renumber[eq.out] }));
+    const equations: Equation[] = kept.map((eq) => {
+      const inputs = eq.inputs.map((v) => renumber[v]);
+      return eq.call ? { call: eq.call, inputs, outs: eq.outs.map((v) => renumber[v]) } : { prim: eq.prim, params: eq.params, inputs, out: renumber[eq.out] };
+    });
     return new Program(avals, inputCount + this.captures.length, this.consts.map((c) => c.value), equations, outVars.map((v) => renumber[v]));
   }
 }
