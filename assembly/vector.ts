@@ -1,5 +1,5 @@
-// Level-1 operations along contiguous rows, shared by the factorisations (linalg.ts) and the
-// decompositions (decomp.ts). Everything is inlined into its caller; nothing here is exported
+// Level-1 operations along contiguous rows, and small numeric helpers, shared by the
+// factorisations (linalg.ts) and the decompositions (decomp.ts, svd.ts). Everything is inlined into its caller; nothing here is exported
 // from the module (index.ts does not re-export this file). Pointers need not be 16-byte
 // aligned: rows of a matrix start wherever the row length puts them.
 // Baseline wasm SIMD has no FMA, so each update is a mul then an add.
@@ -202,4 +202,76 @@ export function maxAbsFinite<T>(x: usize, n: i32): f64 {
     m = max(m, abs(v));
   }
   return finite ? m : NaN;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalars and whole rows, for the decompositions (decomp.ts, svd.ts).
+
+/** Should row x (n elements) be negated so that its largest component is positive (decomp.ts states the convention)? */
+// @ts-ignore: decorator
+@inline
+export function needsFlip<T>(x: usize, n: i32): bool {
+  const size = sizeof<T>();
+  let big: T = 0;
+  for (let i = 0; i < n; i++) big = max<T>(big, abs<T>(load<T>(x + <usize>i * size)));
+  const cut = big * (size == 8 ? <T>(1 - 1.4901161193847656e-8) : <T>(1 - 2.44140625e-4));
+  for (let i = 0; i < n; i++) {
+    const v = load<T>(x + <usize>i * size);
+    if (abs<T>(v) >= cut) return v < 0;
+  }
+  return false;
+}
+
+/** out (cols x rows) = a^T for a (rows x cols). */
+// @ts-ignore: decorator
+@inline
+export function transposeInto<T>(out: usize, a: usize, rows: i32, cols: i32): void {
+  const size = sizeof<T>();
+  for (let i = 0; i < rows; i++) {
+    const ai = a + <usize>i * <usize>cols * size;
+    for (let j = 0; j < cols; j++) store<T>(out + (<usize>j * <usize>rows + <usize>i) * size, load<T>(ai + <usize>j * size));
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+export function fillNaN<T>(x: usize, n: i32): void {
+  for (let i = 0; i < n; i++) store<T>(x + <usize>i * sizeof<T>(), <T>NaN);
+}
+
+/** sqrt(x^2 + y^2) without overflow or underflow in the squares. */
+// @ts-ignore: decorator
+@inline
+export function hypot<T>(x: T, y: T): T {
+  const ax = abs<T>(x);
+  const ay = abs<T>(y);
+  const big = max<T>(ax, ay);
+  if (big == 0) return 0;
+  const ratio = min<T>(ax, ay) / big;
+  return big * sqrt<T>(<T>1 + ratio * ratio);
+}
+
+/** The spacing of T's numbers at 1: 2^-52 or 2^-23. */
+// @ts-ignore: decorator
+@inline
+export function epsilon<T>(): T {
+  return sizeof<T>() == 8 ? <T>2.220446049250313e-16 : <T>1.1920928955078125e-7;
+}
+
+// @ts-ignore: decorator
+@inline
+export function smallestNormal<T>(): T {
+  return sizeof<T>() == 8 ? <T>2.2250738585072014e-308 : <T>1.1754943508222875e-38;
+}
+
+/**
+ * 2^-e for m = f 2^e, f in [0.5, 1): multiplying by it is exact and brings m into [0.5, 1).
+ * The exponent is clamped to +-120 (f32) or +-1000 (f64) so the factor and its inverse stay
+ * representable; 1 for m = 0.
+ */
+export function pow2Scale(m: f64, single: bool): f64 {
+  if (!(m > 0)) return 1;
+  const limit = single ? 120 : 1000;
+  const e = min(max(<i32>((reinterpret<u64>(m) >> 52) & 0x7ff) - 1022, -limit), limit);
+  return reinterpret<f64>(<u64>(1023 - e) << 52);
 }

@@ -1,6 +1,7 @@
-// Decompositions: qr, eigh, svd and lstsq, batched over leading axes, with the derivative rules
-// JAX gives them (jax/_src/lax/linalg.py), written with the public ops so they differentiate
-// again. The impls run the kernels of assembly/decomp.ts through src/backend/kernels.ts.
+// Decompositions: qr, eigh and svd (lstsq, built on the SVD, is in lstsq.ts), batched over
+// leading axes, with the derivative rules JAX gives them (jax/_src/lax/linalg.py), written with
+// the public ops so they differentiate again. The impls run the kernels of assembly/decomp.ts
+// through src/backend/kernels.ts.
 //
 // Several outputs, one primitive: qr, eigh and svd each compute all their factors in one kernel
 // call, so each is one primitive whose output packs the factors, flattened and concatenated
@@ -10,23 +11,17 @@
 // cotangent comes in packed, with zeros for unused factors rather than symbolic zeros, so the
 // rules mask the products that JAX would skip (see maskedMul), which keeps the gradient of a
 // function of the eigenvalues or singular values alone finite at degenerate points, as JAX's is.
-//
-// lstsq is pinv(A) b, pinv a primitive whose rules are Golub & Pereyra's derivative of the
-// pseudo-inverse at fixed rank: exact wherever the rank does not change, repeated singular
-// values included (JAX's lstsq differentiates through its SVD and gives NaN there).
 import * as k from '../backend/kernels.js';
 import { NO_PARAMS, definePrimitive, type Aval, type DepSetsLike, type Sparsity } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
-import { ArgumentError, ConvergenceError, ShapeError, fmtShape } from '../errors.js';
+import { ConvergenceError, ShapeError, fmtShape } from '../errors.js';
 import { array, empty, eye } from '../tensor/create.js';
-import { closeScope, openScope } from '../tensor/scope.js';
 import { sizeOf } from '../tensor/shape.js';
 import type { DenseTensor, DType, Tensor } from '../tensor/tensor.js';
 import { toTensor, type TensorLike } from './convert.js';
-import { add, div, equal, greater, mul, neg, reciprocal, sub, where } from './elementwise.js';
+import { add, div, equal, mul, reciprocal, sub, where } from './elementwise.js';
 import { triSolveMatrix, type TriParams } from './linalg.js';
-import { matmul, matmulT } from './matmul.js';
-import { max } from './reduce.js';
+import { matmulT } from './matmul.js';
 import { sum } from './sum.js';
 import { concat, expandDims, reshape, slice, transpose } from './shape.js';
 
@@ -73,8 +68,8 @@ function lastDim(x: Tensor): number {
   return x.shape[x.ndim - 1];
 }
 
-/** Swaps the last two axes. */
-function mT(x: Tensor): Tensor {
+/** @internal Swaps the last two axes. */
+export function mT(x: Tensor): Tensor {
   const perm = x.shape.map((_, i) => i);
   perm[x.ndim - 2] = x.ndim - 1;
   perm[x.ndim - 1] = x.ndim - 2;
@@ -172,11 +167,11 @@ function packedAval(a: Aval, parts: Parts): Aval {
 }
 
 /**
- * Sparsity of an op that keeps batch members apart: output element e of a member (row-major
+ * @internal Sparsity of an op that keeps batch members apart: output element e of a member (row-major
  * within the member's `outRank` trailing axes) depends on the elements `deps(e, m, n)` of the
  * same member of the input [..., m, n] (null: all of them).
  */
-function memberSparsity<P>(outRank: number, deps: (e: number, m: number, n: number) => Iterable<number> | null): Sparsity<P> {
+export function memberSparsity<P>(outRank: number, deps: (e: number, m: number, n: number) => Iterable<number> | null): Sparsity<P> {
   return (algebra, { inputs: [x], out }) => {
     const per = sizeOf(out.shape.slice(out.shape.length - outRank));
     const [m, n] = x.shape.slice(-2);
@@ -189,9 +184,6 @@ function memberSparsity<P>(outRank: number, deps: (e: number, m: number, n: numb
     });
   };
 }
-
-/** Every element of pinv(A) depends on all of A's member. */
-const wholeMember = () => null;
 
 /** eigh's eigenvalues and eigenvectors depend on all of A's member, except the 1 x 1 eigenvector [1]. */
 const eighDeps = (e: number, _m: number, n: number) => (n === 1 && e > 0 ? [] : null);
@@ -385,6 +377,11 @@ const svdP = definePrimitive({
   },
 });
 
+/** @internal U, S and Vt of concrete matrices, from the kernel (for other primitives' impls). */
+export function svdFactors(a: DenseTensor): Tensor[] {
+  return unpack(svdP.impl([a], NO_PARAMS), svdParts(a.shape[a.ndim - 2], a.shape[a.ndim - 1]));
+}
+
 /** F_ij = 1 / (s_j^2 - s_i^2), the difference taken as (s_j + s_i)(s_j - s_i) as JAX does. */
 function singularGaps(s: Tensor): Tensor {
   const sj = expandDims(s, -2);
@@ -392,62 +389,11 @@ function singularGaps(s: Tensor): Tensor {
   return reciprocalGaps(mul(add(sj, si), sub(sj, si)));
 }
 
-interface PinvParams {
-  /** Singular values at or below rcond * max(s) count as zero. */
-  rcond: number;
-}
-
-// P = A^+ (singular values at or below rcond * max(s) dropped). At fixed rank (Golub & Pereyra 1973):
-// dP = -P dA P + P P^T dA^T (I - A P) + (I - P A) dA^T P^T P.
-// Its transpose: A_bar = -P^T P_bar P^T + (I - A P) P_bar^T P P^T + P^T P P_bar^T (I - P A).
-const pinvP = definePrimitive<PinvParams>({
-  name: 'pinv',
-  shape: ([a]) => ({ shape: [...a.shape.slice(0, -2), a.shape[a.shape.length - 1], a.shape[a.shape.length - 2]], dtype: a.dtype }),
-  saves: [0, 'out'],
-  sparsity: memberSparsity(2, wholeMember),
-  impl([a], { rcond }) {
-    const [m, n] = a.shape.slice(-2);
-    const scope = openScope();
-    let result: DenseTensor | null = null;
-    try {
-      if (Math.min(m, n) === 0) {
-        result = empty([...a.shape.slice(0, -2), n, m], a.dtype, 'lstsq');
-        return result;
-      }
-      const [u, s, vt] = unpack(svdP.impl([a], NO_PARAMS), svdParts(m, n));
-      const keep = greater(s, mul(max(s, -1, { keepdims: true }), rcond));
-      const sInv = where(keep, reciprocal(where(keep, s, 1)), 0);
-      result = matmulT(vt, mul(expandDims(sInv, -1), mT(u)), true, false).dense();
-      return result;
-    } finally {
-      closeScope(scope, result ? [result] : []);
-    }
-  },
-  jvp({ inputs: [a], tangents: [ta], out: p }) {
-    if (!ta) return null;
-    const taT = mT(ta);
-    const first = neg(matmulT(p, matmulT(ta, p, false, false), false, false));
-    const ppT = matmulT(p, p, false, true);
-    const ap = matmulT(a, p, false, false);
-    const second = matmulT(ppT, sub(taT, matmulT(taT, ap, false, false)), false, false);
-    const ptp = matmulT(p, p, true, false);
-    const third = matmulT(sub(taT, matmulT(matmulT(p, a, false, false), taT, false, false)), ptp, false, false);
-    return add(add(first, second), third);
-  },
-  vjp({ ct, inputs: [a], out: p }) {
-    const first = neg(matmulT(p, matmulT(ct, p, false, true), true, false));
-    const b = matmulT(matmulT(ct, p, true, false), p, false, true);
-    const second = sub(b, matmulT(a, matmulT(p, b, false, false), false, false));
-    const c = matmulT(p, matmulT(p, ct, false, true), true, false);
-    const third = sub(c, matmulT(matmulT(c, p, false, false), a, false, false));
-    return [add(add(first, second), third)];
-  },
-});
-
 // ---------------------------------------------------------------------------------------------
 // Public ops.
 
-function matrixArg(op: string, a: TensorLike): Tensor {
+/** @internal `a` as a tensor of shape [..., m, n], or a ShapeError naming `op`. */
+export function matrixArg(op: string, a: TensorLike): Tensor {
   const x = toTensor(op, a);
   if (x.ndim < 2) {
     throw new ShapeError(`${op}: expected a matrix or a batch of them (shape [..., m, n]), got shape ${fmtShape(x.shape)}.`);
@@ -519,33 +465,4 @@ export function svd(a: TensorLike): [Tensor, Tensor, Tensor] {
   const [m, n] = x.shape.slice(-2);
   const [u, s, vt] = unpack(bind(svdP, [x], NO_PARAMS), svdParts(m, n));
   return [u, s, vt];
-}
-
-export interface LstsqOptions {
-  /**
-   * Singular values at or below rcond * max(s) count as zero (the pseudo-inverse drops them).
-   * Default: machine epsilon of the dtype times max(m, n), as JAX and NumPy.
-   */
-  rcond?: number;
-}
-
-/**
- * The least-squares solution x minimising ||A x - b|| (the one of least norm when A is
- * rank-deficient or wide): x = pinv(A) b, from the SVD. A is [..., m, n]; b is a vector [m]
- * or matrices [..., m, p], as for `solve`. Differentiable in A and b in both modes at fixed
- * rank, repeated singular values included.
- * @example lstsq(array([[1, 0], [0, 1], [1, 1]]), array([1, 2, 3])).toArray() // [1, 2]
- */
-export function lstsq(a: TensorLike, b: TensorLike, options: LstsqOptions = {}): Tensor {
-  const x = matrixArg('lstsq', a);
-  const y = toTensor('lstsq', b, x.dtype);
-  const [m, n] = x.shape.slice(-2);
-  if (y.ndim === 0 || y.shape[y.ndim === 1 ? 0 : y.ndim - 2] !== m) {
-    throw new ShapeError(`lstsq: the right-hand side must have shape [${m}] or [..., ${m}, p] to match the matrix of shape ${fmtShape(x.shape)}, got ${fmtShape(y.shape)}.`);
-  }
-  const rcond = options.rcond ?? (x.dtype === 'float64' ? 2 ** -52 : 2 ** -23) * Math.max(m, n);
-  if (typeof rcond !== 'number' || !(rcond >= 0)) {
-    throw new ArgumentError(`lstsq: rcond must be a non-negative number, got ${String(options.rcond)}.`);
-  }
-  return matmul(bind(pinvP, [x], { rcond }), y);
 }
