@@ -2,8 +2,11 @@
 // row-major, right-hand sides n x nrhs row-major; everything works in place.
 //
 // Every algorithm is arranged so its inner loop runs along a contiguous row (a dot product or
-// an axpy over a row of the matrix or of b), which is what the v128 helpers below vectorise.
+// an axpy over a row of the matrix or of b), which is what the v128 helpers (axpy in vector.ts,
+// dot and the others below) vectorise.
 // Baseline wasm SIMD has no FMA, so each update is a mul then an add.
+
+import { axpy } from './vector';
 
 /**
  * In-place LU with partial pivoting, P*A = L*U (Golub & Van Loan, Alg. 3.4.1, right-looking).
@@ -97,7 +100,7 @@ function lu<T>(a: usize, piv: usize, n: i32): i32 {
       const rowI = a + <usize>i * rowBytes;
       const l = load<T>(rowI + <usize>k * size) * inv;
       store<T>(rowI + <usize>k * size, l);
-      if (l != 0) axpy<T>(rowI + <usize>(k + 1) * size, -l, kTail, tail);
+      if (l != 0) axpy<T>(rowI + <usize>(k + 1) * size, -l, kTail, tail, true);
     }
   }
   return info;
@@ -162,44 +165,21 @@ function triSolve<T>(t: usize, b: usize, n: i32, nrhs: i32, lower: bool, transpo
       } else {
         for (let k = k0; k < k1; k++) {
           const c = load<T>(rowT + <usize>k * size);
-          if (c != 0) axpy<T>(bi, -c, b + <usize>k * bRow, nrhs);
+          if (c != 0) axpy<T>(bi, -c, b + <usize>k * bRow, nrhs, true);
         }
       }
       if (!unitDiag) divideRow<T>(bi, load<T>(rowT + <usize>i * size), nrhs);
     } else {
       if (!unitDiag) divideRow<T>(bi, load<T>(rowT + <usize>i * size), nrhs);
       if (nrhs == 1) {
-        axpy<T>(b + <usize>k0 * size, -load<T>(bi), rowT + <usize>k0 * size, k1 - k0);
+        axpy<T>(b + <usize>k0 * size, -load<T>(bi), rowT + <usize>k0 * size, k1 - k0, true);
       } else {
         for (let k = k0; k < k1; k++) {
           const c = load<T>(rowT + <usize>k * size);
-          if (c != 0) axpy<T>(b + <usize>k * bRow, -c, bi, nrhs);
+          if (c != 0) axpy<T>(b + <usize>k * bRow, -c, bi, nrhs, true);
         }
       }
     }
-  }
-}
-
-// y[0..n) += alpha * x[0..n); pointers need not be 16-byte aligned.
-// @ts-ignore: decorator
-@inline
-function axpy<T>(y: usize, alpha: T, x: usize, n: i32): void {
-  const size = sizeof<T>();
-  const L = 16 / <i32>size;
-  const va = v128.splat<T>(alpha);
-  let i = 0;
-  for (; i + 2 * L <= n; i += 2 * L) {
-    const off = <usize>i * size;
-    v128.store(y + off, v128.add<T>(v128.load(y + off), v128.mul<T>(v128.load(x + off), va)));
-    v128.store(y + off, v128.add<T>(v128.load(y + off, 16), v128.mul<T>(v128.load(x + off, 16), va)), 16);
-  }
-  for (; i + L <= n; i += L) {
-    const off = <usize>i * size;
-    v128.store(y + off, v128.add<T>(v128.load(y + off), v128.mul<T>(v128.load(x + off), va)));
-  }
-  for (; i < n; i++) {
-    const off = <usize>i * size;
-    store<T>(y + off, load<T>(y + off) + alpha * load<T>(x + off));
   }
 }
 
