@@ -35,7 +35,8 @@ import { sincos_f64x2, cos_of_last_f64x2 } from './mathf64';
   if (op == SQRT) return v128.div<T>(splat<T>(0.5), y); // d sqrt x = dx / (2 sqrt x)
   if (op == SQUARE) return v128.mul<T>(splat<T>(2), x); // d x^2 = 2 x dx
   if (op == RECIPROCAL) return v128.neg<T>(v128.mul<T>(y, y)); // d (1/x) = -(1/x)^2 dx
-  return unaryOp<T>(SIGN, x); // d |x| = sign(x) dx (0 at 0)
+  if (op == ABS) return unaryOp<T>(SIGN, x); // d |x| = sign(x) dx (0 at 0)
+  return unreachable();
 }
 
 /**
@@ -158,8 +159,10 @@ import { sincos_f64x2, cos_of_last_f64x2 } from './mathf64';
     } else if (op == SUB) {
       // d(a - b) = da - db, the rule's da + (-db)
       t = !hasB ? da : hasA ? v128.add<T>(da, v128.neg<T>(db)) : v128.neg<T>(db);
-    } else {
+    } else if (op == MAXIMUM || op == MINIMUM || op == POW) {
       t = !hasB ? v128.mul<T>(da, wa) : !hasA ? v128.mul<T>(db, wb) : v128.add<T>(v128.mul<T>(da, wa), v128.mul<T>(db, wb));
+    } else {
+      t = unreachable();
     }
     if (single) storeOne<T>(tout + at, t);
     else v128.store(tout + at, t);
@@ -172,6 +175,9 @@ import { sincos_f64x2, cos_of_last_f64x2 } from './mathf64';
   const plane = <usize>n << alignof<T>();
   const splatA = scalar == 1;
   const splatB = scalar == 2;
+  // The one code a caller passes at run time: anything but 0, 1, 2 traps rather than reading
+  // a one-element operand as n elements.
+  if (scalar != 0 && !splatA && !splatB) unreachable();
   const sa = v128.splat<T>(load<T>(a));
   const sb = v128.splat<T>(load<T>(b));
   let o: usize = 0;

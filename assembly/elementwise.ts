@@ -30,11 +30,15 @@ const STRIDED: i32 = 2;
 @inline function operand<T>(mode: i32, p: usize, stride: usize, splat: v128): v128 {
   if (mode == CONTIG) return v128.load(p);
   if (mode == SPLAT) return splat;
-  return gather<T>(p, stride);
+  if (mode == STRIDED) return gather<T>(p, stride);
+  return unreachable();
 }
 
+/** One element for a loop tail; the caller steps p by the stride. */
 @inline function operandOne<T>(mode: i32, p: usize, splat: v128): v128 {
-  return mode == SPLAT ? splat : loadOne<T>(p);
+  if (mode == SPLAT) return splat;
+  if (mode == CONTIG || mode == STRIDED) return loadOne<T>(p);
+  return unreachable();
 }
 
 // ---- rows --------------------------------------------------------------------------------

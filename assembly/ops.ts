@@ -1,6 +1,8 @@
 // The elementwise ops on one v128 of lanes, shared by the plain kernels (elementwise.ts) and
 // the forward-mode kernels (dual.ts). Op codes are compile-time constants: every kernel that
-// takes one inlines its own loop and binaryen folds the dispatch away.
+// takes one inlines its own loop and binaryen folds the dispatch away. Every dispatch names
+// its last op and ends in unreachable(), so a new op code without a branch traps instead of
+// running another op's code (the trap folds away with the dispatch: it costs no bytes).
 // f32 transcendentals and pow run the f64 code on two f64x2 halves and round once: within
 // 0.5 f32 ulp + 2^-50 relative of the true value, so Math.fround(Math.f(x)) except in
 // near-ties (the tests find no difference on any sampled point).
@@ -64,7 +66,8 @@ export const POW: i32 = 31;
   if (op == COS) return cos_f64x2(x);
   if (op == TAN) return tan_f64x2(x);
   if (op == TANH) return tanh_f64x2(x);
-  return sigmoid_f64x2(x);
+  if (op == SIGMOID) return sigmoid_f64x2(x);
+  return unreachable();
 }
 
 @inline export function unaryOp<T>(op: i32, x: v128): v128 {
@@ -95,8 +98,11 @@ export const POW: i32 = 31;
   if (op == EQUAL) return ones<T>(v128.eq<T>(x, y));
   if (op == GREATER_EQUAL) return ones<T>(v128.ge<T>(x, y));
   if (op == LESS_EQUAL) return ones<T>(v128.le<T>(x, y));
-  if (sizeof<T>() == 8) return pow_f64x2(x, y);
-  return narrow(pow_f64x2(widenLow(x), widenLow(y)), pow_f64x2(widenHigh(x), widenHigh(y)));
+  if (op == POW) {
+    if (sizeof<T>() == 8) return pow_f64x2(x, y);
+    return narrow(pow_f64x2(widenLow(x), widenLow(y)), pow_f64x2(widenHigh(x), widenHigh(y)));
+  }
+  return unreachable();
 }
 
 /** where: a where cond is nonzero (NaN counts as nonzero), else b. */

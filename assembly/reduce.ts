@@ -12,8 +12,7 @@
 // Axis reductions with inner > 1 sweep the inner axis in tiles of TILE elements: the tile of
 // partial results stays in L1 while `len` rows stream through it.
 const TILE: i32 = 512;
-const tileAcc: usize = memory.data(TILE * 8, 16); // f64 sums, or T running max/min for argmax
-const tileIdx: usize = memory.data(TILE * 8, 16); // argmax indices, one per lane of T
+const tileAcc: usize = memory.data(TILE * 8, 16); // f64 partial sums
 
 export function sum_f64(a: usize, n: i32): f64 {
   return sumRow<f64>(a, n);
@@ -61,15 +60,6 @@ export function min_axis_f64(out: usize, a: usize, outer: i32, len: i32, inner: 
 
 export function min_axis_f32(out: usize, a: usize, outer: i32, len: i32, inner: i32): void {
   extremeAxis<f32>(out, a, outer, len, inner, false);
-}
-
-/** out: i32[outer * inner], the first index of the maximum (a NaN counts as the maximum); -1 when len = 0. */
-export function argmax_axis_f64(out: usize, a: usize, outer: i32, len: i32, inner: i32): void {
-  argmaxAxis<f64>(out, a, outer, len, inner);
-}
-
-export function argmax_axis_f32(out: usize, a: usize, outer: i32, len: i32, inner: i32): void {
-  argmaxAxis<f32>(out, a, outer, len, inner);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -179,21 +169,6 @@ function pick<T>(a: v128, b: v128, isMax: bool): v128 {
 @inline
 function pickScalar<T>(a: T, b: T, isMax: bool): T {
   return isMax ? max<T>(a, b) : min<T>(a, b);
-}
-
-// First index i < n with a[i] == target, or with a[i] NaN when target is NaN.
-// @ts-ignore: decorator
-@inline
-function firstIndexOf<T>(a: usize, n: i32, target: T): i32 {
-  if (target != target) {
-    for (let i = 0; i < n; i++) {
-      const x = load<T>(a + <usize>i * sizeof<T>());
-      if (x != x) return i;
-    }
-  } else {
-    for (let i = 0; i < n; i++) if (load<T>(a + <usize>i * sizeof<T>()) == target) return i;
-  }
-  return -1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -346,65 +321,6 @@ function extremeAxis<T>(out: usize, a: usize, outer: i32, len: i32, inner: i32, 
           const r = acc + <usize>i * size;
           store<T>(r, pickScalar<T>(load<T>(r), load<T>(p + <usize>i * size), isMax));
         }
-      }
-    }
-  }
-}
-
-// @ts-ignore: decorator
-@inline
-function argmaxAxis<T>(out: usize, a: usize, outer: i32, len: i32, inner: i32): void {
-  const size = sizeof<T>();
-  const L = 16 / <i32>size;
-  const rowBytes = <usize>inner * size;
-  if (len == 0) {
-    for (let i = 0; i < outer * inner; i++) store<i32>(out + (<usize>i << 2), -1);
-    return;
-  }
-  if (inner == 1) {
-    // Two passes: the SIMD max, then the first position holding it (usually found early).
-    for (let o = 0; o < outer; o++) {
-      const row = a + <usize>o * <usize>len * size;
-      store<i32>(out + (<usize>o << 2), firstIndexOf<T>(row, len, extremeRow<T>(row, len, true)));
-    }
-    return;
-  }
-  for (let o = 0; o < outer; o++) {
-    const src = a + <usize>o * <usize>len * rowBytes;
-    const dst = out + (<usize>o * <usize>inner << 2);
-    for (let t0 = 0; t0 < inner; t0 += TILE) {
-      const w = min(TILE, inner - t0);
-      const col = src + <usize>t0 * size;
-      // Row 0 seeds the running maximum (tileAcc) and its index (tileIdx, lanes as wide as T).
-      memory.copy(tileAcc, col, <usize>w * size);
-      memory.fill(tileIdx, 0, <usize>w * size);
-      for (let l = 1; l < len; l++) {
-        const p = col + <usize>l * rowBytes;
-        const lv = size == 8 ? i64x2.splat(l) : i32x4.splat(l);
-        let i = 0;
-        for (; i + L <= w; i += L) {
-          const off = <usize>i * size;
-          const x = v128.load(p + off);
-          const best = v128.load(tileAcc + off);
-          // Replace on a strictly greater value (keeps the first index) or the first NaN.
-          const take = v128.or(v128.gt<T>(x, best), v128.and(v128.ne<T>(x, x), v128.eq<T>(best, best)));
-          v128.store(tileAcc + off, v128.bitselect(x, best, take));
-          v128.store(tileIdx + off, v128.bitselect(lv, v128.load(tileIdx + off), take));
-        }
-        for (; i < w; i++) {
-          const off = <usize>i * size;
-          const x = load<T>(p + off);
-          const best = load<T>(tileAcc + off);
-          if (x > best || (x != x && best == best)) {
-            store<T>(tileAcc + off, x);
-            if (size == 8) store<i64>(tileIdx + off, l);
-            else store<i32>(tileIdx + off, l);
-          }
-        }
-      }
-      for (let i = 0; i < w; i++) {
-        const idx = size == 8 ? <i32>load<i64>(tileIdx + (<usize>i << 3)) : load<i32>(tileIdx + (<usize>i << 2));
-        store<i32>(dst + (<usize>(t0 + i) << 2), idx);
       }
     }
   }

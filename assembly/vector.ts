@@ -1,29 +1,35 @@
 // Level-1 operations along contiguous rows, and small numeric helpers, shared by the
-// factorisations (linalg.ts) and the decompositions (decomp.ts, svd.ts). Everything is inlined into its caller; nothing here is exported
+// factorisations (linalg.ts), the decompositions (decomp.ts, svd.ts) and the cotangent
+// accumulation (accumulate.ts). Everything is inlined into its caller; nothing here is exported
 // from the module (index.ts does not re-export this file). Pointers need not be 16-byte
 // aligned: rows of a matrix start wherever the row length puts them.
 // Baseline wasm SIMD has no FMA, so each update is a mul then an add.
 
-/** y[0..n) += alpha * x[0..n). */
+/**
+ * y[0..n) += alpha * x[0..n), or y += x when `scaled` is false (alpha is then ignored and the
+ * multiply skipped: the cotangent accumulation of accumulate.ts).
+ */
 // @ts-ignore: decorator
 @inline
-export function axpy<T>(y: usize, alpha: T, x: usize, n: i32): void {
+export function axpy<T>(y: usize, alpha: T, x: usize, n: i32, scaled: bool = true): void {
   const size = sizeof<T>();
   const L = 16 / <i32>size;
   const va = v128.splat<T>(alpha);
   let i = 0;
   for (; i + 2 * L <= n; i += 2 * L) {
     const off = <usize>i * size;
-    v128.store(y + off, v128.add<T>(v128.load(y + off), v128.mul<T>(v128.load(x + off), va)));
-    v128.store(y + off, v128.add<T>(v128.load(y + off, 16), v128.mul<T>(v128.load(x + off, 16), va)), 16);
+    const x0 = v128.load(x + off), x1 = v128.load(x + off, 16);
+    v128.store(y + off, v128.add<T>(v128.load(y + off), scaled ? v128.mul<T>(x0, va) : x0));
+    v128.store(y + off, v128.add<T>(v128.load(y + off, 16), scaled ? v128.mul<T>(x1, va) : x1), 16);
   }
   for (; i + L <= n; i += L) {
     const off = <usize>i * size;
-    v128.store(y + off, v128.add<T>(v128.load(y + off), v128.mul<T>(v128.load(x + off), va)));
+    const x0 = v128.load(x + off);
+    v128.store(y + off, v128.add<T>(v128.load(y + off), scaled ? v128.mul<T>(x0, va) : x0));
   }
   for (; i < n; i++) {
     const off = <usize>i * size;
-    store<T>(y + off, load<T>(y + off) + alpha * load<T>(x + off));
+    store<T>(y + off, load<T>(y + off) + (scaled ? alpha * load<T>(x + off) : load<T>(x + off)));
   }
 }
 

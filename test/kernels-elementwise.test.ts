@@ -1,4 +1,5 @@
-// Elementwise kernels (assembly/elementwise.ts, assembly/mathf64.ts) against plain JS.
+// Elementwise kernels (assembly/elementwise.ts, assembly/mathf64.ts) against plain JS, and the
+// run-time scalar code of the binary dual kernels (assembly/dual.ts).
 // Exact ops must match bit for bit (NaN and the sign of zero included); transcendentals are
 // measured in ulp against Math.* with the bound each kernel documents.
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -407,4 +408,48 @@ describe('f32 transcendentals in f32 ulp against Math.fround(Math.f(x))', () => 
     const worst = worstUlps('f32', runBinary('pow', 'f32', xs, ys), xs.map((x, i) => Math.fround(Math.pow(x, ys[i]))), [xs, ys]);
     expect(worst.ulps, JSON.stringify(worst)).toBeLessThanOrEqual(F32_BOUND);
   });
+});
+
+// ---- binary dual kernels: the scalar code ----------------------------------------------
+// <op>_dual_<dt>(out, tout, a, b, ta, tb, n, k, scalar): the one code a caller passes at run
+// time (every op code is a compile-time constant). 0: a and b have n elements; 1 (2): a (b)
+// is one element without a tangent (ta = 0, or tb = 0).
+
+describe('binary dual kernels read the scalar code', () => {
+  for (const dt of ['f64', 'f32'] as const) {
+    it(`mul_dual_${dt} with scalar 0, 1, 2 matches JS at n = ${sizes(dt).join(', ')} (k = 2)`, () => {
+      const f = round[dt];
+      const rand = prng(123);
+      const k = 2;
+      for (const n of sizes(dt)) {
+        const vals = (m: number) => Array.from({ length: m }, () => f(rand() * 4 - 2));
+        const [a, b, ta, tb] = [vals(n), vals(n), vals(k * n), vals(k * n)];
+        const cases = [
+          { scalar: 0, a, b, ta, tb, want: (i: number, j: number) => f(f(ta[j * n + i] * b[i]) + f(a[i] * tb[j * n + i])) },
+          { scalar: 1, a: a.slice(0, 1), b, ta: null, tb, want: (i: number, j: number) => f(a[0] * tb[j * n + i]) },
+          { scalar: 2, a, b: b.slice(0, 1), ta, tb: null, want: (i: number, j: number) => f(ta[j * n + i] * b[0]) },
+        ];
+        for (const c of cases) {
+          const out = wasm.alloc(dt, n);
+          const tout = wasm.alloc(dt, k * n);
+          const pta = c.ta ? wasm.alloc(dt, k * n, c.ta) : 0;
+          const ptb = c.tb ? wasm.alloc(dt, k * n, c.tb) : 0;
+          wasm.fn(`mul_dual_${dt}`)(out, tout, wasm.alloc(dt, c.a.length, c.a), wasm.alloc(dt, c.b.length, c.b), pta, ptb, n, k, c.scalar);
+          const at = (arr: number[], i: number) => arr[arr.length === 1 ? 0 : i];
+          expect(wasm.read(dt, out, n)).toEqual(Array.from({ length: n }, (_, i) => f(at(c.a, i) * at(c.b, i))));
+          expect(wasm.read(dt, tout, k * n)).toEqual(Array.from({ length: k * n }, (_, p) => c.want(p % n, Math.floor(p / n))));
+        }
+      }
+    });
+
+    for (const op of ['sub', 'mul', 'div', 'maximum', 'minimum', 'pow']) {
+      it(`${op}_dual_${dt} traps on a scalar code other than 0, 1, 2`, () => {
+        const n = 3;
+        const [out, tout, a, b, ta] = [1, 1, 1, 1, 1].map(() => wasm.alloc(dt, n, [0.5, 1.5, 2.5]));
+        for (const scalar of [3, -1]) {
+          expect(() => wasm.fn(`${op}_dual_${dt}`)(out, tout, a, b, ta, 0, n, 1, scalar)).toThrow(WebAssembly.RuntimeError);
+        }
+      });
+    }
+  }
 });

@@ -106,23 +106,6 @@ function axisReference(x: number[], outer: number, len: number, inner: number, o
   return out;
 }
 
-function argmaxReference(x: number[], outer: number, len: number, inner: number): number[] {
-  const out: number[] = [];
-  for (let o = 0; o < outer; o++)
-    for (let i = 0; i < inner; i++) {
-      let best = -1;
-      for (let l = 0; l < len; l++) {
-        const v = x[(o * len + l) * inner + i];
-        if (best < 0) { best = l; continue; }
-        const b = x[(o * len + best) * inner + i];
-        if (Number.isNaN(b)) break;
-        if (v > b || Number.isNaN(v)) best = l;
-      }
-      out.push(best);
-    }
-  return out;
-}
-
 describe.each(DTYPES)('middle-axis reductions (%s)', (dt) => {
   it.each(AXIS_CASES)('sum_axis over [%i, %i, %i]', (outer, len, inner) => {
     const x = randomArray(dt, outer * len * inner, outer * 100 + len * 10 + inner);
@@ -143,15 +126,6 @@ describe.each(DTYPES)('middle-axis reductions (%s)', (dt) => {
     expect(wasm.read(dt, out, outer * inner)).toEqual(axisReference(x, outer, len, inner, Math.min, Infinity));
   });
 
-  it.each(AXIS_CASES)('argmax_axis gives the first maximum over [%i, %i, %i]', (outer, len, inner) => {
-    // Small integers, so ties are common and the first index must win.
-    const r = rng(3 + outer * 100 + len * 10 + inner);
-    const x = Array.from({ length: outer * len * inner }, () => Math.floor(r() * 4));
-    const out = wasm.alloc('i32', outer * inner);
-    wasm.fn(`argmax_axis_${dt}`)(out, wasm.alloc(dt, x.length, x), outer, len, inner);
-    expect(wasm.read('i32', out, outer * inner)).toEqual(argmaxReference(x, outer, len, inner));
-  });
-
   it('max_axis and min_axis propagate NaN per output element', () => {
     const [outer, len, inner] = [2, 5, 9];
     for (const innerAxis of [1, inner]) {
@@ -168,25 +142,6 @@ describe.each(DTYPES)('middle-axis reductions (%s)', (dt) => {
       expect(wasm.read(dt, out, count)).toEqual(axisReference(x, shape[0], shape[1], shape[2], Math.min, Infinity));
     }
   });
-
-  it('argmax_axis picks the first NaN, like numpy', () => {
-    for (const shape of [[1, 9, 1], [1, 9, 6]] as const) {
-      const [outer, len, inner] = shape;
-      const x = randomArray(dt, outer * len * inner, 29);
-      x[2 * inner] = NaN;
-      x[5 * inner] = NaN;
-      x[7 * inner + inner - 1] = NaN;
-      const out = wasm.alloc('i32', outer * inner);
-      wasm.fn(`argmax_axis_${dt}`)(out, wasm.alloc(dt, x.length, x), outer, len, inner);
-      expect(wasm.read('i32', out, outer * inner)).toEqual(argmaxReference(x, outer, len, inner));
-    }
-  });
-
-  it('argmax_axis writes -1 when len = 0', () => {
-    const out = wasm.alloc('i32', 6);
-    wasm.fn(`argmax_axis_${dt}`)(out, wasm.alloc(dt, 0), 2, 0, 3);
-    expect(wasm.read('i32', out, 6)).toEqual([-1, -1, -1, -1, -1, -1]);
-  });
 });
 
 // Accumulation kernels: f32 references round after every operation, as the kernels do (wasm
@@ -195,7 +150,7 @@ describe.each(DTYPES)('accumulation kernels (%s)', (dt) => {
   const f = round(dt);
   const accSizes = [...sizes(dt), 2500];
 
-  it.each(accSizes)('add_inplace, axpy and scale at n = %i', (n) => {
+  it.each(accSizes)('add_inplace and scale at n = %i', (n) => {
     const x = randomArray(dt, n, 41 + n);
     const y = randomArray(dt, n, 43 + n);
     const alpha = f(-0.7);
@@ -203,44 +158,8 @@ describe.each(DTYPES)('accumulation kernels (%s)', (dt) => {
     const py = wasm.alloc(dt, n, y);
     wasm.fn(`add_inplace_${dt}`)(py, px, n);
     expect(wasm.read(dt, py, n)).toEqual(y.map((v, i) => f(v + x[i])));
-    const py2 = wasm.alloc(dt, n, y);
-    wasm.fn(`axpy_${dt}`)(py2, alpha, px, n);
-    expect(wasm.read(dt, py2, n)).toEqual(y.map((v, i) => f(v + f(alpha * x[i]))));
     const out = wasm.alloc(dt, n);
     wasm.fn(`scale_${dt}`)(out, alpha, px, n);
     expect(wasm.read(dt, out, n)).toEqual(x.map((v) => f(alpha * v)));
-  });
-
-  for (const k of [0, 1, 3]) {
-    it.each(accSizes)(`mul_rows, mul_add_rows and sum_rows for k = ${k} at n = %i`, (n) => {
-      const d = randomArray(dt, n, 51 + n);
-      const t = randomArray(dt, k * n, 53 + n);
-      const o = randomArray(dt, k * n, 57 + n);
-      const pd = wasm.alloc(dt, n, d);
-      const pt = wasm.alloc(dt, k * n, t);
-      const out = wasm.alloc(dt, k * n);
-      wasm.fn(`mul_rows_${dt}`)(out, pd, pt, k, n);
-      expect(wasm.read(dt, out, k * n)).toEqual(t.map((v, j) => f(d[j % n] * v)));
-      const acc = wasm.alloc(dt, k * n, o);
-      wasm.fn(`mul_add_rows_${dt}`)(acc, pd, pt, k, n);
-      expect(wasm.read(dt, acc, k * n)).toEqual(o.map((v, j) => f(v + f(d[j % n] * t[j]))));
-      const sums = wasm.alloc(dt, n, d);
-      wasm.fn(`sum_rows_${dt}`)(sums, pt, k, n);
-      const want = Array.from({ length: n }, (_, i) => {
-        let s = k > 0 ? t[i] : 0;
-        for (let j = 1; j < k; j++) s = f(s + t[j * n + i]);
-        return s;
-      });
-      expect(wasm.read(dt, sums, n)).toEqual(want);
-    });
-  }
-
-  it('mul_rows may write over its tangent input', () => {
-    const [k, n] = [2, 2 * LANES[dt] + 1];
-    const d = randomArray(dt, n, 61);
-    const t = randomArray(dt, k * n, 62);
-    const pt = wasm.alloc(dt, k * n, t);
-    wasm.fn(`mul_rows_${dt}`)(pt, wasm.alloc(dt, n, d), pt, k, n);
-    expect(wasm.read(dt, pt, k * n)).toEqual(t.map((v, j) => f(d[j % n] * v)));
   });
 });

@@ -226,7 +226,7 @@ const PIO2_L: f64 = reinterpret<f64>(0x3C91A62633145C07);
   if (fn == TAN) {
     const odd = i64x2.ne(v128.and(add(q, K(MAGIC)), K(INT_ONE)), I(0));
     res = tanKernel(y0, y1, odd);
-  } else {
+  } else if (fn == SIN || fn == COS || fn == SINCOS) {
     // cos x = sin(x + pi/2): the cos quadrant is one ahead of the sin quadrant.
     const qb = add(q, K(fn == COS ? MAGIC_PLUS_ONE : MAGIC));
     const z = mul(y0, y0);
@@ -248,6 +248,8 @@ const PIO2_L: f64 = reinterpret<f64>(0x3C91A62633145C07);
       const c = sel(cosK, sinK, i64x2.ne(v128.and(qc, K(INT_ONE)), I(0)));
       cosOfLast = v128.xor(c, i64x2.shl(v128.and(qc, K(INT_TWO)), 62));
     }
+  } else {
+    res = unreachable();
   }
   if (fn != COS) res = v128.xor(res, signOf(x));
 
