@@ -17,6 +17,8 @@
 //           <op>_dual_<dt>(out, tout, a, b, ta, tb, n, k, scalar)  sub, mul, div, maximum, minimum,
 //                                                   pow; ta or tb may be 0; scalar: 1 or 2 when
 //                                                   a or b is one element (see dual.ts)
+//   decomp  qr_<dt>(a, q, r, work, m, n)  eigh_<dt>(a, w, v, work, n)  svd_<dt>(a, u, s, vt, work, m, n)
+//                                                   one matrix per call, scratch in work (decomp.ts)
 // <dt> is f64 or f32.
 
 export * from './elementwise';
@@ -26,6 +28,7 @@ export * from './matmul';
 export * from './accumulate';
 export * from './layout';
 export * from './linalg';
+export * from './decomp';
 export * from './scatter';
 
 /** First byte the JS allocator may use: everything below belongs to static data. */

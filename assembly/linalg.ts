@@ -2,8 +2,8 @@
 // row-major, right-hand sides n x nrhs row-major; everything works in place.
 //
 // Every algorithm is arranged so its inner loop runs along a contiguous row (a dot product or
-// an axpy over a row of the matrix or of b), which is what the v128 helpers below vectorise.
-// Baseline wasm SIMD has no FMA, so each update is a mul then an add.
+// an axpy over a row of the matrix or of b), which is what the v128 helpers of vector.ts vectorise.
+import { axpy, divideRow, dot, swapRows } from './vector';
 
 /**
  * In-place LU with partial pivoting, P*A = L*U (Golub & Van Loan, Alg. 3.4.1, right-looking).
@@ -177,97 +177,5 @@ function triSolve<T>(t: usize, b: usize, n: i32, nrhs: i32, lower: bool, transpo
         }
       }
     }
-  }
-}
-
-// y[0..n) += alpha * x[0..n); pointers need not be 16-byte aligned.
-// @ts-ignore: decorator
-@inline
-function axpy<T>(y: usize, alpha: T, x: usize, n: i32): void {
-  const size = sizeof<T>();
-  const L = 16 / <i32>size;
-  const va = v128.splat<T>(alpha);
-  let i = 0;
-  for (; i + 2 * L <= n; i += 2 * L) {
-    const off = <usize>i * size;
-    v128.store(y + off, v128.add<T>(v128.load(y + off), v128.mul<T>(v128.load(x + off), va)));
-    v128.store(y + off, v128.add<T>(v128.load(y + off, 16), v128.mul<T>(v128.load(x + off, 16), va)), 16);
-  }
-  for (; i + L <= n; i += L) {
-    const off = <usize>i * size;
-    v128.store(y + off, v128.add<T>(v128.load(y + off), v128.mul<T>(v128.load(x + off), va)));
-  }
-  for (; i < n; i++) {
-    const off = <usize>i * size;
-    store<T>(y + off, load<T>(y + off) + alpha * load<T>(x + off));
-  }
-}
-
-// sum x[i] * y[i] over i < n, with two v128 partial sums.
-// @ts-ignore: decorator
-@inline
-function dot<T>(x: usize, y: usize, n: i32): T {
-  const size = sizeof<T>();
-  const L = 16 / <i32>size;
-  let s0 = v128.splat<T>(0);
-  let s1 = s0;
-  let i = 0;
-  for (; i + 2 * L <= n; i += 2 * L) {
-    const off = <usize>i * size;
-    s0 = v128.add<T>(s0, v128.mul<T>(v128.load(x + off), v128.load(y + off)));
-    s1 = v128.add<T>(s1, v128.mul<T>(v128.load(x + off, 16), v128.load(y + off, 16)));
-  }
-  for (; i + L <= n; i += L) {
-    const off = <usize>i * size;
-    s0 = v128.add<T>(s0, v128.mul<T>(v128.load(x + off), v128.load(y + off)));
-  }
-  const s = v128.add<T>(s0, s1);
-  let r: T;
-  if (size == 8) {
-    r = v128.extract_lane<T>(s, 0) + v128.extract_lane<T>(s, 1);
-  } else {
-    r = (v128.extract_lane<T>(s, 0) + v128.extract_lane<T>(s, 1)) + (v128.extract_lane<T>(s, 2) + v128.extract_lane<T>(s, 3));
-  }
-  for (; i < n; i++) {
-    const off = <usize>i * size;
-    r += load<T>(x + off) * load<T>(y + off);
-  }
-  return r;
-}
-
-// @ts-ignore: decorator
-@inline
-function divideRow<T>(x: usize, d: T, n: i32): void {
-  const size = sizeof<T>();
-  const L = 16 / <i32>size;
-  const vd = v128.splat<T>(d);
-  let i = 0;
-  for (; i + L <= n; i += L) {
-    const off = <usize>i * size;
-    v128.store(x + off, v128.div<T>(v128.load(x + off), vd));
-  }
-  for (; i < n; i++) {
-    const off = <usize>i * size;
-    store<T>(x + off, load<T>(x + off) / d);
-  }
-}
-
-// @ts-ignore: decorator
-@inline
-function swapRows<T>(x: usize, y: usize, n: i32): void {
-  const size = sizeof<T>();
-  const L = 16 / <i32>size;
-  let i = 0;
-  for (; i + L <= n; i += L) {
-    const off = <usize>i * size;
-    const v = v128.load(x + off);
-    v128.store(x + off, v128.load(y + off));
-    v128.store(y + off, v);
-  }
-  for (; i < n; i++) {
-    const off = <usize>i * size;
-    const v = load<T>(x + off);
-    store<T>(x + off, load<T>(y + off));
-    store<T>(y + off, v);
   }
 }

@@ -40,6 +40,9 @@ export class LinAlgError extends DualtapeError {}
 export class ConvergenceError extends DualtapeError {}
 
 /** Formats a shape the way messages show it: [2, 3]. */
+/** A traced value was read as a concrete one (inside jit): item(), data(), if (x > 0), ... */
+export class ConcretizationError extends DualtapeError {}
+
 export function fmtShape(shape: readonly number[]): string {
   // A shape with hundreds of axes would bury the message: show its ends and the rank.
   if (Array.isArray(shape) && shape.length > 16) {

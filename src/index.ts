@@ -14,10 +14,13 @@ export {
 } from './ops/elementwise.js';
 export { sum, mean, max, min, logsumexp, softmax } from './ops/reduce.js';
 export type { ReduceOptions } from './ops/reduce.js';
-export { reshape, transpose, broadcastTo, slice, pad, concat, stack, expandDims, squeeze } from './ops/shape.js';
+export { reshape, transpose, slice, pad, concat, stack, expandDims, squeeze } from './ops/shape.js';
+export { broadcastTo } from './ops/sum.js';
 export { matmul, dot } from './ops/matmul.js';
 export { solve, inv, det, logdet, cholesky, triangularSolve } from './ops/linalg.js';
 export type { TriangularSolveOptions } from './ops/linalg.js';
+export { qr, eigh, svd, lstsq } from './ops/decomp.js';
+export type { LstsqOptions } from './ops/decomp.js';
 export { jvp, jacfwd } from './transforms/jvp.js';
 export type { JacOptions } from './transforms/jvp.js';
 export { vjp, grad, valueAndGrad, jacrev } from './transforms/grad.js';
@@ -39,10 +42,14 @@ export { gradCheck } from './check/grad-check.js';
 export type { GradCheckOptions, GradCheckResult, GradCheckFailure, CheckMode } from './check/grad-check.js';
 export { sparsityPattern, sparseJacobian, colorColumns, colorRows } from './sparse/sparse.js';
 export type { SparsityPattern, PatternLike, Coloring, SparseJacobian, SparseJacobianOptions } from './sparse/sparse.js';
+export { jit } from './staging/jit.js';
+export type { JitOptions, JitStats, Jitted } from './staging/jit.js';
+export { Program } from './staging/program.js';
+export { evalShape } from './staging/trace.js';
 export { tidy, memory } from './tidy.js';
 export { flatten, unflatten } from './tree.js';
 export type { Tree, Leaf } from './tree.js';
 export {
   DualtapeError, ShapeError, DTypeError, AxisError, DisposedError, OutOfMemoryError,
-  ArgumentError, NotReadyError, DifferentiationError, LinAlgError, ConvergenceError,
+  ArgumentError, NotReadyError, DifferentiationError, LinAlgError, ConvergenceError, ConcretizationError,
 } from './errors.js';

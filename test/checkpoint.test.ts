@@ -26,8 +26,11 @@ const countedExpP = definePrimitive({
     expKernelRuns++;
     return exp(x) as DenseTensor;
   },
-  jvp: (_, [t], out) => (t ? mul(t, out) : null),
-  vjp: (ct, _, out) => [mul(ct, out)],
+  shape: ([x]) => x,
+  saves: ['out'],
+  sparsity: 'elementwise',
+  jvp: ({ tangents: [t], out }) => (t ? mul(t, out) : null),
+  vjp: ({ ct, out }) => [mul(ct, out)],
 });
 const countedExp = (x: Tensor) => bind(countedExpP, [x], {});
 

@@ -119,13 +119,16 @@ describe('sparsityPattern', () => {
     });
   });
 
-  it('treats a primitive without a sparsity rule as dense (safe)', () => {
+  it('takes a primitive declared dense as dense (safe, maybe wasteful)', () => {
     tidy(() => {
       const opaque = definePrimitive({
         name: 'test_opaque_identity',
         impl: ([x]) => neg(neg(x)) as DenseTensor,
-        jvp: (_, [t]) => t,
-        vjp: (ct) => [ct],
+        shape: ([x]) => x,
+        saves: [],
+        sparsity: 'dense',
+        jvp: ({ tangents: [t] }) => t,
+        vjp: ({ ct }) => [ct],
       });
       const p = sparsityPattern((t: Tensor) => bind(opaque, [t.mul(2)], {}), zeros([3]));
       expect(rows(p)).toEqual([[0, 1, 2], [0, 1, 2], [0, 1, 2]]);

@@ -12,11 +12,6 @@ export function writeData(b: DataBuffer, values: ArrayLike<number>): void {
   else viewF32().set(values, b.ptr >>> 2);
 }
 
-/** Reads element `i` (the fast path for scalars and `item()`). */
-export function readAt(b: DataBuffer, i: number): number {
-  return b.dtype === 'float64' ? viewF64()[(b.ptr >>> 3) + i] : viewF32()[(b.ptr >>> 2) + i];
-}
-
 export function writeAt(b: DataBuffer, i: number, v: number): void {
   if (b.dtype === 'float64') viewF64()[(b.ptr >>> 3) + i] = v;
   else viewF32()[(b.ptr >>> 2) + i] = v;

@@ -1,6 +1,6 @@
 // Typed entry points to the wasm kernels. Ops call these with DataBuffers and shapes; this
 // file turns them into pointers, collapses broadcast dimensions and picks the kernel variant.
-import { DataBuffer, type DType } from './buffer.js';
+import type { DataBuffer, DType } from './buffer.js';
 import { SCRATCH_BYTES, alloc, free, scratchPtr, viewI32 } from './memory.js';
 import { kernels } from './wasm.js';
 
@@ -315,9 +315,78 @@ export function triSolve(t: DataBuffer, tOffset: number, b: DataBuffer, bOffset:
   fn(`tri_solve_${suffix(t.dtype)}`)(t.ptr + tOffset * bytes, b.ptr + bOffset * bytes, n, nrhs, lower ? 1 : 0, transpose ? 1 : 0, unitDiag ? 1 : 0);
 }
 
+// Decompositions (assembly/decomp.ts): `count` row-major m x n matrices back to back in a; each
+// output of member i goes to element `offset + i * stride` of its Slot's buffer, so several
+// outputs can share one buffer. Each call allocates its kernel's scratch once for the batch.
+
+/** Where a decomposition writes one of its outputs, member by member. */
+export interface Slot {
+  buffer: DataBuffer;
+  offset: number;
+  stride: number;
+}
+
+function slotPtr(slot: Slot, i: number): number {
+  return slot.buffer.ptr + (slot.offset + i * slot.stride) * bytesOf(slot.buffer);
+}
+
+/** Scratch of `elements` elements of `dtype` for the duration of `body`. */
+function withWork<T>(dtype: DType, elements: number, body: (ptr: number) => T): T {
+  const bytes = Math.max(elements, 1) * (dtype === 'float64' ? 8 : 4);
+  const ptr = alloc(bytes);
+  try {
+    return body(ptr);
+  } finally {
+    free(ptr, bytes);
+  }
+}
+
+/** Reduced QR of each member of a (overwritten): Q (m x k) and R (k x n, diagonal >= 0), k = min(m, n). */
+export function qrEach(a: DataBuffer, q: Slot, r: Slot, count: number, m: number, n: number): void {
+  const k = Math.min(m, n);
+  if (count * k === 0) return;
+  const f = fn(`qr_${suffix(a.dtype)}`);
+  withWork(a.dtype, n + k, (work) => {
+    for (let i = 0; i < count; i++) f(a.ptr + i * m * n * bytesOf(a), slotPtr(q, i), slotPtr(r, i), work, m, n);
+  });
+}
+
+/**
+ * Eigenvalues (n, ascending) and eigenvectors (n x n, as columns) of each symmetric n x n
+ * member of a, from its lower triangle (a is overwritten). Returns the first member whose
+ * iteration did not converge, or -1.
+ */
+export function eighEach(a: DataBuffer, w: Slot, v: Slot, count: number, n: number): number {
+  if (count * n === 0) return -1;
+  const f = fn(`eigh_${suffix(a.dtype)}`);
+  return withWork(a.dtype, 3 * n, (work) => {
+    for (let i = 0; i < count; i++) {
+      if (f(a.ptr + i * n * n * bytesOf(a), slotPtr(w, i), slotPtr(v, i), work, n) !== 0) return i;
+    }
+    return -1;
+  });
+}
+
+/**
+ * Reduced SVD of each member of a (read only): U (m x k), the singular values (k, descending)
+ * and Vt (k x n), k = min(m, n). Returns the first member whose Jacobi sweeps did not
+ * converge, or -1.
+ */
+export function svdEach(a: DataBuffer, u: Slot, s: Slot, vt: Slot, count: number, m: number, n: number): number {
+  const k = Math.min(m, n);
+  if (count * k === 0) return -1;
+  const f = fn(`svd_${suffix(a.dtype)}`);
+  return withWork(a.dtype, k * Math.max(m, n) + k * k, (work) => {
+    for (let i = 0; i < count; i++) {
+      if (f(a.ptr + i * m * n * bytesOf(a), slotPtr(u, i), slotPtr(s, i), slotPtr(vt, i), work, m, n) !== 0) return i;
+    }
+    return -1;
+  });
+}
+
 /** out = alpha * a, elementwise (out may be a). */
 export function scale(out: DataBuffer, alpha: number, a: DataBuffer): void {
   opFn('scale', out.dtype)(out.ptr, alpha, a.ptr, out.size);
 }
 
-export { DataBuffer };
+export type { DataBuffer };

@@ -27,7 +27,6 @@ let liveTensors = 0;
 let f64: Float64Array | null = null;
 let f32: Float32Array | null = null;
 let i32: Int32Array | null = null;
-let u8: Uint8Array | null = null;
 
 // A small permanent block below the first tensor for kernel metadata (shapes and strides).
 export const SCRATCH_BYTES = 4096;
@@ -200,9 +199,4 @@ export function viewI32(): Int32Array {
   const buf = memoryObject().buffer;
   if (!i32 || i32.buffer !== buf) i32 = new Int32Array(buf);
   return i32;
-}
-export function viewU8(): Uint8Array {
-  const buf = memoryObject().buffer;
-  if (!u8 || u8.buffer !== buf) u8 = new Uint8Array(buf);
-  return u8;
 }

@@ -4,7 +4,7 @@
 // runs under whatever outer transforms are active, so its rules stay differentiable (grad of
 // grad, jvp of grad). Also here: the group node that records a many-output operation (also
 // used by scan) and the `name` tag that checkpoint policies read.
-import { definePrimitive, type Primitive } from '../core/primitive.js';
+import { defineLinear, type Primitive } from '../core/primitive.js';
 import { Tracer, bind, denseParts, popTrace, pushTrace, topTrace } from '../core/trace.js';
 import { ArgumentError, DifferentiationError, fmtShape } from '../errors.js';
 import { adopt, currentScope, type Scope } from '../tensor/scope.js';
@@ -17,11 +17,13 @@ import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { checkFunction, scoped } from '../transforms/util.js';
 
 // name(x, label) = x, sharing x's data; d name(x) = dx.
-const nameP = definePrimitive<{ label: string }>({
+const nameP = defineLinear<{ label: string }>({
   name: 'name',
-  impl: ([x]) => new DenseTensor(x.data_('name').retain(), x.shape),
-  jvp: (_, [t]) => t,
-  vjp: (ct) => [ct],
+  impl: ([x]) => x.share(x.shape, 'name'),
+  shape: ([x]) => x,
+  sparsity: 'elementwise',
+  apply: ([t]) => t,
+  transpose: (ct) => [ct],
 });
 
 /**
@@ -104,7 +106,7 @@ export class NodeGroup {
 
   constructor(private readonly trace: TapeTrace, private readonly op: string, inputs: Tensor[], primals: Tensor[], pull: Pullback) {
     this.token = scalarOf(0, 'float64');
-    const rule = { name: op, vjp: (ct: Tensor) => this.release(ct.shape[0], pull) };
+    const rule = { name: op, saves: [], vjp: ({ ct }: { ct: Tensor }) => this.release(ct.shape[0], pull) };
     this.anchor = trace.record(rule, {}, inputs, primals, this.token);
   }
 
@@ -118,7 +120,8 @@ export class NodeGroup {
     if (!this.live) return value;
     const rule = {
       name: `${this.op}_output`,
-      vjp: (ct: Tensor) => {
+      saves: [],
+      vjp: ({ ct }: { ct: Tensor }) => {
         this.pending.set(index, setAside(this.trace, ct));
         return [zeros([ct.shape[0]])];
       },
@@ -148,7 +151,7 @@ export function inScope(t: DenseTensor, scope: Scope): boolean {
  */
 function setAside(trace: TapeTrace, ct: Tensor): Tensor {
   if (!(ct instanceof DenseTensor)) return ct;
-  const own = new DenseTensor(ct.data_('checkpoint').retain(), ct.shape);
+  const own = ct.share(ct.shape, 'checkpoint');
   adopt(own, trace.scope);
   if (inScope(ct, trace.scope)) ct.dispose();
   return own;
@@ -179,7 +182,8 @@ export function recordOutputs(trace: TapeTrace, op: string, inputs: Tensor[], pr
     const only = passed.indexOf(-1);
     const rule = {
       name: op,
-      vjp: (ct: Tensor) => {
+      saves: [],
+      vjp: ({ ct }: { ct: Tensor }) => {
         const own = setAside(trace, ct);
         return settle(trace, [own], pull(outs.map((_, j) => (j === only ? own : null)), ct.shape[0]));
       },

@@ -1,12 +1,12 @@
 // Conversions every op family needs: JS numbers to tensors, dtype casts, and stopGradient.
-import * as k from '../backend/kernels.js';
+import * as kernels from '../backend/kernels.js';
 import { bind } from '../core/trace.js';
-import { definePrimitive } from '../core/primitive.js';
+import { NO_PARAMS, defineLinear, definePrimitive } from '../core/primitive.js';
 import { checkDType, empty } from '../tensor/create.js';
 import { ArgumentError } from '../errors.js';
 import { DenseTensor, Tensor, foreignTensorMessage, isForeignTensor, type DType } from '../tensor/tensor.js';
 import { writeAt } from '../backend/io.js';
-import { DataBuffer } from '../backend/buffer.js';
+import { allocBlock } from '../backend/buffer.js';
 
 /** A tensor or a plain JS number (a number takes the dtype of the tensors it meets). */
 export type TensorLike = Tensor | number;
@@ -24,11 +24,11 @@ export function scalarOf(value: number, dtype: DType): DenseTensor {
   if (out !== undefined && !Object.is(value, -0)) return out;
   if (cache.size >= MAX_CONSTANTS || Object.is(value, -0)) {
     out = empty([], dtype);
-    writeAt(out.data_('scalar'), 0, value);
+    writeAt(out.liveBuffer('scalar'), 0, value);
     return out;
   }
-  out = new DenseTensor(new DataBuffer(dtype, 1, true), SCALAR_SHAPE, true);
-  writeAt(out.data_('scalar'), 0, value);
+  out = new DenseTensor(allocBlock(dtype, 1, true), dtype, SCALAR_SHAPE, true);
+  writeAt(out.liveBuffer('scalar'), 0, value);
   cache.set(value, out);
   return out;
 }
@@ -38,7 +38,7 @@ export function toTensor(op: string, x: TensorLike, dtype: DType = 'float64'): T
   if (x instanceof Tensor) {
     // Name the op the user called, also for ops that would return x unchanged (transpose of
     // a vector, reshape to the same shape) and so never touch its data.
-    if (x instanceof DenseTensor && x.isDisposed) x.data_(op);
+    if (x instanceof DenseTensor && x.isDisposed) x.liveBuffer(op);
     return x;
   }
   if (typeof x === 'number') return scalarOf(x, dtype);
@@ -47,11 +47,14 @@ export function toTensor(op: string, x: TensorLike, dtype: DType = 'float64'): T
   throw new ArgumentError(`${op}: expected a Tensor or a number, got ${what}. Wrap arrays with array(...) first.`);
 }
 
-/** The dtype operands promote to: float64 if any tensor is float64 (never narrowing). */
+/**
+ * The dtype operands promote to: float64 if any tensor is float64 (never narrowing). Numbers,
+ * and the weak values jit passes for number arguments, take the tensors' dtype.
+ */
 export function resultDType(xs: TensorLike[]): DType {
   let dtype: DType | null = null;
   for (const x of xs) {
-    if (x instanceof Tensor) dtype = dtype === 'float64' || x.dtype === 'float64' ? 'float64' : 'float32';
+    if (x instanceof Tensor && !(x as { weak?: boolean }).weak) dtype = dtype === 'float64' || x.dtype === 'float64' ? 'float64' : 'float32';
   }
   return dtype ?? 'float64';
 }
@@ -66,15 +69,17 @@ export function coerce(op: string, xs: TensorLike[]): Tensor[] {
 }
 
 // d astype(x) = astype(dx); the cotangent is cast back to the input's dtype.
-const astypeP = definePrimitive<{ dtype: DType }>({
+const astypeP = defineLinear<{ dtype: DType }>({
   name: 'astype',
   impl([x], { dtype }) {
     const out = empty(x.shape, dtype, 'astype');
-    k.cast(out.data_('astype'), x.data_('astype'));
+    kernels.cast(out.liveBuffer('astype'), x.liveBuffer('astype'));
     return out;
   },
-  jvp: (_, [t], __, { dtype }) => (t ? astype(t, dtype) : null),
-  vjp: (ct, [x]) => [astype(ct, x.dtype)],
+  shape: ([x], { dtype }) => ({ shape: x.shape, dtype }),
+  sparsity: 'elementwise',
+  apply: ([t], { params: { dtype } }) => t && astype(t, dtype),
+  transpose: (ct, { avals: [x] }) => [astype(ct, x.dtype)],
 });
 
 /** Casts to `dtype`. @example astype(x, 'float32') */
@@ -89,9 +94,12 @@ const stopGradientP = definePrimitive({
   name: 'stop_gradient',
   impl([x]) {
     const out = empty(x.shape, x.dtype, 'stopGradient');
-    k.copy(out.data_('stopGradient'), x.data_('stopGradient'));
+    kernels.copy(out.liveBuffer('stopGradient'), x.liveBuffer('stopGradient'));
     return out;
   },
+  shape: ([x]) => x,
+  saves: [],
+  sparsity: 'none',
   jvp: () => null,
   vjp: () => [null],
 });
@@ -101,5 +109,5 @@ const stopGradientP = definePrimitive({
  * @example grad((x) => mul(x, stopGradient(x)))(3) // 3, not 6
  */
 export function stopGradient(x: TensorLike): Tensor {
-  return bind(stopGradientP, [toTensor('stopGradient', x)], {});
+  return bind(stopGradientP, [toTensor('stopGradient', x)], NO_PARAMS);
 }

@@ -17,7 +17,7 @@
 // steps of inverse iteration on A^T A. They are constants (the rule stays a differentiable
 // function of A through B), so hessians of det work at singular matrices too. A member of
 // rank <= n-2 has adj(A) = 0; it gets B = I and a zero mask.
-import * as k from '../backend/kernels.js';
+import * as kernels from '../backend/kernels.js';
 import { array } from '../tensor/create.js';
 import { sizeOf } from '../tensor/shape.js';
 import type { DenseTensor, DType, Tensor } from '../tensor/tensor.js';
@@ -68,9 +68,9 @@ interface Factors {
 /** LU factors of `count` n x n matrices (row-major values), with their 0-based LAPACK-order pivots. */
 function factor(op: string, values: Float64Array | Float32Array, count: number, n: number, dtype: DType): Factors[] {
   const c = array(values, { shape: [count, n, n], dtype }) as DenseTensor;
-  const piv = new k.Pivots(count, n);
+  const piv = new kernels.Pivots(count, n);
   try {
-    for (let m = 0; m < count; m++) k.luFactor(c.data_(op), m * n * n, piv, m);
+    for (let m = 0; m < count; m++) kernels.luFactor(c.liveBuffer(op), m * n * n, piv, m);
     const lu = c.readData(op);
     return Array.from({ length: count }, (_, m) => ({ lu: lu.subarray(m * n * n, (m + 1) * n * n), piv: piv.read(m) }));
   } finally {

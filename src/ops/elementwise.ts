@@ -2,9 +2,8 @@
 // Each primitive's impl, jvp and vjp sit together; rules use the public ops, so they are
 // differentiable again. Non-differentiable points follow JAX: abs'(0) = 0, sign' = 0,
 // maximum/minimum split the derivative evenly at ties, comparisons have zero derivative.
-import * as k from '../backend/kernels.js';
-import { definePrimitive, type DualImpl, type Primitive } from '../core/primitive.js';
-import { fusedKernels } from '../core/fusion.js';
+import * as kernels from '../backend/kernels.js';
+import { NO_PARAMS, defineLinear, definePrimitive, type Aval, type CotangentImpl, type DualImpl, type Primitive, type Saves, type Sparsity } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
 import { empty } from '../tensor/create.js';
 import { broadcastShapes, shapesEqual } from '../tensor/shape.js';
@@ -13,17 +12,16 @@ import { astype, coerce, toTensor, type TensorLike } from './convert.js';
 
 type Unary = Primitive<Record<string, never>>;
 
-// Ops whose primal and tangent come out of one kernel (assembly/dual.ts) on concrete values.
-const fusedUnary = new Set(['exp', 'log', 'sin', 'cos', 'tan', 'tanh', 'sigmoid', 'sqrt', 'square', 'reciprocal', 'abs']);
+/** Which value a unary op's derivative is computed from: its input or its output. */
+type SlopeFrom = 'x' | 'out';
 
-/** The fused forward pass of unary op `name`: out = op(x) and op'(x) t over all k directions. */
-function unaryDual(name: string): DualImpl<Record<string, never>> | undefined {
-  if (!fusedUnary.has(name)) return undefined;
+/** The fused forward pass of a unary op: out = op(x) and op'(x) t over all k directions. */
+function unaryDual(name: string): DualImpl<Record<string, never>> {
   return ([x], [t], chunk) => {
     if (!t || t.size !== chunk * x.size) return null;
     const out = empty(x.shape, x.dtype, name);
     const tangent = empty([chunk, ...x.shape], x.dtype, name);
-    k.unaryDual(name, out.data_(name), tangent.data_(name), x.data_(name), t.data_(name));
+    kernels.unaryDual(name, out.liveBuffer(name), tangent.liveBuffer(name), x.liveBuffer(name), t.liveBuffer(name));
     return [out, tangent];
   };
 }
@@ -43,18 +41,20 @@ function worthFusing(name: FusedBinary, hasA: boolean, hasB: boolean): boolean {
 }
 
 /**
- * The fused cotangent of unary op `name`: ct * op'(x) over all k rows of ct in one kernel, on
- * concrete values (under an outer transform the rule runs, so it stays differentiable). exp's
- * rule, mul(ct, out), is already one kernel.
+ * The fused cotangent of a unary op: ct * op'(x) over all k rows of ct in one kernel, on
+ * concrete values (under an outer transform the rule runs, so it stays differentiable). The
+ * kernel reads only the value the op's slope comes from, which is the one the tape saved.
  */
-function unaryCotangent(name: string, ct: Tensor, x: Tensor, out: Tensor): Tensor | null {
-  if (!fusedKernels.enabled || name === 'exp' || !fusedUnary.has(name)) return null;
-  if (!(ct instanceof DenseTensor && x instanceof DenseTensor && out instanceof DenseTensor)) return null;
-  if (ct.dtype !== x.dtype || ct.ndim !== x.ndim + 1 || !shapesEqual(ct.shape.slice(1), x.shape)) return null;
-  const result = empty(ct.shape, ct.dtype, name);
-  k.unaryCotangent(name, result.data_(name), x.data_(name), out.data_(name), ct.data_(name));
-  fusedKernels.calls++;
-  return result;
+function unaryCotangent(name: string, from: SlopeFrom): CotangentImpl<Record<string, never>> {
+  return ({ ct, inputs: [x], out }) => {
+    const saved = from === 'x' ? x : out;
+    if (!(ct instanceof DenseTensor && saved instanceof DenseTensor)) return null;
+    if (ct.dtype !== saved.dtype || ct.ndim !== saved.ndim + 1 || !shapesEqual(ct.shape.slice(1), saved.shape)) return null;
+    const result = empty(ct.shape, ct.dtype, name);
+    const buffer = saved.liveBuffer(name);
+    kernels.unaryCotangent(name, result.liveBuffer(name), buffer, buffer, ct.liveBuffer(name));
+    return [result];
+  };
 }
 
 /**
@@ -75,69 +75,93 @@ function binaryDual(name: FusedBinary): DualImpl<Record<string, never>> {
     if ((ta && ta.size !== chunk * like.size) || (tb && tb.size !== chunk * like.size)) return null;
     const out = empty(like.shape, a.dtype, name);
     const tangent = empty([chunk, ...like.shape], a.dtype, name);
-    k.binaryDual(name, out.data_(name), tangent.data_(name), a.data_(name), b.data_(name), ta && ta.data_(name), tb && tb.data_(name), scalar);
+    kernels.binaryDual(name, out.liveBuffer(name), tangent.liveBuffer(name), a.liveBuffer(name), b.liveBuffer(name), ta && ta.liveBuffer(name), tb && tb.liveBuffer(name), scalar);
     return [out, tangent];
   };
 }
 
-/** A unary map whose derivative is `deriv(x, out)` (null: identically zero). */
-function unaryPrim(name: string, deriv: (x: Tensor, out: Tensor) => Tensor | null): Unary {
+const sameAval = ([x]: readonly Aval[]): Aval => x;
+
+function unaryImpl(name: string) {
+  return ([x]: DenseTensor[]): DenseTensor => {
+    const out = empty(x.shape, x.dtype, name);
+    kernels.unary(name, out.liveBuffer(name), x.liveBuffer(name));
+    return out;
+  };
+}
+
+interface UnarySpec {
+  /** The derivative op'(x) from the value named by `from` (x or out = op(x)). */
+  slope: (v: Tensor) => Tensor;
+  from: SlopeFrom;
+  /** Which fused kernels (assembly/dual.ts) the op has: op and tangent in one pass, and the cotangent. */
+  fused: 'both' | 'forward';
+}
+
+/** A differentiable unary map: out = op(x), d out = slope(x or out) dx. */
+function unaryPrim(name: string, { slope, from, fused }: UnarySpec): Unary {
+  const pick = (x: Tensor | undefined, out: Tensor) => (from === 'x' ? x! : out);
   return definePrimitive({
     name,
+    impl: unaryImpl(name),
+    shape: sameAval,
+    saves: [from === 'x' ? 0 : 'out'],
+    sparsity: 'elementwise',
     dual: unaryDual(name),
-    impl([x]) {
-      const out = empty(x.shape, x.dtype, name);
-      k.unary(name, out.data_(name), x.data_(name));
-      return out;
-    },
-    jvp([x], [t], out) {
-      const d = deriv(x, out);
-      return d && t ? mul(d, t) : null;
-    },
-    vjp(ct, [x], out) {
-      const fused = unaryCotangent(name, ct, x, out);
-      if (fused) return [fused];
-      const d = deriv(x, out);
-      return [d ? mul(ct, d) : null];
-    },
+    cotangent: fused === 'both' ? unaryCotangent(name, from) : undefined,
+    jvp: ({ inputs: [x], tangents: [t], out }) => (t ? mul(slope(pick(x, out)), t) : null),
+    vjp: ({ ct, inputs: [x], out }) => [mul(ct, slope(pick(x, out)))],
   });
 }
 
 // d(-x) = -dx
-const negP = unaryPrim('neg', () => null);
-// Linear primitives need their own rules: the derivative is not a coefficient.
-const negLinear: Unary = { ...negP, jvp: (_, [t]) => (t ? neg(t) : null), vjp: (ct) => [neg(ct)] };
-// d exp(x) = exp(x) dx
-const expP = unaryPrim('exp', (_, out) => out);
+const negP: Unary = defineLinear({
+  name: 'neg',
+  impl: unaryImpl('neg'),
+  shape: sameAval,
+  sparsity: 'elementwise',
+  apply: ([t]) => t && neg(t),
+  transpose: (ct) => [neg(ct)],
+});
+// d exp(x) = exp(x) dx; its cotangent, mul(ct, out), is already one kernel.
+const expP = unaryPrim('exp', { from: 'out', slope: (out) => out, fused: 'forward' });
 // d log(x) = dx / x
-const logP = unaryPrim('log', (x) => reciprocal(x));
+const logP = unaryPrim('log', { from: 'x', slope: (x) => reciprocal(x), fused: 'both' });
 // d sin(x) = cos(x) dx
-const sinP = unaryPrim('sin', (x) => cos(x));
+const sinP = unaryPrim('sin', { from: 'x', slope: (x) => cos(x), fused: 'both' });
 // d cos(x) = -sin(x) dx
-const cosP = unaryPrim('cos', (x) => neg(sin(x)));
+const cosP = unaryPrim('cos', { from: 'x', slope: (x) => neg(sin(x)), fused: 'both' });
 // d tan(x) = (1 + tan(x)^2) dx
-const tanP = unaryPrim('tan', (_, out) => add(1, square(out)));
+const tanP = unaryPrim('tan', { from: 'out', slope: (out) => add(1, square(out)), fused: 'both' });
 // d tanh(x) = (1 - tanh(x)^2) dx
-const tanhP = unaryPrim('tanh', (_, out) => sub(1, square(out)));
+const tanhP = unaryPrim('tanh', { from: 'out', slope: (out) => sub(1, square(out)), fused: 'both' });
 // d sigmoid(x) = sigmoid(x) (1 - sigmoid(x)) dx
-const sigmoidP = unaryPrim('sigmoid', (_, out) => mul(out, sub(1, out)));
+const sigmoidP = unaryPrim('sigmoid', { from: 'out', slope: (out) => mul(out, sub(1, out)), fused: 'both' });
 // d sqrt(x) = dx / (2 sqrt(x))
-const sqrtP = unaryPrim('sqrt', (_, out) => div(0.5, out));
+const sqrtP = unaryPrim('sqrt', { from: 'out', slope: (out) => div(0.5, out), fused: 'both' });
 // d x^2 = 2x dx
-const squareP = unaryPrim('square', (x) => mul(2, x));
+const squareP = unaryPrim('square', { from: 'x', slope: (x) => mul(2, x), fused: 'both' });
 // d (1/x) = -dx / x^2
-const reciprocalP = unaryPrim('reciprocal', (_, out) => neg(square(out)));
+const reciprocalP = unaryPrim('reciprocal', { from: 'out', slope: (out) => neg(square(out)), fused: 'both' });
 // d |x| = sign(x) dx (0 at 0, as JAX)
-const absP = unaryPrim('abs', (x) => sign(x));
+const absP = unaryPrim('abs', { from: 'x', slope: (x) => sign(x), fused: 'both' });
 // d sign(x) = 0
-const signP = unaryPrim('sign', () => null);
+const signP: Unary = definePrimitive({
+  name: 'sign',
+  impl: unaryImpl('sign'),
+  shape: sameAval,
+  saves: [],
+  sparsity: 'none',
+  jvp: () => null,
+  vjp: () => [null],
+});
 
 function unaryOp(prim: Unary) {
-  return (x: TensorLike): Tensor => bind(prim, [toTensor(prim.name, x)], {});
+  return (x: TensorLike): Tensor => bind(prim, [toTensor(prim.name, x)], NO_PARAMS);
 }
 
 /** -x, elementwise. @example neg(array([1, -2])) // [-1, 2] */
-export const neg = unaryOp(negLinear);
+export const neg = unaryOp(negP);
 /** e^x, elementwise. @example exp(0).item() // 1 */
 export const exp = unaryOp(expP);
 /** Natural logarithm, elementwise. @example log(Math.E).item() // 1 */
@@ -165,19 +189,36 @@ export const sign = unaryOp(signP);
 
 type Binary = Primitive<Record<string, never>>;
 
-function binaryPrim(name: string, jvp: Binary['jvp'], vjp: Binary['vjp'], dual?: Binary['dual']): Binary {
+interface BinarySpec {
+  jvp: Binary['jvp'];
+  vjp: Binary['vjp'];
+  saves: Saves;
+  sparsity?: Sparsity<Record<string, never>>;
+  dual?: Binary['dual'];
+}
+
+const broadcastAval = (name: string) => ([a, b]: readonly Aval[]): Aval => ({ shape: broadcastShapes(name, a.shape, b.shape), dtype: a.dtype });
+
+function binaryImpl(name: string) {
+  return ([a, b]: DenseTensor[]): DenseTensor => {
+    const shape = broadcastShapes(name, a.shape, b.shape);
+    const out = empty(shape, a.dtype, name);
+    kernels.binary(name, out.liveBuffer(name), a.liveBuffer(name), b.liveBuffer(name), shape, a.shape, b.shape);
+    return out;
+  };
+}
+
+function binaryPrim(name: string, spec: BinarySpec): Binary {
   return definePrimitive({
     name,
     broadcasts: true,
-    dual,
-    impl([a, b]) {
-      const shape = broadcastShapes(name, a.shape, b.shape);
-      const out = empty(shape, a.dtype, name);
-      k.binary(name, out.data_(name), a.data_(name), b.data_(name), shape, a.shape, b.shape);
-      return out;
-    },
-    jvp,
-    vjp,
+    impl: binaryImpl(name),
+    shape: broadcastAval(name),
+    sparsity: spec.sparsity ?? 'elementwise',
+    saves: spec.saves,
+    dual: spec.dual,
+    jvp: spec.jvp,
+    vjp: spec.vjp,
   });
 }
 
@@ -189,19 +230,58 @@ function addTerms(...terms: (Tensor | null)[]): Tensor | null {
 }
 
 // d(a + b) = da + db
-const addP = binaryPrim('add', (_, [ta, tb]) => addTerms(ta, tb), (ct) => [ct, ct]);
+const addP: Binary = defineLinear({
+  name: 'add',
+  broadcasts: true,
+  impl: binaryImpl('add'),
+  shape: broadcastAval('add'),
+  sparsity: 'elementwise',
+  apply: ([ta, tb]) => addTerms(ta, tb),
+  transpose: (ct) => [ct, ct],
+});
 // d(a - b) = da - db
-const subP = binaryPrim('sub', (_, [ta, tb]) => addTerms(ta, tb && neg(tb)), (ct, _, __, ___, wanted) => [ct, wanted[1] ? neg(ct) : null], binaryDual('sub'));
+const subP: Binary = defineLinear({
+  name: 'sub',
+  broadcasts: true,
+  impl: binaryImpl('sub'),
+  shape: broadcastAval('sub'),
+  sparsity: 'elementwise',
+  apply: ([ta, tb]) => addTerms(ta, tb && neg(tb)),
+  transpose: (ct) => [ct, neg(ct)],
+  dual: binaryDual('sub'),
+});
+
+/** A constant operand's zeros cut the dependence through the other factor: d(c x) = c dx. */
+const productSparsity: Sparsity<Record<string, never>> = (algebra, { inputs: [a, b], out }) => {
+  const size = out.shape.reduce((n, d) => n * d, 1);
+  const zeroAt = (other: typeof a) => {
+    if (other.deps) return undefined;
+    const v = other.value.data();
+    if (!v.includes(0)) return undefined;
+    const m = algebra.broadcastMap(other.shape, out.shape);
+    return (e: number) => v[m ? m[e] : e] !== 0;
+  };
+  const parts = [];
+  if (a.deps) parts.push({ deps: a.deps, map: algebra.broadcastMap(a.shape, out.shape), when: zeroAt(b) });
+  if (b.deps) parts.push({ deps: b.deps, map: algebra.broadcastMap(b.shape, out.shape), when: zeroAt(a) });
+  return algebra.union(parts, size);
+};
+
 // d(a b) = da b + a db
-const mulP = binaryPrim('mul',
-  ([a, b], [ta, tb]) => addTerms(ta && mul(ta, b), tb && mul(a, tb)),
-  (ct, [a, b], _, __, wanted) => [wanted[0] ? mul(ct, b) : null, wanted[1] ? mul(ct, a) : null],
-  binaryDual('mul'));
+const mulP = binaryPrim('mul', {
+  saves: [0, 1],
+  sparsity: productSparsity,
+  dual: binaryDual('mul'),
+  jvp: ({ inputs: [a, b], tangents: [ta, tb] }) => addTerms(ta && mul(ta, b), tb && mul(a, tb)),
+  vjp: ({ ct, inputs: [a, b], wanted }) => [wanted[0] ? mul(ct, b) : null, wanted[1] ? mul(ct, a) : null],
+});
 // d(a / b) = da / b - (a / b) db / b
-const divP = binaryPrim('div',
-  ([, b], [ta, tb], out) => addTerms(ta && div(ta, b), tb && neg(div(mul(out, tb), b))),
-  (ct, [, b], out, _, wanted) => [wanted[0] ? div(ct, b) : null, wanted[1] ? neg(div(mul(ct, out), b)) : null],
-  binaryDual('div'));
+const divP = binaryPrim('div', {
+  saves: [1, 'out'],
+  dual: binaryDual('div'),
+  jvp: ({ inputs: [, b], tangents: [ta, tb], out }) => addTerms(ta && div(ta, b), tb && neg(div(mul(out, tb), b))),
+  vjp: ({ ct, inputs: [, b], out, wanted }) => [wanted[0] ? div(ct, b) : null, wanted[1] ? neg(div(mul(ct, out), b)) : null],
+});
 
 // d(a^b) = b a^(b-1) da + log(a) a^b db; the first term is 0 where b = 0 (so 0^0 has slope 0)
 // and the second is 0 where a = 0 (the limit for b > 0), as JAX has them.
@@ -212,10 +292,12 @@ function powExpSlope(a: Tensor, out: Tensor): Tensor {
   const zero = equal(a, 0);
   return where(zero, 0, mul(log(where(zero, 1, a)), out));
 }
-const powP = binaryPrim('pow',
-  ([a, b], [ta, tb], out) => addTerms(ta && mul(ta, powBaseSlope(a, b)), tb && mul(tb, powExpSlope(a, out))),
-  (ct, [a, b], out, _, wanted) => [wanted[0] ? mul(ct, powBaseSlope(a, b)) : null, wanted[1] ? mul(ct, powExpSlope(a, out)) : null],
-  binaryDual('pow'));
+const powP = binaryPrim('pow', {
+  saves: [0, 1, 'out'],
+  dual: binaryDual('pow'),
+  jvp: ({ inputs: [a, b], tangents: [ta, tb], out }) => addTerms(ta && mul(ta, powBaseSlope(a, b)), tb && mul(tb, powExpSlope(a, out))),
+  vjp: ({ ct, inputs: [a, b], out, wanted }) => [wanted[0] ? mul(ct, powBaseSlope(a, b)) : null, wanted[1] ? mul(ct, powExpSlope(a, out)) : null],
+});
 
 // d max(a, b) = da where a > b, db where b > a, (da + db)/2 at ties (JAX's convention).
 function pickWeights(name: 'maximum' | 'minimum', a: Tensor, b: Tensor): [Tensor, Tensor] {
@@ -225,22 +307,24 @@ function pickWeights(name: 'maximum' | 'minimum', a: Tensor, b: Tensor): [Tensor
   return [wa, sub(1, wa)];
 }
 function extremumPrim(name: 'maximum' | 'minimum'): Binary {
-  return binaryPrim(name,
-    ([a, b], [ta, tb]) => {
+  return binaryPrim(name, {
+    saves: [0, 1],
+    dual: binaryDual(name),
+    jvp: ({ inputs: [a, b], tangents: [ta, tb] }) => {
       const [wa, wb] = pickWeights(name, a, b);
       return addTerms(ta && mul(ta, wa), tb && mul(tb, wb));
     },
-    (ct, [a, b]) => {
+    vjp: ({ ct, inputs: [a, b] }) => {
       const [wa, wb] = pickWeights(name, a, b);
       return [mul(ct, wa), mul(ct, wb)];
     },
-    binaryDual(name));
+  });
 }
 const maximumP = extremumPrim('maximum');
 const minimumP = extremumPrim('minimum');
 
 // Comparisons return 1/0 masks in the operands' dtype; their derivative is zero.
-const compare = (name: string) => binaryPrim(name, () => null, () => [null, null]);
+const compare = (name: string) => binaryPrim(name, { saves: [], sparsity: 'none', jvp: () => null, vjp: () => [null, null] });
 const greaterP = compare('greater');
 const lessP = compare('less');
 const equalP = compare('equal');
@@ -251,7 +335,7 @@ function binaryOp(prim: Binary) {
   return (a: TensorLike, b: TensorLike): Tensor => {
     const [x, y] = coerce(prim.name, [a, b]);
     broadcastShapes(prim.name, x.shape, y.shape);
-    return bind(prim, [x, y], {});
+    return bind(prim, [x, y], NO_PARAMS);
   };
 }
 
@@ -287,14 +371,29 @@ const whereP = definePrimitive({
   impl([c, a, b]) {
     const shape = broadcastShapes('where', c.shape, a.shape, b.shape);
     const out = empty(shape, a.dtype, 'where');
-    k.where(out.data_('where'), c.data_('where'), a.data_('where'), b.data_('where'), shape, [c.shape, a.shape, b.shape]);
+    kernels.where(out.liveBuffer('where'), c.liveBuffer('where'), a.liveBuffer('where'), b.liveBuffer('where'), shape, [c.shape, a.shape, b.shape]);
     return out;
   },
-  jvp([c], [, ta, tb]) {
+  shape: ([c, a, b]) => ({ shape: broadcastShapes('where', c.shape, a.shape, b.shape), dtype: a.dtype }),
+  saves: [0],
+  // A constant condition selects per element; a traced one may select either branch.
+  sparsity(algebra, { inputs: [c, a, b], out }) {
+    const size = out.shape.reduce((n, d) => n * d, 1);
+    let pick: ((e: number) => boolean) | undefined;
+    if (!c.deps) {
+      const v = c.value.data(), m = algebra.broadcastMap(c.shape, out.shape);
+      pick = (e) => v[m ? m[e] : e] !== 0;
+    }
+    const parts = [];
+    if (a.deps) parts.push({ deps: a.deps, map: algebra.broadcastMap(a.shape, out.shape), when: pick });
+    if (b.deps) parts.push({ deps: b.deps, map: algebra.broadcastMap(b.shape, out.shape), when: pick && ((e: number) => !pick!(e)) });
+    return algebra.union(parts, size);
+  },
+  jvp({ inputs: [c], tangents: [, ta, tb] }) {
     if (!ta && !tb) return null;
     return where(c, ta ?? 0, tb ?? 0);
   },
-  vjp: (ct, [c]) => [null, where(c, ct, 0), where(c, 0, ct)],
+  vjp: ({ ct, inputs: [c] }) => [null, where(c, ct, 0), where(c, 0, ct)],
 });
 
 /**
@@ -306,5 +405,5 @@ export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
   const c = toTensor('where', cond, x.dtype);
   const cc = c.dtype === x.dtype ? c : astype(c, x.dtype);
   broadcastShapes('where', cc.shape, x.shape, y.shape);
-  return bind(whereP, [cc, x, y], {});
+  return bind(whereP, [cc, x, y], NO_PARAMS);
 }

@@ -6,18 +6,18 @@
 // The impls run the wasm kernels of assembly/linalg.ts (LU with partial pivoting, LU solve,
 // Cholesky, triangular solve) through src/backend/kernels.ts. The kernels work in place, so
 // each impl factors a copy of its matrix and solves in its freshly allocated output.
-import { definePrimitive } from '../core/primitive.js';
+import { NO_PARAMS, definePrimitive, type Aval, type DepSetsLike, type Sparsity, type SparseOperand } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
-import * as k from '../backend/kernels.js';
+import * as kernels from '../backend/kernels.js';
 import { broadcastStrides, contiguousStrides } from '../backend/kernels.js';
-import { LinAlgError, ShapeError, fmtShape } from '../errors.js';
+import { ConcretizationError, LinAlgError, ShapeError, fmtShape } from '../errors.js';
 import { array, empty } from '../tensor/create.js';
 import { broadcastShapes, sizeOf } from '../tensor/shape.js';
 import type { DenseTensor, DType, Tensor } from '../tensor/tensor.js';
 import { coerce, toTensor, type TensorLike } from './convert.js';
 import { add, mul, neg, sub } from './elementwise.js';
 import { matmulT } from './matmul.js';
-import { sum } from './reduce.js';
+import { sum } from './sum.js';
 import { reshape, transpose } from './shape.js';
 import { detShift, illMembers } from './det-shift.js';
 
@@ -51,7 +51,7 @@ function memberName(a: Tensor, m: number): string {
 /** A copy of `x` read through `strides` (elements): a broadcast or a transpose, in one kernel call. */
 function stridedCopy(op: string, x: DenseTensor, shape: readonly number[], strides: number[]): DenseTensor {
   const out = empty(shape, x.dtype, op);
-  if (out.size > 0) k.copyStrided(out.data_(op), x.data_(op), shape, strides);
+  if (out.size > 0) kernels.copyStrided(out.liveBuffer(op), x.liveBuffer(op), shape, strides);
   return out;
 }
 
@@ -70,7 +70,7 @@ function diagonals(op: string, x: DenseTensor): Float64Array | Float32Array {
 interface LU {
   /** The factors of every member, L below the diagonal (unit diagonal implied), U on and above. */
   lu: DenseTensor;
-  piv: k.Pivots;
+  piv: kernels.Pivots;
   /** Per member: 0, or 1 + the column of the first zero pivot. */
   info: Int32Array;
   n: number;
@@ -81,11 +81,11 @@ function factorEach(op: string, a: DenseTensor): LU {
   const n = lastDim(a);
   const count = sizeOf(a.shape.slice(0, -2));
   const lu = empty(a.shape, a.dtype, op);
-  const piv = new k.Pivots(count, n);
+  const piv = new kernels.Pivots(count, n);
   const info = new Int32Array(count);
-  const buffer = lu.data_(op);
-  if (lu.size > 0) k.copy(buffer, a.data_(op));
-  for (let m = 0; m < count && n > 0; m++) info[m] = k.luFactor(buffer, m * n * n, piv, m);
+  const buffer = lu.liveBuffer(op);
+  if (lu.size > 0) kernels.copy(buffer, a.liveBuffer(op));
+  for (let m = 0; m < count && n > 0; m++) info[m] = kernels.luFactor(buffer, m * n * n, piv, m);
   return { lu, piv, info, n };
 }
 
@@ -110,8 +110,8 @@ function solveEach(op: string, a: DenseTensor, b: DenseTensor): DenseTensor {
     const x = stridedCopy(op, b, shape, broadcastStrides(b.shape, shape));
     const n = f.n, nrhs = lastDim(b);
     if (n * nrhs === 0) return x;
-    const lu = f.lu.data_(op), xb = x.data_(op);
-    for (let m = 0; m < ia.length; m++) k.luSolve(lu, ia[m] * n * n, f.piv, ia[m], xb, m * n * nrhs, nrhs);
+    const lu = f.lu.liveBuffer(op), xb = x.liveBuffer(op);
+    for (let m = 0; m < ia.length; m++) kernels.luSolve(lu, ia[m] * n * n, f.piv, ia[m], xb, m * n * nrhs, nrhs);
     return x;
   } finally {
     freeLU(f);
@@ -142,12 +142,12 @@ function lastDim(x: Tensor): number {
   return x.shape[x.ndim - 1];
 }
 
-interface OpParams {
+export interface OpParams {
   /** The user-facing operation to name in errors (a rule's solve names the op it serves). */
   op: string;
 }
 
-interface TriParams extends OpParams {
+export interface TriParams extends OpParams {
   lower: boolean;
   transpose: boolean;
   unitDiag: boolean;
@@ -159,6 +159,68 @@ function triPart(x: Tensor, { lower, unitDiag }: TriParams): Tensor {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Sparsity: every rule here keeps batch members apart; within a member the dependence follows
+// the factorisation's structure.
+
+/**
+ * Output element (t, i, j) of a [..., rows, cols] result depends on the elements `pick(i, j)`
+ * names, of the batch member of each operand that broadcasting lines up with t.
+ */
+function memberSparsity<P>(pick: (i: number, j: number, rows: number, params: P) => { operand: number; at: [number, number][] }[]): Sparsity<P> {
+  return (algebra, { inputs, out, params }) => {
+    const matrix = out.shape.length >= 2;
+    const rows = matrix ? out.shape[out.shape.length - 2] : 1;
+    const cols = matrix ? out.shape[out.shape.length - 1] : 1;
+    const batch = out.shape.slice(0, matrix ? -2 : undefined);
+    const maps = inputs.map((x) => algebra.broadcastMap(x.shape.slice(0, -2), batch));
+    return algebra.build(sizeOf(out.shape), (e, add) => {
+      const t = Math.floor(e / (rows * cols)), i = Math.floor(e / cols) % rows, j = e % cols;
+      for (const { operand, at } of pick(i, j, rows, params)) {
+        const x: SparseOperand = inputs[operand];
+        if (!x.deps) continue;
+        const r = x.shape[x.shape.length - 2], c = x.shape[x.shape.length - 1];
+        const base = (maps[operand] ? maps[operand]![t] : t) * r * c;
+        for (const [p, q] of at) add(x.deps as DepSetsLike, base + p * c + q);
+      }
+    });
+  };
+}
+
+/** Per element (i, j), j <= i, of L: the elements of A it depends on (both triangles of A). */
+function choleskyDeps(n: number): [number, number][][] {
+  let deps = choleskyCache.get(n);
+  if (deps) return deps;
+  const sets: Set<number>[] = new Array(n * n);
+  for (let j = 0; j < n; j++) {
+    for (let i = j; i < n; i++) {
+      const set = new Set<number>([i * n + j]);
+      for (let k = 0; k < j; k++) for (const d of [...sets[i * n + k], ...sets[j * n + k]]) set.add(d);
+      if (i !== j) for (const d of sets[j * n + j]) set.add(d);
+      sets[i * n + j] = set;
+    }
+  }
+  deps = Array.from({ length: n * n }, (_, e) => {
+    const at: [number, number][] = [];
+    for (const d of sets[e] ?? []) {
+      const p = Math.floor(d / n), q = d % n;
+      at.push([p, q]);
+      if (p !== q) at.push([q, p]);
+    }
+    return at;
+  });
+  choleskyCache.set(n, deps);
+  return deps;
+}
+const choleskyCache = new Map<number, [number, number][][]>();
+
+/** Every element of an n x n matrix. */
+function allOf(n: number): [number, number][] {
+  const at: [number, number][] = [];
+  for (let p = 0; p < n; p++) for (let q = 0; q < n; q++) at.push([p, q]);
+  return at;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Primitives.
 
 // X = A^{-1} B.  dX = A^{-1} (dB - dA X);  B_bar = A^{-T} X_bar, A_bar = -B_bar X^T.
@@ -166,12 +228,16 @@ const solveP = definePrimitive<OpParams>({
   name: 'solve',
   broadcasts: true,
   impl: ([a, b], { op }) => solveEach(op, a, b),
-  jvp([a], [ta, tb], x, p) {
+  shape: ([a, b], { op }) => ({ shape: [...broadcastShapes(op, a.shape.slice(0, -2), b.shape.slice(0, -2)), ...b.shape.slice(-2)], dtype: a.dtype }),
+  saves: [0, 'out'],
+  // Column j of X depends on all of A and on column j of B.
+  sparsity: memberSparsity((_, j, n) => [{ operand: 0, at: allOf(n) }, { operand: 1, at: Array.from({ length: n }, (_, p) => [p, j] as [number, number]) }]),
+  jvp({ inputs: [a], tangents: [ta, tb], out: x, params: p }) {
     const dax = ta && matmulT(ta, x, false, false);
     const rhs = dax ? (tb ? sub(tb, dax) : neg(dax)) : tb;
     return rhs && solveMatrix(a, rhs, p.op);
   },
-  vjp(ct, [a], x, p, wanted) {
+  vjp({ ct, inputs: [a], out: x, params: p, wanted }) {
     const bBar = solveMatrix(mT(a), ct, p.op);
     return [wanted[0] ? neg(matmulT(bBar, x, false, true)) : null, bBar];
   },
@@ -189,14 +255,17 @@ const invP = definePrimitive<OpParams>({
     const n = lastDim(a);
     const identity = empty([n, n], a.dtype, op);
     try {
-      if (n > 0) k.eye(identity.data_(op), n);
+      if (n > 0) kernels.eye(identity.liveBuffer(op), n);
       return solveEach(op, a, identity);
     } finally {
       identity.dispose();
     }
   },
-  jvp: ([], [ta], c) => ta && neg(matmulT(c, matmulT(ta, c, false, false), false, false)),
-  vjp: (ct, _, c) => [neg(matmulT(c, matmulT(ct, c, false, true), true, false))],
+  shape: ([a]) => a,
+  saves: ['out'],
+  sparsity: memberSparsity((_, __, n) => [{ operand: 0, at: allOf(n) }]),
+  jvp: ({ tangents: [ta], out: c }) => ta && neg(matmulT(c, matmulT(ta, c, false, false), false, false)),
+  vjp: ({ ct, out: c }) => [neg(matmulT(c, matmulT(ct, c, false, true), true, false))],
 });
 
 function invMatrix(a: Tensor, op: string): Tensor {
@@ -227,20 +296,37 @@ function invTranspose(a: Tensor, op: string): Tensor {
   return mT(invMatrix(a, `${op} (derivative, which needs A invertible)`));
 }
 
+const determinantAval = ([a]: readonly Aval[]): Aval => ({ shape: a.shape.slice(0, -2), dtype: a.dtype });
+// Each member's determinant depends on all of its matrix.
+const determinantSparsity: Sparsity<Record<string, never>> = (algebra, { inputs: [a], out }) => {
+  const n = a.shape[a.shape.length - 1];
+  return algebra.build(sizeOf(out.shape), (t, add) => {
+    if (a.deps) for (let q = t * n * n; q < (t + 1) * n * n; q++) add(a.deps, q);
+  });
+};
+
 /**
  * adj(A)^T, the derivative of det A: det A A^{-T} where every member is well conditioned,
- * else the rank-one shifted formula of det-shift.ts, which holds at singular A too.
+ * else the rank-one shifted formula of det-shift.ts, which holds at singular A too. Inside jit
+ * the values are not known while tracing, so the program takes det A A^{-T}.
  */
 function cofactor(a: Tensor, d: Tensor): Tensor {
+  let concrete: DenseTensor;
+  try {
+    concrete = a.dense();
+  } catch (e) {
+    if (!(e instanceof ConcretizationError)) throw e;
+    return mul(reshape(d, [...d.shape, 1, 1]), invTranspose(a, 'det'));
+  }
   let invT: Tensor | null = null;
   try {
     invT = invTranspose(a, 'det');
   } catch (e) {
     if (!(e instanceof LinAlgError)) throw e;
   }
-  const ill = illMembers('det', a.dense(), invT && invT.dense());
+  const ill = illMembers('det', concrete, invT && invT.dense());
   if (invT && !ill.includes(true)) return mul(reshape(d, [...d.shape, 1, 1]), invT);
-  const s = detShift('det', a.dense(), ill);
+  const s = detShift('det', concrete, ill);
   const b = add(a, s.shift);
   const bi = invMatrix(b, 'det (derivative)');
   const biu = matmulT(bi, s.u, false, false);
@@ -254,16 +340,22 @@ function cofactor(a: Tensor, d: Tensor): Tensor {
 const detP = definePrimitive({
   name: 'det',
   impl: ([a]) => detImpl('det', a, false),
-  jvp: ([a], [ta], d) => ta && sum(mul(ta, cofactor(a, d)), [-2, -1]),
-  vjp: (ct, [a], d) => [mul(reshape(ct, [...ct.shape, 1, 1]), cofactor(a, d))],
+  shape: determinantAval,
+  saves: [0, 'out'],
+  sparsity: determinantSparsity,
+  jvp: ({ inputs: [a], tangents: [ta], out: d }) => ta && sum(mul(ta, cofactor(a, d)), [-2, -1]),
+  vjp: ({ ct, inputs: [a], out: d }) => [mul(reshape(ct, [...ct.shape, 1, 1]), cofactor(a, d))],
 });
 
 // d log|det A| = tr(A^{-1} dA);  A_bar = logdet_bar A^{-T}.
 const logdetP = definePrimitive({
   name: 'logdet',
   impl: ([a]) => detImpl('logdet', a, true),
-  jvp: ([a], [ta]) => ta && sum(mul(ta, invTranspose(a, 'logdet')), [-2, -1]),
-  vjp: (ct, [a]) => [mul(reshape(ct, [...ct.shape, 1, 1]), invTranspose(a, 'logdet'))],
+  shape: determinantAval,
+  saves: [0],
+  sparsity: determinantSparsity,
+  jvp: ({ inputs: [a], tangents: [ta] }) => ta && sum(mul(ta, invTranspose(a, 'logdet')), [-2, -1]),
+  vjp: ({ ct, inputs: [a] }) => [mul(reshape(ct, [...ct.shape, 1, 1]), invTranspose(a, 'logdet'))],
 });
 
 // L L^T = (A + A^T)/2.  With Phi(X) the lower triangle of X with its diagonal halved,
@@ -280,12 +372,12 @@ const choleskyP = definePrimitive({
     const strides = contiguousStrides(a.shape);
     [strides[a.ndim - 2], strides[a.ndim - 1]] = [strides[a.ndim - 1], strides[a.ndim - 2]];
     const aT = stridedCopy(op, a, a.shape, strides);
-    const buffer = l.data_(op);
-    k.binary('add', buffer, a.data_(op), aT.data_(op), a.shape, a.shape, a.shape);
+    const buffer = l.liveBuffer(op);
+    kernels.binary('add', buffer, a.liveBuffer(op), aT.liveBuffer(op), a.shape, a.shape, a.shape);
     aT.dispose();
-    k.scale(buffer, 0.5, buffer);
+    kernels.scale(buffer, 0.5, buffer);
     for (let m = 0; m < count; m++) {
-      const info = k.choleskyFactor(buffer, m * n * n, n);
+      const info = kernels.choleskyFactor(buffer, m * n * n, n);
       if (info !== 0) {
         l.dispose();
         throw new LinAlgError(`cholesky: the matrix${memberName(a, m)} of shape ${fmtShape(a.shape)} is not positive definite: its leading ${info} x ${info} minor is not (the pivot in column ${info - 1} is not positive). Cholesky needs a symmetric positive definite matrix; add a multiple of the identity, or use solve.`);
@@ -293,13 +385,18 @@ const choleskyP = definePrimitive({
     }
     return l;
   },
-  jvp([], [ta], l) {
+  shape: ([a]) => a,
+  saves: ['out'],
+  // L[i, j] = (S[i, j] - sum_{k<j} L[i, k] L[j, k]) / L[j, j] over S = (A + A^T)/2, so its
+  // dependencies are S[i, j] and those of L[i, k], L[j, k] (k < j) and L[j, j].
+  sparsity: memberSparsity((i, j, n) => (j > i ? [] : [{ operand: 0, at: choleskyDeps(n)[i * n + j] }])),
+  jvp({ tangents: [ta], out: l }) {
     if (!ta) return null;
     const lower: TriParams = { op: 'cholesky', lower: true, transpose: false, unitDiag: false };
     const y = triSolveMatrix(l, mul(add(ta, mT(ta)), 0.5), lower);
     return matmulT(l, phi(triSolveMatrix(l, mT(y), lower)), false, false);
   },
-  vjp(ct, _, l) {
+  vjp({ ct, out: l }) {
     const lowerT: TriParams = { op: 'cholesky', lower: true, transpose: true, unitDiag: false };
     const z = triSolveMatrix(l, phi(matmulT(l, ct, true, false)), lowerT);
     const gT = triSolveMatrix(l, mT(z), lowerT);
@@ -331,16 +428,33 @@ const triangularSolveP = definePrimitive<TriParams>({
     // X starts as B broadcast to the output's batch, then is solved in place member by member.
     const x = stridedCopy(p.op, b, shape, broadcastStrides(b.shape, shape));
     if (n * nrhs === 0) return x;
-    const tb = t.data_(p.op), xb = x.data_(p.op);
-    for (let m = 0; m < it.length; m++) k.triSolve(tb, it[m] * n * n, xb, m * n * nrhs, n, nrhs, p.lower, p.transpose, p.unitDiag);
+    const tb = t.liveBuffer(p.op), xb = x.liveBuffer(p.op);
+    for (let m = 0; m < it.length; m++) kernels.triSolve(tb, it[m] * n * n, xb, m * n * nrhs, n, nrhs, p.lower, p.transpose, p.unitDiag);
     return x;
   },
-  jvp([t], [tt, tb], x, p) {
+  shape: ([t, b], p) => ({ shape: [...broadcastShapes(p.op, t.shape.slice(0, -2), b.shape.slice(0, -2)), t.shape[t.shape.length - 1], b.shape[b.shape.length - 1]], dtype: t.dtype }),
+  saves: [0, 'out'],
+  // With M = op(T) lower (upper), X[i, c] depends on M's rows 0..i (i..n-1) within its
+  // triangle, and on the same rows of column c of B.
+  sparsity: memberSparsity((i, c, n, p) => {
+    const lowerM = p.lower !== p.transpose;
+    const rowsM = lowerM ? Array.from({ length: i + 1 }, (_, r) => r) : Array.from({ length: n - i }, (_, r) => i + r);
+    const at: [number, number][] = [];
+    for (const r of rowsM) {
+      for (let q = 0; q < n; q++) {
+        const inside = lowerM ? q <= r : q >= r;
+        if (!inside || (p.unitDiag && q === r)) continue;
+        at.push(p.transpose ? [q, r] : [r, q]);
+      }
+    }
+    return [{ operand: 0, at }, { operand: 1, at: rowsM.map((r) => [r, c] as [number, number]) }];
+  }),
+  jvp({ inputs: [t], tangents: [tt, tb], out: x, params: p }) {
     const dtx = tt && matmulT(triPart(tt, p), x, p.transpose, false);
     const rhs = dtx ? (tb ? sub(tb, dtx) : neg(dtx)) : tb;
     return rhs && triSolveMatrix(t, rhs, p);
   },
-  vjp(ct, [t], x, p, wanted) {
+  vjp({ ct, inputs: [t], out: x, params: p, wanted }) {
     const bBar = triSolveMatrix(t, ct, { ...p, transpose: !p.transpose });
     if (!wanted[0]) return [null, bBar];
     const outer = p.transpose ? matmulT(x, bBar, false, true) : matmulT(bBar, x, false, true);
@@ -348,7 +462,8 @@ const triangularSolveP = definePrimitive<TriParams>({
   },
 });
 
-function triSolveMatrix(t: Tensor, b: Tensor, p: TriParams): Tensor {
+/** @internal op(T)^{-1} B for triangular T, with `p.op` named in errors (used by rules). */
+export function triSolveMatrix(t: Tensor, b: Tensor, p: TriParams): Tensor {
   return bind(triangularSolveP, [t, b], p);
 }
 
@@ -425,7 +540,7 @@ export function inv(a: TensorLike): Tensor {
  * @example det(array([[1, 2], [3, 4]])).item() // -2
  */
 export function det(a: TensorLike): Tensor {
-  return bind(detP, [squareArg('det', a)], {});
+  return bind(detP, [squareArg('det', a)], NO_PARAMS);
 }
 
 /**
@@ -434,7 +549,7 @@ export function det(a: TensorLike): Tensor {
  * @example logdet(array([[2, 0], [0, -3]])).item() // Math.log(6)
  */
 export function logdet(a: TensorLike): Tensor {
-  return bind(logdetP, [squareArg('logdet', a)], {});
+  return bind(logdetP, [squareArg('logdet', a)], NO_PARAMS);
 }
 
 /**
@@ -444,5 +559,5 @@ export function logdet(a: TensorLike): Tensor {
  * @example cholesky(array([[4, 2], [2, 2]])).toArray() // [[2, 0], [1, 1]]
  */
 export function cholesky(a: TensorLike): Tensor {
-  return bind(choleskyP, [squareArg('cholesky', a)], {});
+  return bind(choleskyP, [squareArg('cholesky', a)], NO_PARAMS);
 }

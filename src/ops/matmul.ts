@@ -1,9 +1,9 @@
 // Matrix products. One primitive, batched with NumPy broadcasting over leading axes and with
 // transpose flags so that the rules never materialise a transpose: the GEMM packs operands
 // in either layout.
-import * as k from '../backend/kernels.js';
+import * as kernels from '../backend/kernels.js';
 import { broadcastStrides } from '../backend/kernels.js';
-import { definePrimitive } from '../core/primitive.js';
+import { definePrimitive, type Sparsity } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
 import { empty } from '../tensor/create.js';
 import { broadcastShapes, sizeOf } from '../tensor/shape.js';
@@ -28,6 +28,27 @@ function dims(a: readonly number[], b: readonly number[], { transA, transB }: Ma
   return { m, ka, kb, n };
 }
 
+// out[t, i, j] = sum_l A[t, i, l] B[t, l, j]: the union over l, skipping terms whose constant
+// factor is exactly zero (so a constant sparse matrix keeps its structure).
+const matmulSparsity: Sparsity<MatmulParams> = (algebra, { inputs: [a, b], out, params: { transA, transB } }) => {
+  const ra = a.shape.length, ro = out.shape.length;
+  const m = out.shape[ro - 2], n = out.shape[ro - 1], kk = transA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const batch = out.shape.slice(0, -2);
+  const mapA = algebra.broadcastMap(a.shape.slice(0, -2), batch), mapB = algebra.broadcastMap(b.shape.slice(0, -2), batch);
+  const va = a.deps ? null : a.value.data(), vb = b.deps ? null : b.value.data();
+  return algebra.build(sizeOf(out.shape), (e, add) => {
+    const t = Math.floor(e / (m * n)), i = Math.floor(e / n) % m, j = e % n;
+    const offA = (mapA ? mapA[t] : t) * m * kk, offB = (mapB ? mapB[t] : t) * kk * n;
+    for (let l = 0; l < kk; l++) {
+      const ia = offA + (transA ? l * m + i : i * kk + l);
+      const ib = offB + (transB ? j * kk + l : l * n + j);
+      if ((va && va[ia] === 0) || (vb && vb[ib] === 0)) continue;
+      if (a.deps) add(a.deps, ia);
+      if (b.deps) add(b.deps, ib);
+    }
+  });
+};
+
 // d(A B) = dA B + A dB;  its transpose: dA = C_bar B^T, dB = A^T C_bar (with the flags folded in).
 const matmulP = definePrimitive<MatmulParams>({
   name: 'matmul',
@@ -37,12 +58,12 @@ const matmulP = definePrimitive<MatmulParams>({
     const batchA = a.shape.slice(0, -2), batchB = b.shape.slice(0, -2);
     const batch = broadcastShapes('matmul', batchA, batchB);
     const out = empty([...batch, m, n], a.dtype, 'matmul');
-    const O = out.data_('matmul'), A = a.data_('matmul'), B = b.data_('matmul');
+    const O = out.liveBuffer('matmul'), A = a.liveBuffer('matmul'), B = b.liveBuffer('matmul');
     const count = sizeOf(batch);
     if (count === 0 || m === 0 || n === 0) return out;
     if (batchB.length === 0 && !p.transA) {
       // Stacked rows of A against one B: a single GEMM over all rows.
-      k.matmul(O, 0, A, 0, B, 0, (count * m), kk, n, false, p.transB);
+      kernels.matmul(O, 0, A, 0, B, 0, (count * m), kk, n, false, p.transB);
       return out;
     }
     const sa = broadcastStrides(batchA, batch), sb = broadcastStrides(batchB, batch);
@@ -53,7 +74,7 @@ const matmulP = definePrimitive<MatmulParams>({
         offA += index[d] * sa[d];
         offB += index[d] * sb[d];
       }
-      k.matmul(O, i * m * n, A, offA * m * kk, B, offB * kk * n, m, kk, n, p.transA, p.transB);
+      kernels.matmul(O, i * m * n, A, offA * m * kk, B, offB * kk * n, m, kk, n, p.transA, p.transB);
       for (let d = batch.length - 1; d >= 0; d--) {
         if (++index[d] < batch[d]) break;
         index[d] = 0;
@@ -71,16 +92,22 @@ const matmulP = definePrimitive<MatmulParams>({
     const out = empty(outShape, a.dtype, 'matmul');
     const tangent = empty([chunk, ...outShape], a.dtype, 'matmul');
     const rows = a.size / kk;
-    k.matmulPair(out.data_('matmul'), a.data_('matmul'), tangent.data_('matmul'), ta.data_('matmul'), b.data_('matmul'),
+    kernels.matmulPair(out.liveBuffer('matmul'), a.liveBuffer('matmul'), tangent.liveBuffer('matmul'), ta.liveBuffer('matmul'), b.liveBuffer('matmul'),
       rows, chunk * rows, kk, n, p.transB);
     return [out, tangent];
   },
-  jvp([a, b], [ta, tb], __, p) {
+  shape([a, b], p) {
+    const { m, n } = dims(a.shape, b.shape, p);
+    return { shape: [...broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2)), m, n], dtype: a.dtype };
+  },
+  saves: [0, 1],
+  sparsity: matmulSparsity,
+  jvp({ inputs: [a, b], tangents: [ta, tb], params: p }) {
     const left = ta && matmulT(ta, b, p.transA, p.transB);
     const right = tb && matmulT(a, tb, p.transA, p.transB);
     return left && right ? left.add(right) : left ?? right;
   },
-  vjp(ct, [a, b], __, { transA, transB }, wanted) {
+  vjp({ ct, inputs: [a, b], params: { transA, transB }, wanted }) {
     const ctA = !wanted[0] ? null : transA ? matmulT(b, ct, transB, true) : matmulT(ct, b, false, !transB);
     const ctB = !wanted[1] ? null : transB ? matmulT(ct, a, true, transA) : matmulT(a, ct, !transA, false);
     return [ctA, ctB];

@@ -9,6 +9,7 @@ import * as la from './linalg.js';
 import { matmul, dot } from './matmul.js';
 import * as red from './reduce.js';
 import * as sh from './shape.js';
+import * as sm from './sum.js';
 
 type Axes = number | readonly number[] | null;
 
@@ -85,7 +86,7 @@ p.square = function () { return ew.square(this); };
 p.abs = function () { return ew.abs(this); };
 p.matmul = function (b) { return matmul(this, b); };
 p.dot = function (b) { return dot(this, b); };
-p.sum = function (axes, options) { return red.sum(this, axes, options); };
+p.sum = function (axes, options) { return sm.sum(this, axes, options); };
 p.mean = function (axes, options) { return red.mean(this, axes, options); };
 p.max = function (axes, options) { return red.max(this, axes, options); };
 p.min = function (axes, options) { return red.min(this, axes, options); };
@@ -93,7 +94,7 @@ p.logsumexp = function (axes, options) { return red.logsumexp(this, axes, option
 p.softmax = function (axis) { return red.softmax(this, axis); };
 p.reshape = function (shape) { return sh.reshape(this, shape); };
 p.transpose = function (perm) { return sh.transpose(this, perm); };
-p.broadcastTo = function (shape) { return sh.broadcastTo(this, shape); };
+p.broadcastTo = function (shape) { return sm.broadcastTo(this, shape); };
 p.slice = function (begin, size) { return sh.slice(this, begin, size); };
 p.astype = function (dtype) { return astype(this, dtype); };
 // Only the one-matrix ops, as PyTorch has them (A.inverse(), A.det()); solve stays a function,

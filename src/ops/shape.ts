@@ -1,23 +1,24 @@
-// Shape primitives: reshape, transpose, broadcastTo, slice, pad, concat (and stack on top).
-// All are linear, so each rule applies the op (jvp) or its transpose (vjp) to the chunked
-// tangent/cotangent, whose leading axis is the chunk of k directions.
-import * as k from '../backend/kernels.js';
-import { contiguousStrides, broadcastStrides } from '../backend/kernels.js';
-import { definePrimitive } from '../core/primitive.js';
+// Shape primitives: reshape, transpose, slice, pad, concat (and stack, expandDims, squeeze on
+// top). All are linear, declared once with the op on chunked tangents (leading axis: the k
+// directions) and its transpose; broadcastTo lives beside sum, its transpose, in sum.ts.
+import * as kernels from '../backend/kernels.js';
+import { contiguousStrides } from '../backend/kernels.js';
+import { defineLinear, type DependencyAlgebra, type Sparsity } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
-import { empty } from '../tensor/create.js';
-import { broadcastShapes, checkRank, checkShape, normalizeAxis, shapesEqual, sizeOf } from '../tensor/shape.js';
-import { DenseTensor, Tensor } from '../tensor/tensor.js';
+import { empty, zeros } from '../tensor/create.js';
+import { checkRank, normalizeAxis, shapesEqual, sizeOf } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { coerce, toTensor, type TensorLike } from './convert.js';
-import { sum } from './reduce.js';
 
 // reshape shares the input's buffer: no copy.
-const reshapeP = definePrimitive<{ shape: number[] }>({
+const reshapeP = defineLinear<{ shape: number[] }>({
   name: 'reshape',
-  impl: ([x], { shape }) => new DenseTensor(x.data_('reshape').retain(), shape),
-  jvp: ([], [t], __, { shape }) => (t ? reshape(t, [t.shape[0], ...shape]) : null),
-  vjp: (ct, [x]) => [reshape(ct, [ct.shape[0], ...x.shape])],
+  impl: ([x], { shape }) => x.share(shape, 'reshape'),
+  shape: ([x], { shape }) => ({ shape, dtype: x.dtype }),
+  sparsity: 'elementwise',
+  apply: ([t], { params: { shape } }) => t && reshape(t, [t.shape[0], ...shape]),
+  transpose: (ct, { avals: [x] }) => [reshape(ct, [ct.shape[0], ...x.shape])],
 });
 
 /**
@@ -53,20 +54,38 @@ function invertPerm(perm: readonly number[]): number[] {
   return inv;
 }
 
-const transposeP = definePrimitive<{ perm: number[] }>({
+interface IndexMapArgs<P> {
+  algebra: DependencyAlgebra;
+  inShape: readonly number[];
+  outShape: readonly number[];
+  params: P;
+}
+
+/** Output element e depends on the one input element that `map` gives (-1: none), as shape ops move data. */
+function indexMap<P>(map: (args: IndexMapArgs<P>) => Int32Array): Sparsity<P> {
+  return (algebra, { inputs: [x], out, params }) =>
+    algebra.union([{ deps: x.deps!, map: map({ algebra, inShape: x.shape, outShape: out.shape, params }) }], sizeOf(out.shape));
+}
+
+const transposeP = defineLinear<{ perm: number[] }>({
   name: 'transpose',
+  shape: ([x], { perm }) => ({ shape: perm.map((p) => x.shape[p]), dtype: x.dtype }),
+  sparsity: indexMap(({ algebra, inShape, outShape, params: { perm } }) => {
+    const s = contiguousStrides(inShape);
+    return algebra.stridedMap(outShape, perm.map((p) => s[p]));
+  }),
+  apply: ([t], { params: { perm } }) => t && transpose(t, [0, ...perm.map((p) => p + 1)]),
+  transpose: (ct, { params: { perm } }) => [transpose(ct, [0, ...invertPerm(perm).map((p) => p + 1)])],
   impl([x], { perm }) {
     const shape = perm.map((p) => x.shape[p]);
     const out = empty(shape, x.dtype, 'transpose');
-    if (x.ndim === 2 && perm[0] === 1) k.transpose2d(out.data_('transpose'), x.data_('transpose'), x.shape[0], x.shape[1]);
+    if (x.ndim === 2 && perm[0] === 1) kernels.transpose2d(out.liveBuffer('transpose'), x.liveBuffer('transpose'), x.shape[0], x.shape[1]);
     else {
       const strides = contiguousStrides(x.shape);
-      k.copyStrided(out.data_('transpose'), x.data_('transpose'), shape, perm.map((p) => strides[p]));
+      kernels.copyStrided(out.liveBuffer('transpose'), x.liveBuffer('transpose'), shape, perm.map((p) => strides[p]));
     }
     return out;
   },
-  jvp: (_, [t], __, { perm }) => (t ? transpose(t, [0, ...perm.map((p) => p + 1)]) : null),
-  vjp: (ct, _, __, { perm }) => [transpose(ct, [0, ...invertPerm(perm).map((p) => p + 1)])],
 });
 
 /**
@@ -84,63 +103,23 @@ export function transpose(x: TensorLike, perm?: readonly number[]): Tensor {
   return bind(transposeP, [t], { perm: p });
 }
 
-/**
- * Sums `x` down to `shape` over the axes that broadcasting added or stretched. The first
- * `fixed` axes (a chunk axis) are left alone and must already match.
- */
-export function sumToShape(x: Tensor, shape: readonly number[], fixed = 0): Tensor {
-  if (shapesEqual(x.shape, shape)) return x;
-  if (x.ndim < shape.length) {
-    // Smaller than the target: line it up behind the fixed axes, then broadcast.
-    const ones = new Array<number>(shape.length - x.ndim).fill(1);
-    return broadcastTo(reshape(x, [...x.shape.slice(0, fixed), ...ones, ...x.shape.slice(fixed)]), shape);
-  }
-  const lead = x.ndim - shape.length;
-  const axes: number[] = [];
-  for (let i = fixed; i < x.ndim; i++) {
-    if (i < fixed + lead || (shape[i - lead] === 1 && x.shape[i] !== 1)) axes.push(i);
-  }
-  const summed = axes.length ? sum(x, axes, { keepdims: true }) : x;
-  const kept = [...summed.shape.slice(0, fixed), ...summed.shape.slice(fixed + lead)];
-  const fitted = reshape(summed, kept);
-  return shapesEqual(kept, shape) ? fitted : broadcastTo(fitted, shape);
-}
-
-const broadcastToP = definePrimitive<{ shape: number[] }>({
-  name: 'broadcast_to',
-  impl([x], { shape }) {
-    const out = empty(shape, x.dtype, 'broadcastTo');
-    k.copyStrided(out.data_('broadcastTo'), x.data_('broadcastTo'), shape, broadcastStrides(x.shape, shape));
-    return out;
-  },
-  jvp: (_, [t], __, { shape }) => (t ? broadcastTo(reshape(t, [t.shape[0], ...new Array(shape.length + 1 - t.ndim).fill(1), ...t.shape.slice(1)]), [t.shape[0], ...shape]) : null),
-  vjp: (ct, [x]) => [sumToShape(ct, [ct.shape[0], ...x.shape], 1)],
-});
-
-/** Repeats `x` along broadcast axes to `shape`. @example broadcastTo(array([1, 2]), [3, 2]) */
-export function broadcastTo(x: TensorLike, shape: readonly number[]): Tensor {
-  const t = toTensor('broadcastTo', x);
-  checkShape('broadcastTo', shape);
-  const target = broadcastShapes('broadcastTo', t.shape, shape);
-  if (!shapesEqual(target, shape)) {
-    throw new ShapeError(`broadcastTo: a tensor of shape ${fmtShape(t.shape)} cannot be broadcast to ${fmtShape(shape)}; the target must keep every axis of size > 1.`);
-  }
-  if (shapesEqual(t.shape, shape)) return t;
-  return bind(broadcastToP, [t], { shape: [...shape] });
-}
-
 // slice and pad are each other's transpose.
-const sliceP = definePrimitive<{ begin: number[]; size: number[] }>({
+const sliceP = defineLinear<{ begin: number[]; size: number[] }>({
   name: 'slice',
+  shape: ([x], { size }) => ({ shape: size, dtype: x.dtype }),
+  sparsity: indexMap(({ algebra, inShape, outShape, params: { begin } }) => {
+    const s = contiguousStrides(inShape);
+    return algebra.stridedMap(outShape, s, begin.reduce((acc, b, i) => acc + b * s[i], 0));
+  }),
+  apply: ([t], { params: { begin, size } }) => t && slice(t, [0, ...begin], [t.shape[0], ...size]),
+  transpose: (ct, { avals: [x], params: { begin, size } }) => [pad(ct, [[0, 0], ...begin.map((b, i) => [b, x.shape[i] - b - size[i]] as [number, number])])],
   impl([x], { begin, size }) {
     const out = empty(size, x.dtype, 'slice');
     const strides = contiguousStrides(x.shape);
     const offset = begin.reduce((acc, b, i) => acc + b * strides[i], 0);
-    if (out.size > 0) k.copyStrided(out.data_('slice'), x.data_('slice'), size, strides, offset);
+    if (out.size > 0) kernels.copyStrided(out.liveBuffer('slice'), x.liveBuffer('slice'), size, strides, offset);
     return out;
   },
-  jvp: (_, [t], __, { begin, size }) => (t ? slice(t, [0, ...begin], [t.shape[0], ...size]) : null),
-  vjp: (ct, [x], __, { begin, size }) => [pad(ct, [[0, 0], ...begin.map((b, i) => [b, x.shape[i] - b - size[i]] as [number, number])])],
 });
 
 /**
@@ -164,20 +143,25 @@ export function slice(x: TensorLike, begin: readonly number[], size?: readonly n
   return bind(sliceP, [t], { begin: [...begin], size: sz });
 }
 
-const padP = definePrimitive<{ widths: [number, number][] }>({
+const padP = defineLinear<{ widths: [number, number][] }>({
   name: 'pad',
+  shape: ([x], { widths }) => ({ shape: x.shape.map((d, i) => d + widths[i][0] + widths[i][1]), dtype: x.dtype }),
+  sparsity: indexMap(({ algebra, inShape, outShape, params: { widths } }) => {
+    const s = contiguousStrides(outShape);
+    return algebra.scatterMap(sizeOf(outShape), inShape, s, widths.reduce((acc, [lo], i) => acc + lo * s[i], 0));
+  }),
+  apply: ([t], { params: { widths } }) => t && pad(t, [[0, 0], ...widths]),
+  transpose: (ct, { avals: [x], params: { widths } }) => [slice(ct, [0, ...widths.map(([lo]) => lo)], [ct.shape[0], ...x.shape])],
   impl([x], { widths }) {
     const shape = x.shape.map((d, i) => d + widths[i][0] + widths[i][1]);
     const out = empty(shape, x.dtype, 'pad');
-    k.fill(out.data_('pad'), 0);
+    kernels.fill(out.liveBuffer('pad'), 0);
     // Write x into the interior by viewing out through x's shape with out's strides.
     const outStrides = contiguousStrides(shape);
     const offset = widths.reduce((acc, [lo], i) => acc + lo * outStrides[i], 0);
-    if (x.size > 0) k.scatterStrided(out.data_('pad'), x.data_('pad'), x.shape, outStrides, offset);
+    if (x.size > 0) kernels.scatterStrided(out.liveBuffer('pad'), x.liveBuffer('pad'), x.shape, outStrides, offset);
     return out;
   },
-  jvp: (_, [t], __, { widths }) => (t ? pad(t, [[0, 0], ...widths]) : null),
-  vjp: (ct, [x], __, { widths }) => [slice(ct, [0, ...widths.map(([lo]) => lo)], [ct.shape[0], ...x.shape])],
 });
 
 /** Pads with zeros: widths[i] = [before, after] on axis i. @example pad(ones([2]), [[1, 1]]) // [0, 1, 1, 0] */
@@ -190,7 +174,7 @@ export function pad(x: TensorLike, widths: readonly (readonly [number, number])[
   return bind(padP, [t], { widths: widths.map(([a, b]) => [a, b] as [number, number]) });
 }
 
-const concatP = definePrimitive<{ axis: number }>({
+const concatP = defineLinear<{ axis: number }>({
   name: 'concat',
   impl(xs, { axis }) {
     const shape = [...xs[0].shape];
@@ -199,19 +183,35 @@ const concatP = definePrimitive<{ axis: number }>({
     const outStrides = contiguousStrides(shape);
     let offset = 0;
     for (const x of xs) {
-      if (x.size > 0) k.scatterStrided(out.data_('concat'), x.data_('concat'), x.shape, outStrides, offset * outStrides[axis]);
+      if (x.size > 0) kernels.scatterStrided(out.liveBuffer('concat'), x.liveBuffer('concat'), x.shape, outStrides, offset * outStrides[axis]);
       offset += x.shape[axis];
     }
     return out;
   },
-  jvp(xs, ts, __, { axis }) {
-    if (ts.every((t) => t === null)) return null;
-    const kk = ts.find((t) => t !== null)!.shape[0];
-    return concat(ts.map((t, i) => t ?? zerosLikeBatched(xs[i], kk)), axis + 1);
+  shape(xs, { axis }) {
+    const shape = [...xs[0].shape];
+    shape[axis] = xs.reduce((acc, x) => acc + x.shape[axis], 0);
+    return { shape, dtype: xs[0].dtype };
   },
-  vjp(ct, xs, __, { axis }) {
+  sparsity(algebra, { inputs, out, params: { axis } }) {
+    const size = sizeOf(out.shape), s = contiguousStrides(out.shape);
+    let start = 0;
+    const parts = [];
+    for (const o of inputs) {
+      if (o.deps) parts.push({ deps: o.deps, map: algebra.scatterMap(size, o.shape, s, start * s[axis]) });
+      start += o.shape[axis];
+    }
+    return algebra.union(parts, size);
+  },
+  apply(ts, { avals, params: { axis } }) {
+    const first = ts.find((t) => t !== null);
+    if (!first) return null;
+    const k = first.shape[0];
+    return concat(ts.map((t, i) => t ?? zeros([k, ...avals[i].shape], { dtype: avals[i].dtype })), axis + 1);
+  },
+  transpose(ct, { avals, params: { axis } }) {
     let offset = 0;
-    return xs.map((x) => {
+    return avals.map((x) => {
       const begin = new Array<number>(ct.ndim).fill(0);
       begin[axis + 1] = offset;
       offset += x.shape[axis];
@@ -219,10 +219,6 @@ const concatP = definePrimitive<{ axis: number }>({
     });
   },
 });
-
-function zerosLikeBatched(x: Tensor, k: number): Tensor {
-  return broadcastTo(toTensor('zeros', 0, x.dtype), [k, ...x.shape]);
-}
 
 /** Joins tensors along an existing axis. @example concat([ones([2]), zeros([3])]) */
 export function concat(xs: readonly TensorLike[], axis = 0): Tensor {

@@ -121,9 +121,10 @@ export function implicitSolution(op: string, residual: Residual, leaves: Tensor[
       const x = at(primals);
       const rule = {
         name: op,
-        vjp: (ct: Tensor, qs: Tensor[], root: Tensor, _: unknown, wanted: readonly boolean[]) => {
-          const w = solveInX(op, residual, root, qs, ct, true);
-          const [, pullback] = vjp((...ls: Tensor[]) => residual(root, ls), ...qs);
+        saves: 'all' as const,
+        vjp: ({ ct, inputs: qs, out: root, wanted }: { ct: Tensor; inputs: readonly Tensor[]; out: Tensor; wanted: readonly boolean[] }) => {
+          const w = solveInX(op, residual, root, [...qs], ct, true);
+          const [, pullback] = vjp((...ls: Tensor[]) => residual(root, ls), ...(qs as Tensor[]));
           const rows = Array.from({ length: ct.shape[0] }, (_, j) => pullback(row(w, j)) as Tensor[]);
           return qs.map((_, i) => (wanted[i] ? neg(stack(rows.map((r) => r[i]), 0)) : null));
         },

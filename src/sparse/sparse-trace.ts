@@ -1,12 +1,12 @@
 // Sparsity detection for sparse Jacobians (sparse.ts): a trace whose values carry, per element,
 // the sorted set of input elements it depends on. Running f once under it gives the Jacobian's
-// structural pattern without computing a derivative. Sets propagate by primitive kind:
-// elementwise ops union broadcast-aligned elements, reductions union over the reduced axes,
-// shape ops follow their index maps, matmul unions along the inner axis; a constant operand
-// that is exactly zero in mul, matmul or a constant where-condition cuts a dependence, and a
-// primitive without a rule here is treated as dense (safe, maybe wasteful).
+// structural pattern without computing a derivative. Sets propagate by the sparsity each
+// primitive declares: elementwise ops union broadcast-aligned elements, and structured ops
+// (reductions, shape ops, products, linear algebra) combine the building blocks of the
+// dependency algebra below; a constant operand that is exactly zero in mul or matmul, or a
+// constant where-condition, cuts a dependence.
 import { bind, Trace, Tracer } from '../core/trace.js';
-import type { Primitive } from '../core/primitive.js';
+import type { Aval, DependencyAlgebra, DepSetsLike, Primitive, SparseOperand } from '../core/primitive.js';
 import { ArgumentError } from '../errors.js';
 import { shapesEqual, sizeOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -223,88 +223,40 @@ function gather(src: DepSets, map: Int32Array | null, size: number): DepSets {
   return new DepSets(ptr, idx);
 }
 
-/** An input of a primitive under the dependency trace: its sets, or null for a constant (values known). */
-interface Operand {
-  deps: DepSets | null;
-  shape: readonly number[];
-  value: Tensor;
+type Operand = SparseOperand & { deps: DepSets | null };
+
+/** The dependency sets of a primitive's output, by the sparsity the primitive declares. */
+function propagate<P>(marks: Marks, prim: Primitive<P>, ops: Operand[], out: Aval, params: P): DepSets {
+  const size = sizeOf(out.shape);
+  const rule = prim.sparsity;
+  if (rule === 'none') return DepSets.empty(size);
+  const traced = ops.filter((o) => o.deps !== null);
+  if (rule === 'dense') return denseDeps(marks, traced, size);
+  if (rule === 'elementwise') {
+    if (ops.length === 1) return ops[0].deps!;
+    return union(marks, size, traced.map((o) => ({ deps: o.deps!, map: broadcastMap(o.shape, out.shape) })));
+  }
+  return rule(algebraOf(marks), { inputs: ops, out, params }) as DepSets;
 }
 
-const SAME = new Set(['neg', 'exp', 'log', 'sin', 'cos', 'tan', 'tanh', 'sigmoid', 'sqrt', 'square', 'reciprocal', 'abs', 'astype', 'reshape']);
-const NONE = new Set(['sign', 'stop_gradient', 'greater', 'less', 'equal', 'greater_equal', 'less_equal']);
-const UNION = new Set(['add', 'sub', 'div', 'pow', 'maximum', 'minimum']);
-
-type Params = Record<string, unknown>;
-
-/** The dependency sets of a primitive's output from those of its inputs. */
-function propagate(marks: Marks, name: string, ops: Operand[], outShape: readonly number[], params: Params): DepSets {
-  const size = sizeOf(outShape);
-  const traced = ops.filter((o) => o.deps !== null);
-  if (SAME.has(name)) return ops[0].deps!;
-  if (NONE.has(name)) return DepSets.empty(size);
-  if (UNION.has(name)) return union(marks, size, traced.map((o) => ({ deps: o.deps!, map: broadcastMap(o.shape, outShape) })));
-  switch (name) {
-    case 'mul': {
-      // d(c x) = c dx: a constant factor that is exactly zero cuts the dependence.
-      const [a, b] = ops;
-      const zeroAt = (o: Operand) => {
-        if (o.deps) return null;
-        const v = o.value.data();
-        if (!v.includes(0)) return null;
-        const m = broadcastMap(o.shape, outShape);
-        return (e: number) => v[m ? m[e] : e] !== 0;
-      };
-      const parts: Part[] = [];
-      if (a.deps) parts.push({ deps: a.deps, map: broadcastMap(a.shape, outShape), when: zeroAt(b) ?? undefined });
-      if (b.deps) parts.push({ deps: b.deps, map: broadcastMap(b.shape, outShape), when: zeroAt(a) ?? undefined });
-      return union(marks, size, parts);
-    }
-    case 'where': {
-      // A constant condition selects per element; a traced one may select either branch.
-      const [c, a, b] = ops;
-      let pick: ((e: number) => boolean) | null = null;
-      if (!c.deps) {
-        const v = c.value.data(), m = broadcastMap(c.shape, outShape);
-        pick = (e) => v[m ? m[e] : e] !== 0;
+function algebraOf(marks: Marks): DependencyAlgebra {
+  return {
+    union: (parts, size) => union(marks, size, parts as Part[]),
+    build(size, fill) {
+      const b = new SetBuilder(marks, size);
+      const add = (deps: DepSetsLike, element: number) => b.add(deps as DepSets, element);
+      for (let e = 0; e < size; e++) {
+        fill(e, add);
+        b.end();
       }
-      const parts: Part[] = [];
-      if (a.deps) parts.push({ deps: a.deps, map: broadcastMap(a.shape, outShape), when: pick ?? undefined });
-      if (b.deps) parts.push({ deps: b.deps, map: broadcastMap(b.shape, outShape), when: pick ? (e) => !pick!(e) : undefined });
-      return union(marks, size, parts);
-    }
-    case 'sum': case 'max': case 'min':
-      return reduceDeps(marks, ops[0], params.axes as number[]);
-    case 'transpose': {
-      const s = stridesOf(ops[0].shape);
-      return union(marks, size, [{ deps: ops[0].deps!, map: stridedMap(outShape, (params.perm as number[]).map((p) => s[p])) }]);
-    }
-    case 'broadcast_to':
-      return union(marks, size, [{ deps: ops[0].deps!, map: broadcastMap(ops[0].shape, outShape) }]);
-    case 'slice': {
-      const s = stridesOf(ops[0].shape);
-      const offset = (params.begin as number[]).reduce((acc, b, i) => acc + b * s[i], 0);
-      return union(marks, size, [{ deps: ops[0].deps!, map: stridedMap(outShape, s, offset) }]);
-    }
-    case 'pad': {
-      const s = stridesOf(outShape);
-      const offset = (params.widths as [number, number][]).reduce((acc, [lo], i) => acc + lo * s[i], 0);
-      return union(marks, size, [{ deps: ops[0].deps!, map: scatterMap(size, ops[0].shape, s, offset) }]);
-    }
-    case 'concat': {
-      const axis = params.axis as number, s = stridesOf(outShape);
-      let start = 0;
-      const parts: Part[] = [];
-      for (const o of ops) {
-        if (o.deps) parts.push({ deps: o.deps, map: scatterMap(size, o.shape, s, start * s[axis]) });
-        start += o.shape[axis];
-      }
-      return union(marks, size, parts);
-    }
-    case 'matmul':
-      return matmulDeps(marks, ops, outShape, params as unknown as { transA: boolean; transB: boolean });
-    default:
-      return denseDeps(marks, traced, size);
-  }
+      return b.done();
+    },
+    reduce: (x, axes) => reduceDeps(marks, x as Operand, [...axes]),
+    stridedMap,
+    scatterMap,
+    broadcastMap,
+    dense: (traced, size) => denseDeps(marks, traced as Operand[], size),
+  };
 }
 
 /** The inverse of placing `inShape` into an output with `strides` at `offset`: -1 where nothing lands. */
@@ -333,35 +285,7 @@ function reduceDeps(marks: Marks, x: Operand, axes: number[]): DepSets {
   return b.done();
 }
 
-// out[t, i, j] = sum_l A[t, i, l] B[t, l, j]: the union over l, skipping terms whose constant
-// factor is exactly zero (so a constant sparse matrix keeps its structure).
-function matmulDeps(marks: Marks, [a, b]: Operand[], outShape: readonly number[], { transA, transB }: { transA: boolean; transB: boolean }): DepSets {
-  const ra = a.shape.length, ro = outShape.length;
-  const m = outShape[ro - 2], n = outShape[ro - 1], kk = transA ? a.shape[ra - 2] : a.shape[ra - 1];
-  const batch = outShape.slice(0, -2);
-  const mapA = broadcastMap(a.shape.slice(0, -2), batch), mapB = broadcastMap(b.shape.slice(0, -2), batch);
-  const va = a.deps ? null : a.value.data(), vb = b.deps ? null : b.value.data();
-  const count = sizeOf(batch);
-  const builder = new SetBuilder(marks, sizeOf(outShape));
-  for (let t = 0; t < count; t++) {
-    const offA = (mapA ? mapA[t] : t) * m * kk, offB = (mapB ? mapB[t] : t) * kk * n;
-    for (let i = 0; i < m; i++) {
-      for (let j = 0; j < n; j++) {
-        for (let l = 0; l < kk; l++) {
-          const ia = offA + (transA ? l * m + i : i * kk + l);
-          const ib = offB + (transB ? j * kk + l : l * n + j);
-          if ((va && va[ia] === 0) || (vb && vb[ib] === 0)) continue;
-          if (a.deps) builder.add(a.deps, ia);
-          if (b.deps) builder.add(b.deps, ib);
-        }
-        builder.end();
-      }
-    }
-  }
-  return builder.done();
-}
-
-/** A primitive this file does not know: every output element may depend on every input element (safe, maybe wasteful). */
+/** Every output element may depend on every traced input element. */
 function denseDeps(marks: Marks, traced: Operand[], size: number): DepSets {
   const all = new SetBuilder(marks, 1);
   for (const o of traced) for (let e = 0; e < o.deps!.ptr.length - 1; e++) all.add(o.deps!, e);
@@ -413,6 +337,6 @@ export class DepTrace extends Trace {
       return { deps: own ? x.deps : null, shape: value.shape, value };
     });
     const out = bind(prim, ops.map((o) => o.value), params);
-    return new DepTracer(this, out, propagate(this.marks, prim.name, ops, out.shape, params as Params));
+    return new DepTracer(this, out, propagate(this.marks, prim, ops, out, params));
   }
 }

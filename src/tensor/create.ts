@@ -1,7 +1,7 @@
 // Creation functions: every tensor a user makes from JS data starts here.
-import { DataBuffer, type DType } from '../backend/buffer.js';
+import { allocBlock, type DType } from '../backend/buffer.js';
 import { writeAt, writeData } from '../backend/io.js';
-import * as k from '../backend/kernels.js';
+import * as kernels from '../backend/kernels.js';
 import { ArgumentError, DTypeError, OutOfMemoryError, ShapeError, fmtShape } from '../errors.js';
 import { MAX_NDIM, checkShape, sizeOf } from './shape.js';
 import { DenseTensor, Tensor, isForeignTensor, type NestedArray } from './tensor.js';
@@ -29,14 +29,14 @@ export function checkDType(op: string, dtype: unknown): DType {
 /** @internal an uninitialised tensor; kernels fill it. `op` names the caller in errors. */
 export function empty(shape: readonly number[], dtype: DType, op?: string): DenseTensor {
   checkFits(op ?? 'alloc', shape, dtype);
-  let buffer: DataBuffer;
+  let ptr: number;
   try {
-    buffer = new DataBuffer(dtype, sizeOf(shape));
+    ptr = allocBlock(dtype, sizeOf(shape));
   } catch (e) {
     if (!(e instanceof OutOfMemoryError)) throw e;
     throw new OutOfMemoryError(`${op ?? 'alloc'}: no room for a ${dtype} tensor of shape ${fmtShape(shape)}: ${e.message}`);
   }
-  return new DenseTensor(buffer, shape);
+  return new DenseTensor(ptr, dtype, shape);
 }
 
 /** The largest wasm32 memory, 4 GiB: no tensor can be larger. */
@@ -100,7 +100,7 @@ export function array(data: ArrayData | Tensor, options: DTypeOption & { shape?:
     const d = data.dense();
     const dtype = options.dtype ? checkDType('array', options.dtype) : d.dtype;
     const out = empty(d.shape, dtype, 'array');
-    k.cast(out.data_('array'), d.data_('array'));
+    kernels.cast(out.liveBuffer('array'), d.liveBuffer('array'));
     return out;
   }
   if (isForeignTensor(data)) {
@@ -132,7 +132,7 @@ export function array(data: ArrayData | Tensor, options: DTypeOption & { shape?:
     shape = target;
   }
   const out = empty(shape, dtype, 'array');
-  writeData(out.data_('array'), flat);
+  writeData(out.liveBuffer('array'), flat);
   return out;
 }
 
@@ -141,7 +141,7 @@ export function scalar(value: number, options: DTypeOption = {}): Tensor {
   options = optionsOf('scalar', options);
   if (typeof value !== 'number') throw new ArgumentError(`scalar: expected a number, got ${typeof value}.`);
   const out = empty([], checkDType('scalar', options.dtype ?? 'float64'), 'scalar');
-  writeAt(out.data_('scalar'), 0, value);
+  writeAt(out.liveBuffer('scalar'), 0, value);
   return out;
 }
 
@@ -154,7 +154,7 @@ export function full(shape: readonly number[], value: number, options: DTypeOpti
 
 function filled(op: string, shape: readonly number[], value: number, options: DTypeOption): Tensor {
   const out = empty(checkShape(op, shape), checkDType(op, options.dtype ?? 'float64'), op);
-  k.fill(out.data_(op), value);
+  kernels.fill(out.liveBuffer(op), value);
   return out;
 }
 
@@ -175,7 +175,7 @@ export function eye(n: number, options: DTypeOption = {}): Tensor {
   options = optionsOf('eye', options);
   if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`eye: n must be a non-negative integer, got ${n}.`);
   const out = empty([n, n], checkDType('eye', options.dtype ?? 'float64'), 'eye');
-  k.eye(out.data_('eye'), n);
+  kernels.eye(out.liveBuffer('eye'), n);
   return out;
 }
 
@@ -193,7 +193,7 @@ export function arange(start: number, stop?: number, step = 1, options: DTypeOpt
   if (typeof step !== 'number' || step === 0 || !Number.isFinite(step)) throw new ArgumentError(`arange: step must be a finite non-zero number, got ${step}.`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
   const out = empty([n], checkDType('arange', options.dtype ?? 'float64'), 'arange');
-  k.arange(out.data_('arange'), start, step);
+  kernels.arange(out.liveBuffer('arange'), start, step);
   return out;
 }
 

@@ -6,19 +6,25 @@
 // A scope lists its tensors in an array and a tensor names its scope; a tensor that left a
 // scope (disposed, or adopted elsewhere) stays in the old array but no longer points back, so
 // leaving is O(1) and closing skips it.
-import type { DenseTensor } from './tensor.js';
+
+/** What a scope holds: a tensor with data (a DenseTensor), seen only through what scopes use. */
+export interface Scoped {
+  scope: Scope | null;
+  dispose(): void;
+  toTopLevel(): void;
+}
 
 export class Scope {
-  readonly tensors: DenseTensor[] = [];
+  readonly tensors: Scoped[] = [];
   constructor(readonly parent: Scope | null) {}
 
-  add(t: DenseTensor): void {
+  add(t: Scoped): void {
     this.tensors.push(t);
     t.scope = this;
   }
 
   /** The tensors that still belong to this scope. */
-  live(): DenseTensor[] {
+  live(): Scoped[] {
     return this.tensors.filter((t) => t.scope === this);
   }
 }
@@ -35,14 +41,14 @@ export function openScope(): Scope {
 }
 
 /** Moves `t` out of whatever scope holds it into `target` (null: top level). */
-export function adopt(t: DenseTensor, target: Scope | null): void {
+export function adopt(t: Scoped, target: Scope | null): void {
   if (t.scope === target) return;
   if (target) target.add(t);
   else t.toTopLevel();
 }
 
 /** Closes `scope` (the innermost one): keeps `keep`, disposes the rest. */
-export function closeScope(scope: Scope, keep: Iterable<DenseTensor>): void {
+export function closeScope(scope: Scope, keep: Iterable<Scoped>): void {
   if (current !== scope) throw new Error('dualtape internal error: scopes closed out of order');
   current = scope.parent;
   for (const t of keep) if (t.scope === scope) adopt(t, scope.parent);

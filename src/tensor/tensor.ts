@@ -1,7 +1,7 @@
 // The Tensor type every op and transform speaks. `Tensor` is abstract: a `DenseTensor` owns
 // data in wasm memory; tracers (src/core/) stand for a value inside a transform and reach
 // their data through their primal. Chainable methods (x.mul(y)) are attached by src/ops/.
-import { DataBuffer, registerDropped, unregisterDropped, type DType } from '../backend/buffer.js';
+import { BYTES, releaseBlock, registerDropped, shareBlock, unregisterDropped, type DataBuffer, type DType } from '../backend/buffer.js';
 import { countTensor } from '../backend/memory.js';
 import { readData } from '../backend/io.js';
 import { DisposedError, ShapeError } from '../errors.js';
@@ -85,27 +85,37 @@ export abstract class Tensor {
 
 Object.defineProperty(Tensor.prototype, TENSOR_BRAND, { value: true });
 
-/** A tensor with its own data in wasm linear memory. */
-export class DenseTensor extends Tensor {
+const PERSISTENT = 1;
+const REGISTERED = 2;
+
+/**
+ * A tensor with its own data in wasm linear memory. It is its own DataBuffer (ptr, size, dtype):
+ * kernels read those three fields, and no second object stands between a tensor and its block.
+ */
+export class DenseTensor extends Tensor implements DataBuffer {
   readonly shape: readonly number[];
   readonly dtype: DType;
-  /** @internal */ buffer: DataBuffer | null;
+  /** @internal byte offset of the data in linear memory, -1 once disposed */
+  ptr: number;
+  private readonly elements: number;
   /** @internal the scope that frees this tensor when it ends, or null at top level */
   scope: Scope | null = null;
-  /** @internal a cached constant: never freed, belongs to no scope */
-  private persistent = false;
-  /** @internal registered with the FinalizationRegistry (only tensors at top level are) */
-  private registered = false;
-  private readonly count: number;
+  /**
+   * PERSISTENT (a cached constant: never freed, belongs to no scope) and REGISTERED (with the
+   * FinalizationRegistry: only tensors at top level are). One field, not two: a tape of a
+   * scalar program keeps millions of tensors, and each field costs 8 bytes on all of them.
+   */
+  private flags = 0;
 
-  constructor(buffer: DataBuffer, shape: readonly number[], constant = false) {
+  /** @internal a tensor over the block at `ptr`, which it now owns (see share for a second owner). */
+  constructor(ptr: number, dtype: DType, shape: readonly number[], constant = false) {
     super();
-    this.buffer = buffer;
+    this.ptr = ptr;
+    this.dtype = dtype;
     this.shape = shape;
-    this.dtype = buffer.dtype;
-    this.count = sizeOf(shape);
+    this.elements = sizeOf(shape);
     if (constant) {
-      this.persistent = true;
+      this.flags = PERSISTENT;
       return;
     }
     countTensor(1);
@@ -114,48 +124,56 @@ export class DenseTensor extends Tensor {
     else this.toTopLevel();
   }
 
-  /** @internal leaves every scope; the FinalizationRegistry frees it once dropped. */
-  toTopLevel(): void {
-    this.scope = null;
-    if (this.persistent) return;
-    if (!this.registered && this.buffer) {
-      this.registered = true;
-      registerDropped(this, this.buffer);
-    }
+  /** @internal a second tensor over this one's data, viewed with `shape` (same element count). */
+  share(shape: readonly number[], op = 'share'): DenseTensor {
+    this.liveBuffer(op);
+    if (this.flags !== PERSISTENT) shareBlock(this.ptr);
+    else return new DenseTensor(this.ptr, this.dtype, shape, true);
+    return new DenseTensor(this.ptr, this.dtype, shape);
   }
 
   override get size(): number {
-    return this.count;
+    return this.elements;
+  }
+
+  /** @internal leaves every scope; the FinalizationRegistry frees it once dropped. */
+  toTopLevel(): void {
+    this.scope = null;
+    if (this.flags !== 0) return;
+    if (this.ptr >= 0) {
+      this.flags = REGISTERED;
+      registerDropped(this, this);
+    }
   }
 
   dense(): DenseTensor {
     return this;
   }
 
-  /** @internal the live buffer, or a DisposedError naming the op that wanted it. */
-  data_(op = 'read'): DataBuffer {
-    if (this.buffer === null) {
+  /** @internal this tensor as a kernel operand, or a DisposedError naming the op that wanted it. */
+  liveBuffer(op = 'read'): DataBuffer {
+    if (this.ptr < 0) {
       throw new DisposedError(`${op}: the tensor of shape [${this.shape.join(', ')}] (${this.dtype}) was disposed, by dispose() or by the end of the tidy/transform scope that created it. Keep it by returning it from tidy, or create it outside the scope.`);
     }
-    return this.buffer;
+    return this;
   }
 
   get isDisposed(): boolean {
-    return this.buffer === null;
+    return this.ptr < 0;
   }
 
   /** @internal */
   readData(op = 'data'): Float64Array | Float32Array {
-    return readData(this.data_(op));
+    return readData(this.liveBuffer(op));
   }
 
   dispose(): void {
-    const buffer = this.buffer;
-    if (buffer === null || this.persistent) return;
-    this.buffer = null;
+    const ptr = this.ptr;
+    if (ptr < 0 || this.flags === PERSISTENT) return;
+    this.ptr = -1;
     this.scope = null;
     countTensor(-1);
-    if (this.registered) unregisterDropped(this);
-    buffer.release();
+    if (this.flags === REGISTERED) unregisterDropped(this);
+    releaseBlock(ptr, this.size * BYTES[this.dtype]);
   }
 }

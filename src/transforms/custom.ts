@@ -1,15 +1,17 @@
 // Custom derivative rules. customJvp supplies the forward rule; under reverse mode its
 // transpose is obtained by pulling back through the (linear) tangent map the rule defines.
 // customVjp supplies fwd/bwd for reverse mode; under forward mode f itself is differentiated.
-import { topTrace } from '../core/trace.js';
+import { definePrimitive, type Aval } from '../core/primitive.js';
+import { bind, topTrace } from '../core/trace.js';
+import { abstractCall } from '../staging/trace.js';
 import { ArgumentError } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { zeros } from '../tensor/create.js';
 import { toTensor } from '../ops/convert.js';
 import { reshape, slice, stack } from '../ops/shape.js';
-import { JvpTrace } from './forward.js';
 import { TapeTrace } from './reverse.js';
 import { vjp } from './grad.js';
+import { jvp } from './jvp.js';
 import { checkFunction } from './util.js';
 
 type TensorFn = (...args: Tensor[]) => Tensor;
@@ -33,49 +35,57 @@ function asTensorOutput(op: string, y: unknown): Tensor {
   throw new ArgumentError(`${op}: the function must return one tensor (or number), got ${Array.isArray(y) ? 'an array' : typeof y}.`);
 }
 
+type JvpRuleFn = (primals: Tensor[], tangents: Tensor[]) => [Tensor, Tensor];
+
+interface CustomJvpParams {
+  f: TensorFn;
+  rule: JvpRuleFn;
+}
+
+/** The output's shape and dtype from f, traced abstractly (nothing runs). */
+function customShape(op: string, f: TensorFn, inputs: readonly Aval[]): Aval {
+  const avals = abstractCall(op, f, inputs);
+  if (avals.length !== 1) throw new ArgumentError(`${op}: the function must return one tensor, got ${avals.length} values.`);
+  return avals[0];
+}
+
+// A call of a function with a custom forward rule, as one primitive: in a staged program it
+// stays one equation that keeps its rule. Its transpose pulls back through the rule's tangent
+// map, which is linear in the tangents (taken at zero tangents).
+const customJvpP = definePrimitive<CustomJvpParams>({
+  name: 'custom_jvp',
+  impl: (xs, { f }) => asTensorOutput('customJvp', f(...xs)).dense(),
+  shape: (inputs, { f }) => customShape('customJvp', f, inputs),
+  saves: 'all',
+  sparsity: 'dense',
+  jvp: ({ inputs, tangents, params: { rule } }) => {
+    const k = tangents.find((t) => t !== null)?.shape[0] ?? 1;
+    return byRows(k, (j) => {
+      const dirs = tangents.map((tan, i) => (tan ? reshape(row(tan, j), inputs[i].shape) : zeros(inputs[i].shape, { dtype: inputs[i].dtype })));
+      return asTensorOutput('customJvp', rule(inputs, dirs)[1]);
+    });
+  },
+  vjp: ({ ct, inputs, params: { rule } }) => {
+    const primals = [...inputs];
+    const zerosIn = primals.map((p) => zeros(p.shape, { dtype: p.dtype }));
+    const [, pullback] = vjp((...ts: Tensor[]) => asTensorOutput('customJvp', rule(primals, ts)[1]), ...zerosIn);
+    return primals.map((_, i) => byRows(ct.shape[0], (j) => pullback(row(ct, j))[i] as Tensor));
+  },
+});
+
 /**
  * f with a user-supplied forward rule: rule(primals, tangents) returns [out, tangentOut].
- * Works under jvp, grad (the rule is transposed automatically) and any nesting.
+ * Works under jvp, grad (the rule is transposed automatically), jit (the rule is kept in the
+ * program) and any nesting.
  * @example
  * const f = customJvp((x, y) => sin(x).mul(y),
  *   ([x, y], [dx, dy]) => [sin(x).mul(y), cos(x).mul(dx).mul(y).add(sin(x).mul(dy))]);
  * jvp(f, [2, 3], [1, 0]) // [2.7278922, -1.2484405]
  */
-export function customJvp(f: TensorFn, rule: (primals: Tensor[], tangents: Tensor[]) => [Tensor, Tensor]): (...args: (Tensor | number)[]) => Tensor {
+export function customJvp(f: TensorFn, rule: JvpRuleFn): (...args: (Tensor | number)[]) => Tensor {
   checkFunction('customJvp', f);
   checkFunction('customJvp', rule);
-  const op = 'customJvp';
-  const g = (...args: (Tensor | number)[]): Tensor => {
-    const xs = args.map((a) => toTensor(op, a));
-    const top = topTrace(op, xs);
-    if (top instanceof JvpTrace) {
-      const { primals, tangents } = top.unpack(xs);
-      const out = asTensorOutput(op, g(...primals));
-      const t = byRows(top.chunk, (j) => {
-        const dirs = tangents.map((tan, i) => (tan ? row(tan, j) : zeros(primals[i].shape, { dtype: primals[i].dtype })));
-        return asTensorOutput(op, rule(primals, dirs)[1]);
-      });
-      return top.wrap(out, t);
-    }
-    if (top instanceof TapeTrace) {
-      const primals = top.unpack(xs);
-      const out = asTensorOutput(op, g(...primals));
-      // The rule's tangent map is linear in the tangents, so its transpose at a cotangent is
-      // the pullback of that map (taken at zero tangents).
-      const transpose = {
-        name: 'custom_jvp',
-        vjp: (ct: Tensor) => {
-          const zerosIn = primals.map((p) => zeros(p.shape, { dtype: p.dtype }));
-          const [, pullback] = vjp((...ts: Tensor[]) => asTensorOutput(op, rule(primals, ts)[1]), ...zerosIn);
-          const perInput = primals.map((_, i) => byRows(ct.shape[0], (j) => pullback(row(ct, j))[i] as Tensor));
-          return perInput;
-        },
-      };
-      return top.record(transpose, {}, xs, primals, out);
-    }
-    return asTensorOutput(op, f(...xs));
-  };
-  return g;
+  return (...args: (Tensor | number)[]): Tensor => bind(customJvpP, args.map((a) => toTensor('customJvp', a)), { f, rule });
 }
 
 /**
@@ -97,26 +107,52 @@ export function customVjp<R>(f: TensorFn, fwd: (...primals: Tensor[]) => [Tensor
       const primals = top.unpack(xs);
       const [outRaw, residuals] = fwd(...primals);
       const out = asTensorOutput(op, outRaw);
-      const rule = {
-        name: 'custom_vjp',
-        vjp: (ct: Tensor) => {
-          const rows = Array.from({ length: ct.shape[0] }, (_, j) => {
-            const cts = bwd(residuals, row(ct, j));
-            if (!Array.isArray(cts) || cts.length !== primals.length) {
-              throw new ArgumentError(`${op}: bwd must return an array with one cotangent per input (${primals.length}), got ${Array.isArray(cts) ? cts.length : typeof cts}.`);
-            }
-            return cts;
-          });
-          return primals.map((p, i) => {
-            if (rows.every((r) => r[i] === null)) return null;
-            return byRows(rows.length, (j) => rows[j][i] ?? zeros(p.shape, { dtype: p.dtype }));
-          });
-        },
-      };
+      const rule = { name: 'custom_vjp', saves: [], vjp: ({ ct }: { ct: Tensor }) => pullRows(op, bwd as CustomVjpParams['bwd'], residuals, ct, primals) };
       return top.record(rule, {}, xs, primals, out);
     }
-    // No reverse-mode trace on top: evaluate f (forward mode differentiates f itself).
-    return asTensorOutput(op, f(...xs));
+    // No reverse-mode trace on top: one primitive (forward mode differentiates f itself; in a
+    // staged program the equation keeps fwd and bwd).
+    return bind(customVjpP, xs, { f, fwd, bwd } as CustomVjpParams);
   };
   return g;
 }
+
+interface CustomVjpParams {
+  f: TensorFn;
+  fwd: (...primals: Tensor[]) => [Tensor, unknown];
+  bwd: (residuals: unknown, cotangent: Tensor) => (Tensor | null)[];
+}
+
+/** The k rows of bwd's cotangents, one per input (null where bwd gave none for every row). */
+function pullRows(op: string, bwd: CustomVjpParams['bwd'], residuals: unknown, ct: Tensor, primals: readonly Tensor[]): (Tensor | null)[] {
+  const rows = Array.from({ length: ct.shape[0] }, (_, j) => {
+    const cts = bwd(residuals, row(ct, j));
+    if (!Array.isArray(cts) || cts.length !== primals.length) {
+      throw new ArgumentError(`${op}: bwd must return an array with one cotangent per input (${primals.length}), got ${Array.isArray(cts) ? cts.length : typeof cts}.`);
+    }
+    return cts;
+  });
+  return primals.map((p, i) => {
+    if (rows.every((r) => r[i] === null)) return null;
+    return byRows(rows.length, (j) => rows[j][i] ?? zeros(p.shape, { dtype: p.dtype }));
+  });
+}
+
+// A call of a function with custom fwd/bwd, as one primitive (outside a tape: in a staged
+// program, or under forward mode, which differentiates f itself). Replayed on a tape, its rule
+// runs fwd again in the backward sweep to get the residuals.
+const customVjpP = definePrimitive<CustomVjpParams>({
+  name: 'custom_vjp',
+  impl: (xs, { f }) => asTensorOutput('customVjp', f(...xs)).dense(),
+  shape: (inputs, { f }) => customShape('customVjp', f, inputs),
+  saves: 'all',
+  sparsity: 'dense',
+  jvp: ({ inputs, tangents, params: { f } }) => {
+    const k = tangents.find((t) => t !== null)?.shape[0] ?? 1;
+    return byRows(k, (j) => {
+      const dirs = tangents.map((tan, i) => (tan ? reshape(row(tan, j), inputs[i].shape) : zeros(inputs[i].shape, { dtype: inputs[i].dtype })));
+      return jvp((...xs: Tensor[]) => f(...xs), inputs, dirs)[1] as Tensor;
+    });
+  },
+  vjp: ({ ct, inputs, params: { fwd, bwd } }) => pullRows('customVjp', bwd, fwd(...inputs)[1], ct, inputs),
+});

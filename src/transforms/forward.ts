@@ -7,7 +7,8 @@ import { Trace, Tracer, bind } from '../core/trace.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { DenseTensor, type Tensor } from '../tensor/tensor.js';
 import { astype } from '../ops/convert.js';
-import { broadcastTo, reshape } from '../ops/shape.js';
+import { reshape } from '../ops/shape.js';
+import { broadcastTo } from '../ops/sum.js';
 
 export class Dual extends Tracer {
   constructor(readonly trace: JvpTrace, readonly primal: Tensor, readonly tangent: Tensor | null) {
@@ -69,7 +70,7 @@ export class JvpTrace extends Trace {
     const out = bind(prim, primals, params);
     if (!any) return out;
     const aligned = prim.broadcasts ? tangents.map((t) => t && alignRank(t, out.ndim)) : tangents;
-    return this.wrap(out, prim.jvp(primals, aligned, out, params));
+    return this.wrap(out, prim.jvp({ inputs: primals, tangents: aligned, out, params }));
   }
 
   /** The primitive's fused kernel, when every primal and tangent is concrete and dtypes agree. */

@@ -1,5 +1,7 @@
 // Compositions of the two modes: hessian, hvp, and jacobian with mode selection.
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, ConcretizationError } from '../errors.js';
+import { abstractOutputs } from '../staging/trace.js';
+import { sizeOf } from '../tensor/shape.js';
 import { flatten, type Tree } from '../tree.js';
 import { USE_FORWARD, grad, jacrev, jacrevImpl } from './grad.js';
 import { defaultChunk, jacfwd, jvp, type JacOptions } from './jvp.js';
@@ -106,8 +108,10 @@ export function chooseJacobianMode(n: number, m: number): 'fwd' | 'rev' {
 
 /**
  * The Jacobian, by forward mode, reverse mode, or ('auto', the default) whichever the cost
- * model predicts is cheaper for the input and output sizes. 'auto' tapes f first (to learn the
- * output size); when reverse mode wins that tape is used, otherwise it is dropped.
+ * model predicts is cheaper for the input and output sizes. 'auto' learns the output size by
+ * abstract evaluation (evalShape: nothing runs), once per input signature; for an f that reads
+ * values as it goes (and so cannot be traced abstractly) it tapes f first instead, and uses
+ * that tape when reverse mode wins.
  * @example jacobian((x) => sin(x))(array([0, 1]))
  */
 export function jacobian(f: Fn, options: JacobianOptions = {}) {
@@ -117,22 +121,38 @@ export function jacobian(f: Fn, options: JacobianOptions = {}) {
   if (mode !== 'auto' && mode !== 'fwd' && mode !== 'rev') {
     throw new ArgumentError(`jacobian: mode must be 'auto', 'fwd' or 'rev', got ${JSON.stringify(mode)}.`);
   }
-  // The output size of f for given input shapes, learned on the first call: later calls pick
-  // the mode before running anything.
-  const outputSizes = new Map<string, number>();
+  let outputSizes = outputSizesOf.get(f);
+  if (!outputSizes) outputSizesOf.set(f, (outputSizes = new Map<string, number>()));
+  const known = outputSizes;
   return (...args: unknown[]): any => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const outputSizes = known;
     if (mode === 'fwd') return jacfwd(f, options)(...args);
     if (mode === 'rev') return jacrev(f, options)(...args);
     const key = shapeKey(args);
-    const known = key === null ? undefined : outputSizes.get(key);
-    if (known !== undefined) {
-      const n = inputSize(args, options.argnums);
-      return chooseJacobianMode(n, known) === 'fwd' ? jacfwd(f, options)(...args) : jacrev(f, options)(...args);
-    }
-    const result = jacrevImpl(f, options, args, (n, m) => {
+    let m = key === null ? undefined : outputSizes.get(key);
+    if (m === undefined) m = abstractOutputSize(f, args);
+    if (m !== undefined) {
       if (key !== null) outputSizes.set(key, m);
-      return chooseJacobianMode(n, m);
+      const n = inputSize(args, options.argnums);
+      return chooseJacobianMode(n, m) === 'fwd' ? jacfwd(f, options)(...args) : jacrev(f, options)(...args);
+    }
+    const result = jacrevImpl(f, options, args, (n, outSize) => {
+      if (key !== null) outputSizes.set(key, outSize);
+      return chooseJacobianMode(n, outSize);
     });
     return result === USE_FORWARD ? jacfwd(f, options)(...args) : result;
   };
+}
+
+/** Output sizes by function and input signature, shared by every jacobian(f) of the same f. */
+const outputSizesOf = new WeakMap<Fn, Map<string, number>>();
+
+/** f's total output size from abstract evaluation, or undefined when f reads a traced value. */
+function abstractOutputSize(f: Fn, args: unknown[]): number | undefined {
+  try {
+    return abstractOutputs(f, args, 'jacobian').avals.reduce((acc, a) => acc + sizeOf(a.shape), 0);
+  } catch (e) {
+    if (e instanceof ConcretizationError) return undefined;
+    throw e;
+  }
 }

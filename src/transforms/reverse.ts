@@ -1,16 +1,21 @@
 // Reverse mode: the tape. A TapeTrace records every primitive applied to its variables with
-// the values its vjp rule needs; `backward` walks the records once, newest first, accumulating
-// cotangents (in place, with a wasm kernel, when it owns the accumulator). Cotangents carry a
-// leading axis of k rows, so jacrev pulls k output rows back in one sweep.
-import * as k from '../backend/kernels.js';
-import type { Primitive } from '../core/primitive.js';
+// only the values its vjp rule declares in `saves`; `backward` walks the records once, newest
+// first, accumulating cotangents (in place, with a wasm kernel, when it owns the accumulator).
+// Cotangents carry a leading axis of k rows, so jacrev pulls k output rows back in one sweep.
+//
+// The records are columns (typed arrays and flat lists), not an object per node: a scalar
+// program tapes millions of ops, and the garbage collector's cost grows with the number of
+// small objects it must chase.
+import * as kernels from '../backend/kernels.js';
+import { fusedKernels } from '../core/fusion.js';
+import { NO_PARAMS, type Aval, type Primitive, type VjpArgs } from '../core/primitive.js';
 import { Trace, Tracer, bind, denseParts } from '../core/trace.js';
 import { closeScope, openScope, adopt, type Scope } from '../tensor/scope.js';
 import { shapesEqual } from '../tensor/shape.js';
-import { DenseTensor, type Tensor } from '../tensor/tensor.js';
+import { DenseTensor, type DType, type Tensor } from '../tensor/tensor.js';
 import { astype } from '../ops/convert.js';
 import { add } from '../ops/elementwise.js';
-import { sumToShape } from '../ops/shape.js';
+import { sumToShape } from '../ops/sum.js';
 
 export class TapeVar extends Tracer {
   constructor(readonly trace: TapeTrace, readonly primal: Tensor, readonly id: number) {
@@ -22,18 +27,12 @@ export class TapeVar extends Tracer {
   }
 }
 
-/** The part of a primitive a tape record needs: its name and its vjp rule. */
-export type VjpOnly<P> = Pick<Primitive<P>, 'name' | 'vjp'>;
-
-interface TapeNode {
-  prim: VjpOnly<unknown>;
-  params: unknown;
-  primals: Tensor[] | null;
-  out: Tensor | null;
-  inputIds: number[];
-  wanted: boolean[];
-  outId: number;
-}
+/**
+ * What a tape record needs of an operation: its name, its vjp rule and what the rule reads.
+ * Primitives are TapeRules; so are the one-off rules of custom derivatives and checkpoints
+ * (which keep what they need in their closures and save nothing here).
+ */
+export type TapeRule<P> = Pick<Primitive<P>, 'name' | 'vjp' | 'cotangent' | 'saves'>;
 
 /** Is `t` inside `scope` or one of its descendants (so it dies no later than `scope`)? */
 function within(t: DenseTensor, scope: Scope): boolean {
@@ -41,12 +40,77 @@ function within(t: DenseTensor, scope: Scope): boolean {
   return false;
 }
 
+const DTYPES: DType[] = ['float64', 'float32'];
+
+/** An Int32Array that grows by doubling. */
+class IntColumn {
+  data = new Int32Array(64);
+  length = 0;
+
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = new Int32Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+}
+
+/**
+ * Numbers values that repeat from record to record (rules, shapes), so a record stores a small
+ * integer. Lookups try the last few values first: a program's records cycle through a handful.
+ */
+class Interned<T> {
+  readonly values: T[] = [];
+  private readonly ids = new Map<T, number>();
+  private recent: T | undefined;
+  private recentId = -1;
+
+  id(value: T): number {
+    if (value === this.recent) return this.recentId;
+    let id = this.ids.get(value);
+    if (id === undefined) {
+      id = this.values.length;
+      this.values.push(value);
+      this.ids.set(value, id);
+    }
+    this.recent = value;
+    this.recentId = id;
+    return id;
+  }
+}
+
+/** Outputs at least this large are freed by a consuming sweep as soon as their record is done. */
+const EARLY_FREE_SIZE = 256;
+
 export class TapeTrace extends Trace {
-  readonly nodes: TapeNode[] = [];
+  // Per record: its rule and params, its output variable, and where its inputs and saved
+  // values start. Rules and shapes are interned and params that are NO_PARAMS stored as -1,
+  // so a scalar op's record costs a few bytes of typed arrays plus its saved values.
+  private readonly rules = new Interned<TapeRule<unknown>>();
+  private readonly ruleIds = new IntColumn();
+  private readonly paramIds = new IntColumn();
+  private readonly params: unknown[] = [];
+  private readonly outIds = new IntColumn();
+  private readonly inputStart = new IntColumn();
+  private readonly savedStart = new IntColumn();
+  // Per input of a record: its variable id (-1 for a constant), shape and dtype.
+  private readonly inputIds = new IntColumn();
+  private readonly shapes = new Interned<readonly number[]>();
+  private readonly shapeIds = new IntColumn();
+  private readonly dtypes = new IntColumn();
+  // The values the rules read, in the order of each rule's `saves`.
+  private readonly saved: (Tensor | null)[] = [];
+  // Large outputs, held so that a consuming sweep frees them early (the scope frees the rest).
+  private readonly largeOutputs = new Map<number, Tensor>();
   private nextId = 0;
+  private count = 0;
 
   constructor(level: number, readonly scope: Scope) {
     super(level, 'grad');
+    this.inputStart.push(0);
+    this.savedStart.push(0);
   }
 
   /** Number of variables handed out so far (ids are 0 .. size-1). */
@@ -54,36 +118,73 @@ export class TapeTrace extends Trace {
     return this.nextId;
   }
 
+  /** Number of records. */
+  get length(): number {
+    return this.count;
+  }
+
   variable(primal: Tensor): TapeVar {
     return new TapeVar(this, primal, this.nextId++);
   }
 
   /**
-   * Claims the data a record refers to for this tape's scope, so that an inner transform's
-   * scope closing does not free what the backward sweep will read.
+   * Claims `v`'s data for this tape's scope, so that an inner transform's scope closing does
+   * not free what the backward sweep will read.
    */
-  private claim(values: readonly Tensor[]): void {
-    for (let i = 0; i < values.length; i++) this.claimOne(values[i]);
-  }
-
-  private claimOne(v: Tensor): void {
+  private claim(v: Tensor): void {
     if (v instanceof DenseTensor) {
       if (v.scope && v.scope !== this.scope && within(v, this.scope)) adopt(v, this.scope);
     } else {
-      for (const d of denseParts(v)) this.claimOne(d);
+      for (const d of denseParts(v)) this.claim(d);
     }
   }
 
-  /** Records `out = prim(inputs)` where `primals` are the inputs' values at this level. */
-  record<P>(prim: VjpOnly<P>, params: P, inputs: readonly Tensor[], primals: Tensor[], out: Tensor): Tensor {
-    const inputIds = inputs.map((x) => (x instanceof TapeVar && x.trace === this ? x.id : -1));
-    if (inputIds.every((id) => id < 0)) return out;
-    this.claim(primals);
-    this.claimOne(out);
+  /** Records `out = rule(inputs)` where `primals` are the inputs' values at this level. */
+  record<P>(rule: TapeRule<P>, params: P, inputs: readonly Tensor[], primals: readonly Tensor[], out: Tensor): Tensor {
+    let any = false;
+    for (let i = 0; i < inputs.length; i++) {
+      const x = inputs[i];
+      if (x instanceof TapeVar && x.trace === this) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return out;
     const v = this.variable(out);
-    const wanted = inputIds.map((id) => id >= 0);
-    this.nodes.push({ prim: prim as VjpOnly<unknown>, params, primals, out, inputIds, wanted, outId: v.id });
+    const index = this.count++;
+    this.ruleIds.push(this.rules.id(rule as TapeRule<unknown>));
+    if ((params as unknown) === NO_PARAMS) this.paramIds.push(-1);
+    else {
+      this.paramIds.push(this.params.length);
+      this.params.push(params);
+    }
+    if (out.size >= EARLY_FREE_SIZE) this.largeOutputs.set(index, out);
+    this.outIds.push(v.id);
+    for (let i = 0; i < inputs.length; i++) {
+      const x = inputs[i];
+      this.inputIds.push(x instanceof TapeVar && x.trace === this ? x.id : -1);
+      const p = primals[i];
+      this.shapeIds.push(this.shapes.id(p.shape));
+      this.dtypes.push(DTYPES.indexOf(p.dtype));
+    }
+    this.inputStart.push(this.inputIds.length);
+    const saves = rule.saves;
+    if (saves === 'all') {
+      for (let i = 0; i < primals.length; i++) this.keep(primals[i]);
+      this.keep(out);
+    } else {
+      for (let i = 0; i < saves.length; i++) {
+        const s = saves[i];
+        this.keep(s === 'out' ? out : primals[s]);
+      }
+    }
+    this.savedStart.push(this.saved.length);
     return v;
+  }
+
+  private keep(value: Tensor): void {
+    this.claim(value);
+    this.saved.push(value);
   }
 
   unpack(inputs: readonly Tensor[]): Tensor[] {
@@ -93,6 +194,55 @@ export class TapeTrace extends Trace {
   process<P>(prim: Primitive<P>, inputs: Tensor[], params: P): Tensor {
     const primals = this.unpack(inputs);
     return this.record(prim, params, inputs, primals, bind(prim, primals, params));
+  }
+
+  /** The arguments of record i's vjp rule, rebuilt from the columns. */
+  ruleArgs(i: number, ct: Tensor): VjpArgs<unknown> {
+    const rule = this.rules.values[this.ruleIds.data[i]];
+    const from = this.inputStart.data[i], to = this.inputStart.data[i + 1];
+    const count = to - from;
+    const inputs: Tensor[] = new Array(count);
+    const avals: Aval[] = new Array(count);
+    const wanted: boolean[] = new Array(count);
+    for (let j = 0; j < count; j++) {
+      avals[j] = { shape: this.shapes.values[this.shapeIds.data[from + j]], dtype: DTYPES[this.dtypes.data[from + j]] };
+      wanted[j] = this.inputIds.data[from + j] >= 0;
+    }
+    let out: Tensor = undefined as unknown as Tensor;
+    const saves = rule.saves;
+    let at = this.savedStart.data[i];
+    if (saves === 'all') {
+      for (let j = 0; j < count; j++) inputs[j] = this.saved[at++]!;
+      out = this.saved[at]!;
+    } else {
+      for (let s = 0; s < saves.length; s++, at++) {
+        const which = saves[s];
+        if (which === 'out') out = this.saved[at]!;
+        else inputs[which] = this.saved[at]!;
+      }
+    }
+    const paramId = this.paramIds.data[i];
+    return { ct, inputs, avals, out, params: paramId < 0 ? NO_PARAMS : this.params[paramId], wanted };
+  }
+
+  /** Record i's output if it is large enough to free early, until the record is forgotten. */
+  largeOutput(i: number): Tensor | undefined {
+    return this.largeOutputs.get(i);
+  }
+
+  /** Drops record i's output and saved values (the tape cannot be swept again). */
+  forget(i: number): void {
+    this.largeOutputs.delete(i);
+    for (let at = this.savedStart.data[i]; at < this.savedStart.data[i + 1]; at++) this.saved[at] = null;
+  }
+
+  /** Node i's rule, output variable and input variables (-1: a constant). */
+  node(i: number): { rule: TapeRule<unknown>; outId: number; inputIds: Int32Array } {
+    return {
+      rule: this.rules.values[this.ruleIds.data[i]],
+      outId: this.outIds.data[i],
+      inputIds: this.inputIds.data.subarray(this.inputStart.data[i], this.inputStart.data[i + 1]),
+    };
   }
 }
 
@@ -115,33 +265,36 @@ export function backward(trace: TapeTrace, seeds: Map<number, Tensor>, wanted: r
   const cotangents: (Tensor | undefined)[] = new Array(trace.size);
   const owned = new Uint8Array(trace.size);
   for (const [id, seed] of seeds) cotangents[id] = seed;
-  const nodes = trace.nodes;
   // Only values still owned by this sweep may be freed early: one that an enclosing tape has
   // recorded (and so moved to its own scope) must live until that tape is swept.
   const disposable = (t: Tensor) => t instanceof DenseTensor && t.scope !== null && !keep.has(t) && !isSeed(seeds, t) && within(t, trace.scope);
   const stored: Tensor[] = [];
   const kept: DenseTensor[] = [];
 
-  for (let i = nodes.length - 1; i >= 0; i--) {
-    const node = nodes[i];
-    const ct = cotangents[node.outId];
-    const primals = node.primals;
-    if (ct !== undefined && primals && node.out) {
-      cotangents[node.outId] = undefined;
-      owned[node.outId] = 0;
+  for (let i = trace.length - 1; i >= 0; i--) {
+    const { rule, outId, inputIds } = trace.node(i);
+    const ct = cotangents[outId];
+    if (ct !== undefined) {
+      cotangents[outId] = undefined;
+      owned[outId] = 0;
       stored.length = 0;
       // Intermediates of a rule are freed right after it for large cotangents; for small ones
       // the bookkeeping would cost more than the memory, so they wait for the sweep's scope.
       const scope = ct.size >= SCOPED_NODE_SIZE ? openScope() : null;
       try {
         const rows = ct.shape[0];
-        const inputCts = node.prim.vjp(ct, primals, node.out, node.params, node.wanted);
-        const ids = node.inputIds;
-        for (let j = 0; j < ids.length; j++) {
-          const id = ids[j];
+        const args = trace.ruleArgs(i, ct);
+        let inputCts: (Tensor | null)[] | null = null;
+        if (rule.cotangent && fusedKernels.enabled) {
+          inputCts = rule.cotangent(args);
+          if (inputCts) fusedKernels.calls++;
+        }
+        if (!inputCts) inputCts = rule.vjp(args);
+        for (let j = 0; j < inputIds.length; j++) {
+          const id = inputIds[j];
           let c = inputCts[j];
           if (id < 0 || !c) continue;
-          const x = primals[j];
+          const x = args.avals[j];
           if (!isChunkOf(c.shape, rows, x.shape)) {
             // Undo broadcasting once for every primitive: sum the axes the input was
             // stretched along; a rule may also return a smaller, broadcastable value.
@@ -156,7 +309,7 @@ export function backward(trace: TapeTrace, seeds: Map<number, Tensor>, wanted: r
             cotangents[id] = c;
             stored.push(c);
           } else if (owned[id] && prev instanceof DenseTensor && c instanceof DenseTensor && shapesEqual(prev.shape, c.shape)) {
-            k.addInPlace(prev.data_('backward'), c.data_('backward'));
+            kernels.addInPlace(prev.liveBuffer('backward'), c.liveBuffer('backward'));
           } else {
             const total = add(prev, c);
             if (disposable(prev)) prev.dispose();
@@ -175,10 +328,10 @@ export function backward(trace: TapeTrace, seeds: Map<number, Tensor>, wanted: r
       if (disposable(ct)) ct.dispose();
     }
     if (consume) {
-      const out = node.out;
+      // Only the record's own output can go now: a saved input may be read by an older record.
+      const out = trace.largeOutput(i);
       if (out instanceof DenseTensor && out.scope === trace.scope && !keep.has(out)) out.dispose();
-      node.primals = null;
-      node.out = null;
+      trace.forget(i);
     }
   }
   return wanted.map((id) => cotangents[id] ?? null);
@@ -197,6 +350,6 @@ function isChunkOf(shape: readonly number[], rows: number, inner: readonly numbe
 }
 
 function alias(t: Tensor): Tensor {
-  if (t instanceof DenseTensor) return new DenseTensor(t.data_('backward').retain(), t.shape);
+  if (t instanceof DenseTensor) return t.share(t.shape, 'backward');
   return t;
 }

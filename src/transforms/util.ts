@@ -4,8 +4,7 @@ import { denseParts } from '../core/trace.js';
 import { ArgumentError } from '../errors.js';
 import { closeScope, openScope, type Scope } from '../tensor/scope.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
-import { toTensor } from '../ops/convert.js';
-import { asyncMessage, isPlainObject, isThenable, type Leaf } from '../tree.js';
+import { asyncMessage, isPlainObject, isThenable } from '../tree.js';
 
 /**
  * Every DenseTensor reachable from a result through the trees transforms accept (arrays and
@@ -30,7 +29,7 @@ export function denseInResult(x: unknown, out: DenseTensor[] = []): DenseTensor[
  */
 export function unaliased<T>(t: T, own: (d: DenseTensor) => boolean = () => false): T {
   if (!(t instanceof DenseTensor) || own(t)) return t;
-  return new DenseTensor(t.data_('output').retain(), t.shape) as T;
+  return t.share(t.shape, 'output') as T;
 }
 
 /**
@@ -52,9 +51,6 @@ export function scoped<T>(fn: (scope: Scope) => T, kept: (result: T) => DenseTen
   return result;
 }
 
-export function leafTensor(op: string, leaf: Leaf): Tensor {
-  return toTensor(op, leaf);
-}
 
 /** Refuses options that are not an object (null, a number...) with an ArgumentError naming `op`. */
 export function checkOptions(op: string, options: unknown): void {

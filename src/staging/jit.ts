@@ -1,0 +1,157 @@
+// jit: trace a function once per input signature into a program, then run the program.
+import { topTrace, type Tracer } from '../core/trace.js';
+import { ArgumentError } from '../errors.js';
+import { toTensor } from '../ops/convert.js';
+import { DenseTensor, Tensor } from '../tensor/tensor.js';
+import { flatten, unflatten, type TreeDef } from '../tree.js';
+import { checkFunction, scoped } from '../transforms/util.js';
+import { evalProgram, runProgram } from './execute.js';
+import type { Program } from './program.js';
+import { traceProgram } from './trace.js';
+
+export interface JitOptions {
+  /**
+   * Positional arguments passed to f as they are and made part of the cache key (configuration
+   * values: sizes, flags, functions). A new value traces f again.
+   */
+  staticArgnums?: number | readonly number[];
+}
+
+export interface JitStats {
+  /** Times f was traced (one per new signature, and every call whose trace captured a tracer). */
+  traces: number;
+  /** Calls that reused a cached program. */
+  cacheHits: number;
+  /** Programs in the cache. */
+  programs: number;
+}
+
+interface Staged {
+  program: Program;
+  outDef: TreeDef;
+  /** Tracers of enclosing transforms the program reads (then it is not cached). */
+  captures: Tracer[];
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Fn = (...args: any[]) => any;
+
+export type Jitted<F extends Fn> = F & {
+  /** The program f traces to for these arguments (printable with toString()). */
+  program(...args: Parameters<F>): Program;
+  stats(): JitStats;
+};
+
+const RETRACE_WARNING = 10;
+
+/**
+ * Compiles f: the first call for an input signature (tree structure, shapes, dtypes and the
+ * values of static arguments) traces f with abstract values into a program; later calls with
+ * the same signature run the program without calling f. Composes with every transform:
+ * grad(jit(f)) differentiates the program, jit(grad(f)) stages the forward and backward
+ * sweeps into one program.
+ * @example
+ * const f = jit((x, y) => sum(mul(sin(x), y)));
+ * f(array([1, 2]), 3); // traces once
+ * f(array([3, 4]), 5); // runs the cached program
+ */
+export function jit<F extends Fn>(f: F, options: JitOptions = {}): Jitted<F> {
+  checkFunction('jit', f);
+  const op = `jit(${f.name || 'anonymous'})`;
+  const statics = new Set(typeof options.staticArgnums === 'number' ? [options.staticArgnums] : options.staticArgnums ?? []);
+  for (const s of statics) {
+    if (!Number.isInteger(s) || s < 0) throw new ArgumentError(`jit: staticArgnums must be non-negative integers, got ${JSON.stringify(options.staticArgnums)}.`);
+  }
+  const cache = new Map<string, Staged>();
+  const stats: JitStats = { traces: 0, cacheHits: 0, programs: 0 };
+  let lastKey: string[] | null = null;
+  let warned = false;
+
+  /** The signature of a call: a key per argument. */
+  const signature = (args: unknown[]) => args.map((a, i) => (statics.has(i) ? `static:${staticKey(a)}` : treeKey(a, op, i)));
+
+  const stage = (args: unknown[], keys: string[]): Staged => {
+    stats.traces++;
+    if (stats.traces > RETRACE_WARNING && !warned && lastKey) {
+      warned = true;
+      const changed = keys.findIndex((k, i) => k !== lastKey![i]);
+      console.warn(`${op} has been traced ${stats.traces} times: argument ${changed < 0 ? '(count)' : changed} keeps changing its ${changed >= 0 && statics.has(changed) ? 'static value' : 'shape, dtype or structure'} (now ${changed < 0 ? keys.length + ' arguments' : keys[changed]}, before ${changed < 0 ? lastKey.length + ' arguments' : lastKey[changed]}). Each new signature traces f again; keep shapes fixed, or pass changing configuration values as dynamic arguments.`);
+    }
+    lastKey = keys;
+    const dynamic = args.map((a, i) => (statics.has(i) ? null : a));
+    const { leaves, def } = flatten(dynamic, `${op}: argument`);
+    const avals = leaves.map((l) => (typeof l === 'number' ? { shape: [], dtype: 'float64' as const, weak: true } : { shape: l.shape, dtype: l.dtype }));
+    let outDef: TreeDef | null = null;
+    const { program, captures } = traceProgram(op, avals, (inputs) => {
+      const trees = unflatten<unknown[]>(def, inputs);
+      const call = args.map((a, i) => (statics.has(i) ? a : trees[i]));
+      const out = flatten(f(...call), `${op}: the function's output`);
+      outDef = out.def;
+      return out.leaves.map((l) => toTensor(op, l));
+    });
+    return { program, outDef: outDef!, captures };
+  };
+
+  const lookup = (args: unknown[]): Staged => {
+    const keys = signature(args);
+    const key = keys.join('|');
+    const hit = cache.get(key);
+    if (hit) {
+      stats.cacheHits++;
+      return hit;
+    }
+    const staged = stage(args, keys);
+    if (staged.captures.length === 0) {
+      cache.set(key, staged);
+      stats.programs = cache.size;
+    }
+    return staged;
+  };
+
+  const call = (...args: unknown[]) => {
+    const staged = lookup(args);
+    const dynamic = args.map((a, i) => (statics.has(i) ? null : a));
+    const leaves = flatten(dynamic, `${op}: argument`).leaves.map((l) => toTensor(op, l));
+    const inputs = [...leaves, ...staged.captures];
+    return scoped(() => {
+      const concrete = topTrace(op, inputs) === null;
+      const outs = concrete ? runProgram(staged.program, inputs as DenseTensor[]) : evalProgram(staged.program, inputs);
+      return unflatten(staged.outDef, outs);
+    });
+  };
+
+  return Object.assign(call as F, {
+    program: (...args: unknown[]) => lookup(args).program,
+    stats: () => ({ ...stats }),
+  }) as Jitted<F>;
+}
+
+/** The part of the signature one dynamic argument gives: its tree with leaf shapes and dtypes. */
+function treeKey(arg: unknown, op: string, index: number): string {
+  const { leaves, def } = flatten(arg, `${op}: argument ${index}`);
+  const parts = leaves.map((l) => (l instanceof Tensor ? `${l.dtype}[${l.shape.join(',')}]` : 'number'));
+  return `${JSON.stringify(def)}:${parts.join(';')}`;
+}
+
+const identities = new WeakMap<object, number>();
+let nextIdentity = 0;
+
+/** Static values compare by value when they serialise, by identity otherwise (functions, classes). */
+function staticKey(value: unknown): string {
+  if (typeof value === 'function' || (typeof value === 'object' && value !== null && !isSerialisable(value))) {
+    let id = identities.get(value as object);
+    if (id === undefined) identities.set(value as object, (id = nextIdentity++));
+    return `#${id}`;
+  }
+  return JSON.stringify(value) ?? String(value);
+}
+
+function isSerialisable(value: object): boolean {
+  if (value instanceof Tensor) return false;
+  try {
+    JSON.stringify(value);
+    return true;
+  } catch {
+    return false;
+  }
+}

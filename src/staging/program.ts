@@ -1,0 +1,86 @@
+// The staged program: what jit traces a function into. A list of equations `out = prim(inputs;
+// params)` over numbered variables, each with an abstract value (shape and dtype). Variables
+// 0..inputs-1 are the program's inputs, then its constants (closed-over tensors and literals,
+// with their values), then one per equation, in order.
+import type { Aval, Primitive } from '../core/primitive.js';
+import type { DenseTensor, DType } from '../tensor/tensor.js';
+
+export interface Equation {
+  readonly prim: Primitive<unknown>;
+  readonly inputs: readonly number[];
+  readonly params: unknown;
+  readonly out: number;
+}
+
+export class Program {
+  constructor(
+    /** The abstract value of every variable. */
+    readonly avals: readonly Aval[],
+    /** How many leading variables are inputs. */
+    readonly inputCount: number,
+    /** The values of the constants, variables inputCount .. inputCount + consts.length - 1. */
+    readonly consts: readonly DenseTensor[],
+    readonly equations: readonly Equation[],
+    /** The variables the program returns (any kind: an input, a constant or an equation's). */
+    readonly outputs: readonly number[],
+  ) {}
+
+  get inputAvals(): readonly Aval[] {
+    return this.avals.slice(0, this.inputCount);
+  }
+
+  get outputAvals(): readonly Aval[] {
+    return this.outputs.map((v) => this.avals[v]);
+  }
+
+  /**
+   * The program as text: `{ lambda a:f64[3] b:f64[]. let c:f64[3] = mul a b; ... in (c) }`.
+   * Constants print as their value when they have one element, else as `const:f64[n]`.
+   */
+  toString(): string {
+    const names = this.avals.map((_, v) => varName(v));
+    const typed = (v: number) => `${names[v]}:${fmtAval(this.avals[v])}`;
+    const atom = (v: number) => {
+      const c = v - this.inputCount;
+      if (c >= 0 && c < this.consts.length) {
+        const value = this.consts[c];
+        return value.size === 1 ? String(value.item()) : `${names[v]}`;
+      }
+      return names[v];
+    };
+    const lines: string[] = [];
+    for (let c = 0; c < this.consts.length; c++) {
+      const value = this.consts[c];
+      if (value.size !== 1) lines.push(`    ${typed(this.inputCount + c)} = const`);
+    }
+    for (const eq of this.equations) {
+      const params = fmtParams(eq.params);
+      lines.push(`    ${typed(eq.out)} = ${eq.prim.name}${params} ${eq.inputs.map(atom).join(' ')}`);
+    }
+    const inputs = Array.from({ length: this.inputCount }, (_, v) => typed(v)).join(' ');
+    return `{ lambda ${inputs}. let\n${lines.join('\n')}\n  in (${this.outputs.map(atom).join(', ')}) }`;
+  }
+}
+
+const SHORT: Record<DType, string> = { float64: 'f64', float32: 'f32' };
+
+export function fmtAval(a: Aval): string {
+  return `${SHORT[a.dtype]}[${a.shape.join(',')}]`;
+}
+
+/** a, b, ..., z, ba, bb, ...: JAX's variable names. */
+function varName(v: number): string {
+  let name = '';
+  do {
+    name = String.fromCharCode(97 + (v % 26)) + name;
+    v = Math.floor(v / 26);
+  } while (v > 0);
+  return name;
+}
+
+function fmtParams(params: unknown): string {
+  if (params === null || typeof params !== 'object') return '';
+  const entries = Object.entries(params as Record<string, unknown>).filter(([, v]) => typeof v !== 'function' && !(v instanceof Program));
+  if (entries.length === 0) return '';
+  return `[${entries.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}]`;
+}

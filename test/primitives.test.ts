@@ -1,0 +1,176 @@
+// Every primitive declares its facts; these tests hold each declaration against the primitive's
+// own behaviour. `shape` (abstract evaluation) must agree with impl on random shapes, including
+// broadcasting and size-0 and size-1 axes; the declared sparsity must contain the nonzero
+// pattern of the dense Jacobian, and equal it where the structure is exact.
+import { describe, expect, it } from 'vitest';
+import { allPrimitives, definePrimitive, type Primitive } from '../src/core/primitive.js';
+import { bind } from '../src/core/trace.js';
+import { DenseTensor } from '../src/tensor/tensor.js';
+import { add, array, cos, jacfwd, jacobian, jacrev, matmul, mul, sin, sparsityPattern, sum, tidy, transpose, type Tensor } from '../src/index.js';
+import { seededUniform } from '../src/tensor/create.js';
+
+type Params = Record<string, unknown>;
+const denseMap = (x: Tensor) => mul(x, sum(x));
+interface Case {
+  shapes: number[][];
+  params?: Params;
+  /** Inputs in (0.5, 1.5) (log, sqrt, pow bases). */
+  positive?: boolean;
+  /** Input 0 is made symmetric positive definite ([n, n]). */
+  spd?: boolean;
+}
+
+const unary: Case[] = [{ shapes: [[]] }, { shapes: [[0]] }, { shapes: [[1]] }, { shapes: [[3, 4]] }, { shapes: [[2, 0, 3]] }, { shapes: [[1, 5, 1]] }];
+const binary: Case[] = [
+  { shapes: [[3, 4], [3, 4]] }, { shapes: [[3, 1], [1, 4]] }, { shapes: [[], [2, 3]] }, { shapes: [[2, 0, 3], [3]] },
+  { shapes: [[1], [5]] }, { shapes: [[2, 1, 3], [4, 1]] },
+];
+const positive = (cases: Case[]) => cases.map((c) => ({ ...c, positive: true }));
+const reduce: Case[] = [
+  { shapes: [[3, 4]], params: { axes: [0], keepdims: false } }, { shapes: [[3, 4]], params: { axes: [1], keepdims: true } },
+  { shapes: [[2, 3, 4]], params: { axes: [0, 2], keepdims: false } }, { shapes: [[2, 1, 4]], params: { axes: [0, 1, 2], keepdims: true } },
+  { shapes: [[2, 0, 3]], params: { axes: [2], keepdims: false } },
+];
+
+/** Inputs and params per primitive; a primitive without an entry fails the walk. */
+const cases: Record<string, Case[]> = {
+  neg: unary, exp: unary, sin: unary, cos: unary, tan: unary, tanh: unary, sigmoid: unary, square: unary,
+  reciprocal: positive(unary), abs: unary, sign: unary, log: positive(unary), sqrt: positive(unary),
+  add: binary, sub: binary, mul: binary, div: positive(binary), pow: positive(binary), maximum: binary, minimum: binary,
+  greater: binary, less: binary, equal: binary, greater_equal: binary, less_equal: binary,
+  where: [{ shapes: [[3, 4], [3, 4], [3, 4]] }, { shapes: [[1, 4], [3, 1], []] }, { shapes: [[0, 2], [2], [1]] }],
+  astype: [{ shapes: [[2, 3]], params: { dtype: 'float32' } }, { shapes: [[0]], params: { dtype: 'float32' } }],
+  stop_gradient: unary,
+  sum: reduce, max: reduce, min: reduce,
+  reshape: [{ shapes: [[2, 3]], params: { shape: [3, 2] } }, { shapes: [[0, 4]], params: { shape: [2, 0, 2] } }, { shapes: [[1]], params: { shape: [] } }],
+  transpose: [{ shapes: [[2, 3]], params: { perm: [1, 0] } }, { shapes: [[2, 3, 4]], params: { perm: [2, 0, 1] } }, { shapes: [[1, 0, 2]], params: { perm: [2, 1, 0] } }],
+  broadcast_to: [{ shapes: [[3]], params: { shape: [2, 3] } }, { shapes: [[2, 1]], params: { shape: [2, 4] } }, { shapes: [[]], params: { shape: [0, 3] } }],
+  slice: [{ shapes: [[4, 5]], params: { begin: [1, 2], size: [2, 3] } }, { shapes: [[3]], params: { begin: [1], size: [0] } }],
+  pad: [{ shapes: [[2, 3]], params: { widths: [[1, 0], [2, 1]] } }, { shapes: [[0]], params: { widths: [[1, 2]] } }],
+  concat: [{ shapes: [[2, 3], [1, 3]], params: { axis: 0 } }, { shapes: [[2, 1], [2, 0], [2, 2]], params: { axis: 1 } }],
+  name: [{ shapes: [[3]], params: { label: 'h' } }],
+  // Calls of functions with custom rules: f(x) = x sum(x) has a dense Jacobian.
+  custom_jvp: [{ shapes: [[3]], params: { f: denseMap, rule: ([x]: Tensor[], [dx]: Tensor[]) => [denseMap(x), add(mul(dx, sum(x)), mul(x, sum(dx)))] } }],
+  custom_vjp: [{ shapes: [[3]], params: {
+    f: denseMap, fwd: (x: Tensor) => [denseMap(x), x], bwd: (x: Tensor, g: Tensor) => [add(mul(g, sum(x)), sum(mul(g, x)))],
+  } }],
+  matmul: [
+    { shapes: [[2, 3], [3, 4]], params: { transA: false, transB: false } }, { shapes: [[3, 2], [4, 3]], params: { transA: true, transB: true } },
+    { shapes: [[2, 2, 3], [3, 4]], params: { transA: false, transB: false } }, { shapes: [[0, 3], [3, 2]], params: { transA: false, transB: false } },
+  ],
+  solve: [{ shapes: [[3, 3], [3, 2]], params: { op: 'solve' }, spd: true }, { shapes: [[2, 3, 3], [3, 1]], params: { op: 'solve' }, spd: true }],
+  inv: [{ shapes: [[3, 3]], params: { op: 'inv' }, spd: true }],
+  det: [{ shapes: [[3, 3]], spd: true }, { shapes: [[2, 2, 2]], spd: true }],
+  logdet: [{ shapes: [[3, 3]], spd: true }],
+  cholesky: [{ shapes: [[4, 4]], spd: true }],
+  qr: [{ shapes: [[4, 3]] }, { shapes: [[3, 3]] }, { shapes: [[2, 3, 2]] }, { shapes: [[3, 0]] }, { shapes: [[1, 1]] }],
+  eigh: [{ shapes: [[3, 3]] }, { shapes: [[2, 4, 4]] }, { shapes: [[0, 0]] }, { shapes: [[1, 1]] }],
+  svd: [{ shapes: [[4, 3]] }, { shapes: [[2, 3]] }, { shapes: [[2, 3, 3]] }, { shapes: [[0, 3]] }, { shapes: [[3, 1]] }, { shapes: [[1, 3]] }],
+  pinv: [{ shapes: [[4, 3]], params: { rcond: 1e-15 } }, { shapes: [[2, 3]], params: { rcond: 1e-15 } }, { shapes: [[2, 0]], params: { rcond: 1e-15 } }],
+  triangular_solve: [false, true].flatMap((lower) => [false, true].flatMap((tr) => [false, true].map((unitDiag) => ({
+    shapes: [[4, 4], [4, 2]], params: { op: 'triangularSolve', lower, transpose: tr, unitDiag }, spd: true,
+  })))),
+};
+
+/** Ops whose Jacobian may vanish where the declared pattern does not: selections (max, where, ...). */
+const selecting = new Set(['maximum', 'minimum', 'max', 'min', 'abs']);
+
+let seed = 1;
+function input(shape: number[], c: Case, i: number): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const u = seededUniform(seed++);
+  const data = Float64Array.from({ length: n }, () => (c.positive ? 0.5 + u() : 2 * u() - 1));
+  let x = array(data, { shape });
+  if (c.spd && i === 0) {
+    // A A^T + n I per member: symmetric positive definite, so every factorisation applies.
+    const m = shape[shape.length - 1];
+    const eye = Float64Array.from({ length: m * m }, (_, k) => (k % (m + 1) === 0 ? m : 0));
+    x = matmul(x, transpose(x, [...shape.keys()].map((d, _, all) => (d < all.length - 2 ? d : 2 * all.length - 3 - d)))).add(array(eye, { shape: [m, m] }));
+  }
+  return x;
+}
+
+const walked = allPrimitives().filter((p) => !p.name.startsWith('test_') && !p.name.startsWith('counted_'));
+
+describe('every primitive has cases here', () => {
+  it('walks all primitives', () => {
+    expect(walked.length).toBeGreaterThan(40);
+    for (const p of walked) expect(cases[p.name], `add cases for primitive '${p.name}'`).toBeDefined();
+  });
+});
+
+describe.each(walked.map((p) => [p.name, p] as [string, Primitive<unknown>]))('primitive %s', (_, prim) => {
+  const list = cases[prim.name] ?? [];
+  it.each(list.map((c, i) => [i, c] as [number, Case]))('shape agrees with impl (case %i)', (_, c) => {
+    tidy(() => {
+      const xs = c.shapes.map((s, i) => input(s, c, i)) as DenseTensor[];
+      const out = prim.impl(xs, c.params ?? {});
+      const aval = prim.shape(xs.map((x) => ({ shape: x.shape, dtype: x.dtype })), c.params ?? {});
+      expect([...aval.shape]).toEqual([...out.shape]);
+      expect(aval.dtype).toBe(out.dtype);
+    });
+  });
+
+  it.each(list.map((c, i) => [i, c] as [number, Case]))('declared sparsity contains the Jacobian pattern (case %i)', (_, c) => {
+    tidy(() => {
+      const xs = c.shapes.map((s, i) => input(s, c, i));
+      if (xs.some((x) => x.size === 0) || (c.params?.dtype && c.params.dtype !== 'float64')) return;
+      for (let i = 0; i < xs.length; i++) {
+        const f = (x: Tensor) => bind(prim, xs.map((y, j) => (j === i ? x : y)), c.params ?? {});
+        const declared = sparsityPattern(f, xs[i]);
+        const jac = jacfwd(f)(xs[i]) as Tensor;
+        const dense = jac.data();
+        const n = xs[i].size, m = dense.length / n;
+        const rows: number[][] = Array.from({ length: m }, () => []);
+        for (let r = 0; r < m; r++) for (let col = 0; col < n; col++) if (dense[r * n + col] !== 0) rows[r].push(col);
+        const declaredRows = Array.from({ length: m }, (_, r) => Array.from(declared.indices.subarray(declared.indptr[r], declared.indptr[r + 1])));
+        for (let r = 0; r < m; r++) {
+          for (const col of rows[r]) expect(declaredRows[r], `${prim.name} input ${i}: output ${r} depends on input element ${col}`).toContain(col);
+        }
+        if (!selecting.has(prim.name)) expect(declaredRows, `${prim.name} input ${i}: the declared pattern is wider than the Jacobian's`).toEqual(rows);
+      }
+    });
+  });
+});
+
+describe('jacobian auto chooses by abstract evaluation', () => {
+  let runs = 0;
+  const countedSin = definePrimitive({
+    name: 'test_counted_sin',
+    impl: ([x]) => {
+      runs++;
+      return sin(x) as DenseTensor;
+    },
+    shape: ([x]) => x,
+    saves: [0],
+    sparsity: 'elementwise',
+    jvp: ({ inputs: [x], tangents: [t] }) => (t ? mul(t, cos(x)) : null),
+    vjp: ({ ct, inputs: [x] }) => [mul(ct, cos(x))],
+  });
+  const countOf = (run: () => unknown) => {
+    runs = 0;
+    tidy(() => void run());
+    return runs;
+  };
+
+  it('runs f\'s kernels no more often than the mode it picks (R^3 -> R^500: forward)', () => {
+    const w = array(Float64Array.from({ length: 1500 }, (_, i) => Math.sin(i)), { shape: [500, 3] });
+    const f = (x: Tensor) => bind(countedSin, [matmul(w, x)], {});
+    const x = array([0.1, 0.2, 0.3]);
+    expect(countOf(() => jacobian(f)(x))).toBe(countOf(() => jacfwd(f)(x)));
+    expect(countOf(() => jacobian(f)(x))).toBe(1);
+  });
+
+  it('and for R^500 -> R^3 (reverse)', () => {
+    const w = array(Float64Array.from({ length: 1500 }, (_, i) => Math.cos(i)), { shape: [3, 500] });
+    const f = (x: Tensor) => bind(countedSin, [matmul(w, x)], {});
+    const x = array(Float64Array.from({ length: 500 }, (_, i) => i / 500));
+    expect(countOf(() => jacobian(f)(x))).toBe(countOf(() => jacrev(f)(x)));
+  });
+
+  it('falls back to taping f when f reads a value (abstract evaluation cannot run it)', () => {
+    const f = (x: Tensor) => (x.sum().item() > 0 ? bind(countedSin, [x], {}) : x);
+    const x = array([0.1, 0.2]);
+    expect(Array.from((jacobian(f)(x) as Tensor).data())).toEqual(Array.from((jacfwd(f)(x) as Tensor).data()));
+  });
+});
