@@ -18,24 +18,24 @@
 
 import {
   ABS, COS, DIV, EXP, LOG, MAXIMUM, MINIMUM, MUL, POW, RECIPROCAL, SIGMOID, SIGN, SIN, SQRT, SQUARE, SUB,
-  TAN, TANH, binaryOp, loadOne, narrow, ones, storeOne, unaryOp, whereOp, widenHigh, widenLow,
+  TAN, TANH, binaryOp, is, loadOne, narrow, ones, storeOne, unaryOp, whereOp, widenHigh, widenLow,
 } from './ops';
 import { sincos_f64x2, cos_of_last_f64x2 } from './mathf64';
 
 @inline function splat<T>(v: f64): v128 { return v128.splat<T>(<T>v); }
 
 /** op'(x) given y = op(x), for the ops other than sin and cos; each mirrors the op's rule. */
-@inline function slopeOf<T>(op: i32, x: v128, y: v128): v128 {
+@inline function slopeOf<T, OP>(x: v128, y: v128): v128 {
   const one = splat<T>(1);
-  if (op == EXP) return y; // d e^x = e^x dx
-  if (op == LOG) return v128.div<T>(one, x); // d log x = dx / x
-  if (op == TAN) return v128.add<T>(one, v128.mul<T>(y, y)); // d tan x = (1 + tan^2 x) dx
-  if (op == TANH) return v128.sub<T>(one, v128.mul<T>(y, y)); // d tanh x = (1 - tanh^2 x) dx
-  if (op == SIGMOID) return v128.mul<T>(y, v128.sub<T>(one, y)); // d s = s (1 - s) dx
-  if (op == SQRT) return v128.div<T>(splat<T>(0.5), y); // d sqrt x = dx / (2 sqrt x)
-  if (op == SQUARE) return v128.mul<T>(splat<T>(2), x); // d x^2 = 2 x dx
-  if (op == RECIPROCAL) return v128.neg<T>(v128.mul<T>(y, y)); // d (1/x) = -(1/x)^2 dx
-  if (op == ABS) return unaryOp<T>(SIGN, x); // d |x| = sign(x) dx (0 at 0)
+  if (is<OP, EXP>()) return y; // d e^x = e^x dx
+  if (is<OP, LOG>()) return v128.div<T>(one, x); // d log x = dx / x
+  if (is<OP, TAN>()) return v128.add<T>(one, v128.mul<T>(y, y)); // d tan x = (1 + tan^2 x) dx
+  if (is<OP, TANH>()) return v128.sub<T>(one, v128.mul<T>(y, y)); // d tanh x = (1 - tanh^2 x) dx
+  if (is<OP, SIGMOID>()) return v128.mul<T>(y, v128.sub<T>(one, y)); // d s = s (1 - s) dx
+  if (is<OP, SQRT>()) return v128.div<T>(splat<T>(0.5), y); // d sqrt x = dx / (2 sqrt x)
+  if (is<OP, SQUARE>()) return v128.mul<T>(splat<T>(2), x); // d x^2 = 2 x dx
+  if (is<OP, RECIPROCAL>()) return v128.neg<T>(v128.mul<T>(y, y)); // d (1/x) = -(1/x)^2 dx
+  if (is<OP, ABS>()) return unaryOp<T, SIGN>(x); // d |x| = sign(x) dx (0 at 0)
   return unreachable();
 }
 
@@ -43,10 +43,10 @@ import { sincos_f64x2, cos_of_last_f64x2 } from './mathf64';
  * One vector (or, with `single`, one lane) at byte offset o: out = op(x), and
  * tout_j = op'(x) t_j for the k directions, `plane` bytes apart.
  */
-@inline function dualAt<T>(op: i32, single: bool, out: usize, tout: usize, x: usize, t: usize, o: usize, plane: usize, k: i32): void {
+@inline function dualAt<T, OP>(single: bool, out: usize, tout: usize, x: usize, t: usize, o: usize, plane: usize, k: i32): void {
   const xv = single ? loadOne<T>(x + o) : v128.load(x + o);
   let y: v128, d: v128;
-  if (op == SIN || op == COS) {
+  if (is<OP, SIN>() || is<OP, COS>()) {
     let s: v128, c: v128;
     if (sizeof<T>() == 8) {
       s = sincos_f64x2(xv);
@@ -59,11 +59,11 @@ import { sincos_f64x2, cos_of_last_f64x2 } from './mathf64';
       c = narrow(cLo, cos_of_last_f64x2());
     }
     // d sin x = cos x dx; d cos x = -sin x dx
-    y = op == SIN ? s : c;
-    d = op == SIN ? c : v128.neg<T>(s);
+    y = is<OP, SIN>() ? s : c;
+    d = is<OP, SIN>() ? c : v128.neg<T>(s);
   } else {
-    y = unaryOp<T>(op, xv);
-    d = slopeOf<T>(op, xv, y);
+    y = unaryOp<T, OP>(xv);
+    d = slopeOf<T, OP>(xv, y);
   }
   if (single) storeOne<T>(out + o, y);
   else v128.store(out + o, y);
@@ -74,12 +74,12 @@ import { sincos_f64x2, cos_of_last_f64x2 } from './mathf64';
   }
 }
 
-@inline function unaryDual<T>(op: i32, out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void {
+@inline function unaryDual<T, OP>(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void {
   if (n <= 0) return;
   const plane = <usize>n << alignof<T>();
   let o: usize = 0;
-  for (; o + 16 <= plane; o += 16) dualAt<T>(op, false, out, tout, x, t, o, plane, k);
-  for (; o < plane; o += sizeof<T>()) dualAt<T>(op, true, out, tout, x, t, o, plane, k);
+  for (; o + 16 <= plane; o += 16) dualAt<T, OP>(false, out, tout, x, t, o, plane, k);
+  for (; o < plane; o += sizeof<T>()) dualAt<T, OP>(true, out, tout, x, t, o, plane, k);
 }
 
 /**
@@ -87,12 +87,12 @@ import { sincos_f64x2, cos_of_last_f64x2 } from './mathf64';
  * cotangent, ctx_j = ct_j op'(x), with op'(x) computed once per element (the rule's
  * mul(ct, op'(x)), same roundings). sin and cos evaluate their derivative; the others read y.
  */
-@inline function cotangentAt<T>(op: i32, single: bool, out: usize, x: usize, y: usize, ct: usize, o: usize, plane: usize, k: i32): void {
+@inline function cotangentAt<T, OP>(single: bool, out: usize, x: usize, y: usize, ct: usize, o: usize, plane: usize, k: i32): void {
   const xv = single ? loadOne<T>(x + o) : v128.load(x + o);
   let d: v128;
-  if (op == SIN) d = unaryOp<T>(COS, xv);
-  else if (op == COS) d = v128.neg<T>(unaryOp<T>(SIN, xv));
-  else d = slopeOf<T>(op, xv, single ? loadOne<T>(y + o) : v128.load(y + o));
+  if (is<OP, SIN>()) d = unaryOp<T, COS>(xv);
+  else if (is<OP, COS>()) d = v128.neg<T>(unaryOp<T, SIN>(xv));
+  else d = slopeOf<T, OP>(xv, single ? loadOne<T>(y + o) : v128.load(y + o));
   let at = o;
   for (let j = 0; j < k; j++, at += plane) {
     if (single) storeOne<T>(out + at, v128.mul<T>(loadOne<T>(ct + at), d));
@@ -100,12 +100,12 @@ import { sincos_f64x2, cos_of_last_f64x2 } from './mathf64';
   }
 }
 
-@inline function unaryCotangent<T>(op: i32, out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void {
+@inline function unaryCotangent<T, OP>(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void {
   if (n <= 0) return;
   const plane = <usize>n << alignof<T>();
   let o: usize = 0;
-  for (; o + 16 <= plane; o += 16) cotangentAt<T>(op, false, out, x, y, ct, o, plane, k);
-  for (; o < plane; o += sizeof<T>()) cotangentAt<T>(op, true, out, x, y, ct, o, plane, k);
+  for (; o + 16 <= plane; o += 16) cotangentAt<T, OP>(false, out, x, y, ct, o, plane, k);
+  for (; o < plane; o += sizeof<T>()) cotangentAt<T, OP>(true, out, x, y, ct, o, plane, k);
 }
 
 /**
@@ -114,33 +114,33 @@ import { sincos_f64x2, cos_of_last_f64x2 } from './mathf64';
  * (src/ops/elementwise.ts). The weights of maximum, minimum and pow are computed once per
  * element, not per direction.
  */
-@inline function binaryAt<T>(op: i32, single: bool, out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize,
+@inline function binaryAt<T, OP>(single: bool, out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize,
   o: usize, plane: usize, k: i32, splatA: bool, splatB: bool, sa: v128, sb: v128): void {
   const hasA = ta != 0;
   const hasB = tb != 0;
   const va = splatA ? sa : single ? loadOne<T>(a + o) : v128.load(a + o);
   const vb = splatB ? sb : single ? loadOne<T>(b + o) : v128.load(b + o);
-  const y = binaryOp<T>(op, va, vb);
+  const y = binaryOp<T, OP>(va, vb);
   if (single) storeOne<T>(out + o, y);
   else v128.store(out + o, y);
   const zero = splat<T>(0);
   const one = splat<T>(1);
   // The slopes of a weighted op: tangent = da wa + db wb.
   let wa = zero, wb = zero;
-  if (op == MAXIMUM || op == MINIMUM) {
+  if (is<OP, MAXIMUM>() || is<OP, MINIMUM>()) {
     // d max(a, b) = da where a > b, db where b > a, (da + db) / 2 at ties (JAX's convention)
-    const wins = ones<T>(op == MAXIMUM ? v128.gt<T>(va, vb) : v128.lt<T>(va, vb));
+    const wins = ones<T>(is<OP, MAXIMUM>() ? v128.gt<T>(va, vb) : v128.lt<T>(va, vb));
     wa = v128.add<T>(wins, v128.mul<T>(ones<T>(v128.eq<T>(va, vb)), splat<T>(0.5)));
     wb = v128.sub<T>(one, wa);
-  } else if (op == POW) {
+  } else if (is<OP, POW>()) {
     // d a^b = b a^(b-1) da + log(a) a^b db; 0 where b = 0 (first) and where a = 0 (second)
     if (hasA) {
-      const slope = v128.mul<T>(vb, binaryOp<T>(POW, va, v128.sub<T>(vb, one)));
+      const slope = v128.mul<T>(vb, binaryOp<T, POW>(va, v128.sub<T>(vb, one)));
       wa = whereOp<T>(ones<T>(v128.eq<T>(vb, zero)), zero, slope);
     }
     if (hasB) {
       const atZero = ones<T>(v128.eq<T>(va, zero));
-      const logA = unaryOp<T>(LOG, whereOp<T>(atZero, one, va));
+      const logA = unaryOp<T, LOG>(whereOp<T>(atZero, one, va));
       wb = whereOp<T>(atZero, zero, v128.mul<T>(logA, y));
     }
   }
@@ -149,17 +149,17 @@ import { sincos_f64x2, cos_of_last_f64x2 } from './mathf64';
     const da = !hasA ? zero : single ? loadOne<T>(ta + at) : v128.load(ta + at);
     const db = !hasB ? zero : single ? loadOne<T>(tb + at) : v128.load(tb + at);
     let t: v128;
-    if (op == MUL) {
+    if (is<OP, MUL>()) {
       // d(a b) = da b + a db
       t = !hasB ? v128.mul<T>(da, vb) : !hasA ? v128.mul<T>(va, db) : v128.add<T>(v128.mul<T>(da, vb), v128.mul<T>(va, db));
-    } else if (op == DIV) {
+    } else if (is<OP, DIV>()) {
       // d(a / b) = da / b - (a / b) db / b
       const right = v128.neg<T>(v128.div<T>(v128.mul<T>(y, db), vb));
       t = !hasB ? v128.div<T>(da, vb) : hasA ? v128.add<T>(v128.div<T>(da, vb), right) : right;
-    } else if (op == SUB) {
+    } else if (is<OP, SUB>()) {
       // d(a - b) = da - db, the rule's da + (-db)
       t = !hasB ? da : hasA ? v128.add<T>(da, v128.neg<T>(db)) : v128.neg<T>(db);
-    } else if (op == MAXIMUM || op == MINIMUM || op == POW) {
+    } else if (is<OP, MAXIMUM>() || is<OP, MINIMUM>() || is<OP, POW>()) {
       t = !hasB ? v128.mul<T>(da, wa) : !hasA ? v128.mul<T>(db, wb) : v128.add<T>(v128.mul<T>(da, wa), v128.mul<T>(db, wb));
     } else {
       t = unreachable();
@@ -170,7 +170,7 @@ import { sincos_f64x2, cos_of_last_f64x2 } from './mathf64';
 }
 
 /** `scalar`: 0 when a and b have n elements, 1 when a is one element, 2 when b is (no tangent). */
-@inline function binaryDual<T>(op: i32, out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void {
+@inline function binaryDual<T, OP>(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void {
   if (n <= 0) return;
   const plane = <usize>n << alignof<T>();
   const splatA = scalar == 1;
@@ -181,70 +181,70 @@ import { sincos_f64x2, cos_of_last_f64x2 } from './mathf64';
   const sa = v128.splat<T>(load<T>(a));
   const sb = v128.splat<T>(load<T>(b));
   let o: usize = 0;
-  for (; o + 16 <= plane; o += 16) binaryAt<T>(op, false, out, tout, a, b, ta, tb, o, plane, k, splatA, splatB, sa, sb);
-  for (; o < plane; o += sizeof<T>()) binaryAt<T>(op, true, out, tout, a, b, ta, tb, o, plane, k, splatA, splatB, sa, sb);
+  for (; o + 16 <= plane; o += 16) binaryAt<T, OP>(false, out, tout, a, b, ta, tb, o, plane, k, splatA, splatB, sa, sb);
+  for (; o < plane; o += sizeof<T>()) binaryAt<T, OP>(true, out, tout, a, b, ta, tb, o, plane, k, splatA, splatB, sa, sb);
 }
 
 // ---- exported kernels --------------------------------------------------------------------
 
-export function exp_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(EXP, out, tout, x, t, n, k); }
-export function log_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(LOG, out, tout, x, t, n, k); }
-export function sin_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(SIN, out, tout, x, t, n, k); }
-export function cos_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(COS, out, tout, x, t, n, k); }
-export function tan_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(TAN, out, tout, x, t, n, k); }
-export function tanh_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(TANH, out, tout, x, t, n, k); }
-export function sigmoid_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(SIGMOID, out, tout, x, t, n, k); }
-export function sqrt_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(SQRT, out, tout, x, t, n, k); }
-export function square_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(SQUARE, out, tout, x, t, n, k); }
-export function reciprocal_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(RECIPROCAL, out, tout, x, t, n, k); }
-export function abs_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64>(ABS, out, tout, x, t, n, k); }
+export function exp_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64, EXP>(out, tout, x, t, n, k); }
+export function log_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64, LOG>(out, tout, x, t, n, k); }
+export function sin_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64, SIN>(out, tout, x, t, n, k); }
+export function cos_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64, COS>(out, tout, x, t, n, k); }
+export function tan_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64, TAN>(out, tout, x, t, n, k); }
+export function tanh_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64, TANH>(out, tout, x, t, n, k); }
+export function sigmoid_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64, SIGMOID>(out, tout, x, t, n, k); }
+export function sqrt_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64, SQRT>(out, tout, x, t, n, k); }
+export function square_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64, SQUARE>(out, tout, x, t, n, k); }
+export function reciprocal_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64, RECIPROCAL>(out, tout, x, t, n, k); }
+export function abs_dual_f64(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f64, ABS>(out, tout, x, t, n, k); }
 
-export function exp_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(EXP, out, tout, x, t, n, k); }
-export function log_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(LOG, out, tout, x, t, n, k); }
-export function sin_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(SIN, out, tout, x, t, n, k); }
-export function cos_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(COS, out, tout, x, t, n, k); }
-export function tan_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(TAN, out, tout, x, t, n, k); }
-export function tanh_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(TANH, out, tout, x, t, n, k); }
-export function sigmoid_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(SIGMOID, out, tout, x, t, n, k); }
-export function sqrt_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(SQRT, out, tout, x, t, n, k); }
-export function square_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(SQUARE, out, tout, x, t, n, k); }
-export function reciprocal_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(RECIPROCAL, out, tout, x, t, n, k); }
-export function abs_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32>(ABS, out, tout, x, t, n, k); }
+export function exp_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32, EXP>(out, tout, x, t, n, k); }
+export function log_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32, LOG>(out, tout, x, t, n, k); }
+export function sin_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32, SIN>(out, tout, x, t, n, k); }
+export function cos_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32, COS>(out, tout, x, t, n, k); }
+export function tan_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32, TAN>(out, tout, x, t, n, k); }
+export function tanh_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32, TANH>(out, tout, x, t, n, k); }
+export function sigmoid_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32, SIGMOID>(out, tout, x, t, n, k); }
+export function sqrt_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32, SQRT>(out, tout, x, t, n, k); }
+export function square_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32, SQUARE>(out, tout, x, t, n, k); }
+export function reciprocal_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32, RECIPROCAL>(out, tout, x, t, n, k); }
+export function abs_dual_f32(out: usize, tout: usize, x: usize, t: usize, n: i32, k: i32): void { unaryDual<f32, ABS>(out, tout, x, t, n, k); }
 
-export function sub_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f64>(SUB, out, tout, a, b, ta, tb, n, k, scalar); }
-export function mul_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f64>(MUL, out, tout, a, b, ta, tb, n, k, scalar); }
-export function div_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f64>(DIV, out, tout, a, b, ta, tb, n, k, scalar); }
-export function sub_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32>(SUB, out, tout, a, b, ta, tb, n, k, scalar); }
-export function mul_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32>(MUL, out, tout, a, b, ta, tb, n, k, scalar); }
-export function div_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32>(DIV, out, tout, a, b, ta, tb, n, k, scalar); }
-export function maximum_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f64>(MAXIMUM, out, tout, a, b, ta, tb, n, k, scalar); }
-export function minimum_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f64>(MINIMUM, out, tout, a, b, ta, tb, n, k, scalar); }
-export function pow_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f64>(POW, out, tout, a, b, ta, tb, n, k, scalar); }
-export function maximum_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32>(MAXIMUM, out, tout, a, b, ta, tb, n, k, scalar); }
-export function minimum_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32>(MINIMUM, out, tout, a, b, ta, tb, n, k, scalar); }
-export function pow_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32>(POW, out, tout, a, b, ta, tb, n, k, scalar); }
+export function sub_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f64, SUB>(out, tout, a, b, ta, tb, n, k, scalar); }
+export function mul_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f64, MUL>(out, tout, a, b, ta, tb, n, k, scalar); }
+export function div_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f64, DIV>(out, tout, a, b, ta, tb, n, k, scalar); }
+export function sub_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32, SUB>(out, tout, a, b, ta, tb, n, k, scalar); }
+export function mul_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32, MUL>(out, tout, a, b, ta, tb, n, k, scalar); }
+export function div_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32, DIV>(out, tout, a, b, ta, tb, n, k, scalar); }
+export function maximum_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f64, MAXIMUM>(out, tout, a, b, ta, tb, n, k, scalar); }
+export function minimum_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f64, MINIMUM>(out, tout, a, b, ta, tb, n, k, scalar); }
+export function pow_dual_f64(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f64, POW>(out, tout, a, b, ta, tb, n, k, scalar); }
+export function maximum_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32, MAXIMUM>(out, tout, a, b, ta, tb, n, k, scalar); }
+export function minimum_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32, MINIMUM>(out, tout, a, b, ta, tb, n, k, scalar); }
+export function pow_dual_f32(out: usize, tout: usize, a: usize, b: usize, ta: usize, tb: usize, n: i32, k: i32, scalar: i32): void { binaryDual<f32, POW>(out, tout, a, b, ta, tb, n, k, scalar); }
 
-export function log_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(LOG, out, x, y, ct, n, k); }
-export function sin_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(SIN, out, x, y, ct, n, k); }
-export function cos_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(COS, out, x, y, ct, n, k); }
-export function tan_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(TAN, out, x, y, ct, n, k); }
-export function tanh_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(TANH, out, x, y, ct, n, k); }
-export function sigmoid_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(SIGMOID, out, x, y, ct, n, k); }
-export function sqrt_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(SQRT, out, x, y, ct, n, k); }
-export function square_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(SQUARE, out, x, y, ct, n, k); }
-export function reciprocal_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(RECIPROCAL, out, x, y, ct, n, k); }
-export function abs_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64>(ABS, out, x, y, ct, n, k); }
+export function log_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64, LOG>(out, x, y, ct, n, k); }
+export function sin_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64, SIN>(out, x, y, ct, n, k); }
+export function cos_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64, COS>(out, x, y, ct, n, k); }
+export function tan_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64, TAN>(out, x, y, ct, n, k); }
+export function tanh_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64, TANH>(out, x, y, ct, n, k); }
+export function sigmoid_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64, SIGMOID>(out, x, y, ct, n, k); }
+export function sqrt_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64, SQRT>(out, x, y, ct, n, k); }
+export function square_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64, SQUARE>(out, x, y, ct, n, k); }
+export function reciprocal_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64, RECIPROCAL>(out, x, y, ct, n, k); }
+export function abs_vjp_f64(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f64, ABS>(out, x, y, ct, n, k); }
 
-export function log_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(LOG, out, x, y, ct, n, k); }
-export function sin_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(SIN, out, x, y, ct, n, k); }
-export function cos_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(COS, out, x, y, ct, n, k); }
-export function tan_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(TAN, out, x, y, ct, n, k); }
-export function tanh_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(TANH, out, x, y, ct, n, k); }
-export function sigmoid_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(SIGMOID, out, x, y, ct, n, k); }
-export function sqrt_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(SQRT, out, x, y, ct, n, k); }
-export function square_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(SQUARE, out, x, y, ct, n, k); }
-export function reciprocal_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(RECIPROCAL, out, x, y, ct, n, k); }
-export function abs_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32>(ABS, out, x, y, ct, n, k); }
+export function log_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32, LOG>(out, x, y, ct, n, k); }
+export function sin_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32, SIN>(out, x, y, ct, n, k); }
+export function cos_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32, COS>(out, x, y, ct, n, k); }
+export function tan_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32, TAN>(out, x, y, ct, n, k); }
+export function tanh_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32, TANH>(out, x, y, ct, n, k); }
+export function sigmoid_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32, SIGMOID>(out, x, y, ct, n, k); }
+export function sqrt_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32, SQRT>(out, x, y, ct, n, k); }
+export function square_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32, SQUARE>(out, x, y, ct, n, k); }
+export function reciprocal_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32, RECIPROCAL>(out, x, y, ct, n, k); }
+export function abs_vjp_f32(out: usize, x: usize, y: usize, ct: usize, n: i32, k: i32): void { unaryCotangent<f32, ABS>(out, x, y, ct, n, k); }
 
 // ---- max / min reductions -----------------------------------------------------------------
 //

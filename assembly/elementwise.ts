@@ -9,7 +9,7 @@
 import {
   NEG, ABS, SIGN, SQRT, SQUARE, RECIPROCAL, EXP, LOG, SIN, COS, TAN, TANH, SIGMOID,
   ADD, SUB, MUL, DIV, MAXIMUM, MINIMUM, GREATER, LESS, EQUAL, GREATER_EQUAL, LESS_EQUAL, POW,
-  binaryOp, cheap, lanes, loadOne, storeOne, unaryOp, whereOp,
+  binaryOp, cheap, is, lanes, loadOne, storeOne, unaryOp, whereOp,
 } from './ops';
 
 // ---- loads -------------------------------------------------------------------------------
@@ -43,25 +43,25 @@ const STRIDED: i32 = 2;
 
 // ---- rows --------------------------------------------------------------------------------
 
-@inline function unaryRow<T>(op: i32, out: usize, a: usize, n: i32): void {
+@inline function unaryRow<T, OP>(out: usize, a: usize, n: i32): void {
   if (n <= 0) return;
   const end = <usize>n << alignof<T>();
   let o: usize = 0;
-  if (cheap(op)) {
+  if (cheap<OP>()) {
     for (; o + 64 <= end; o += 64) {
-      v128.store(out + o, unaryOp<T>(op, v128.load(a + o)));
-      v128.store(out + o + 16, unaryOp<T>(op, v128.load(a + o + 16)));
-      v128.store(out + o + 32, unaryOp<T>(op, v128.load(a + o + 32)));
-      v128.store(out + o + 48, unaryOp<T>(op, v128.load(a + o + 48)));
+      v128.store(out + o, unaryOp<T, OP>(v128.load(a + o)));
+      v128.store(out + o + 16, unaryOp<T, OP>(v128.load(a + o + 16)));
+      v128.store(out + o + 32, unaryOp<T, OP>(v128.load(a + o + 32)));
+      v128.store(out + o + 48, unaryOp<T, OP>(v128.load(a + o + 48)));
     }
   }
-  for (; o + 16 <= end; o += 16) v128.store(out + o, unaryOp<T>(op, v128.load(a + o)));
-  for (; o < end; o += sizeof<T>()) storeOne<T>(out + o, unaryOp<T>(op, loadOne<T>(a + o)));
+  for (; o + 16 <= end; o += 16) v128.store(out + o, unaryOp<T, OP>(v128.load(a + o)));
+  for (; o < end; o += sizeof<T>()) storeOne<T>(out + o, unaryOp<T, OP>(loadOne<T>(a + o)));
 }
 
 /** out[j] = op(a[j * sa], b[j * sb]) for j < len; strides in elements, out contiguous. */
-@inline function binaryRow<T>(
-  op: i32, modeA: i32, modeB: i32, out: usize, a: usize, b: usize, sa: i32, sb: i32, len: i32,
+@inline function binaryRow<T, OP>(
+  modeA: i32, modeB: i32, out: usize, a: usize, b: usize, sa: i32, sb: i32, len: i32,
 ): void {
   const strideA = <usize>(sa * <i32>sizeof<T>()); // wraps for negative strides, as intended
   const strideB = <usize>(sb * <i32>sizeof<T>());
@@ -71,25 +71,25 @@ const STRIDED: i32 = 2;
   const vb = modeB == SPLAT ? v128.splat<T>(load<T>(b)) : v128.splat<T>(<T>0);
   const n = <usize>len;
   let j: usize = 0;
-  if (cheap(op) && modeA != STRIDED && modeB != STRIDED) {
+  if (cheap<OP>() && modeA != STRIDED && modeB != STRIDED) {
     for (; j + 4 * lanes<T>() <= n; j += 4 * lanes<T>()) {
-      v128.store(out, binaryOp<T>(op, operand<T>(modeA, a, 0, va), operand<T>(modeB, b, 0, vb)));
-      v128.store(out + 16, binaryOp<T>(op, operand<T>(modeA, a + stepA, 0, va), operand<T>(modeB, b + stepB, 0, vb)));
-      v128.store(out + 32, binaryOp<T>(op, operand<T>(modeA, a + 2 * stepA, 0, va), operand<T>(modeB, b + 2 * stepB, 0, vb)));
-      v128.store(out + 48, binaryOp<T>(op, operand<T>(modeA, a + 3 * stepA, 0, va), operand<T>(modeB, b + 3 * stepB, 0, vb)));
+      v128.store(out, binaryOp<T, OP>(operand<T>(modeA, a, 0, va), operand<T>(modeB, b, 0, vb)));
+      v128.store(out + 16, binaryOp<T, OP>(operand<T>(modeA, a + stepA, 0, va), operand<T>(modeB, b + stepB, 0, vb)));
+      v128.store(out + 32, binaryOp<T, OP>(operand<T>(modeA, a + 2 * stepA, 0, va), operand<T>(modeB, b + 2 * stepB, 0, vb)));
+      v128.store(out + 48, binaryOp<T, OP>(operand<T>(modeA, a + 3 * stepA, 0, va), operand<T>(modeB, b + 3 * stepB, 0, vb)));
       out += 64;
       a += 4 * stepA;
       b += 4 * stepB;
     }
   }
   for (; j + lanes<T>() <= n; j += lanes<T>()) {
-    v128.store(out, binaryOp<T>(op, operand<T>(modeA, a, strideA, va), operand<T>(modeB, b, strideB, vb)));
+    v128.store(out, binaryOp<T, OP>(operand<T>(modeA, a, strideA, va), operand<T>(modeB, b, strideB, vb)));
     out += 16;
     a += stepA;
     b += stepB;
   }
   for (; j < n; j++) {
-    storeOne<T>(out, binaryOp<T>(op, operandOne<T>(modeA, a, va), operandOne<T>(modeB, b, vb)));
+    storeOne<T>(out, binaryOp<T, OP>(operandOne<T>(modeA, a, va), operandOne<T>(modeB, b, vb)));
     out += sizeof<T>();
     a += strideA;
     b += strideB;
@@ -170,8 +170,8 @@ const OFFSETS: usize = memory.data(16, 16); // element offset of the current row
   return base + (<usize>load<i32>(OFFSETS + (<usize>operand << 2)) << alignof<T>());
 }
 
-@inline function binaryRows<T>(
-  op: i32, modeA: i32, modeB: i32, out: usize, a: usize, b: usize, meta: usize, ndim: i32,
+@inline function binaryRows<T, OP>(
+  modeA: i32, modeB: i32, out: usize, a: usize, b: usize, meta: usize, ndim: i32,
 ): void {
   const len = metaAt(meta, ndim - 1);
   const sa = metaAt(meta, 2 * ndim - 1);
@@ -179,23 +179,23 @@ const OFFSETS: usize = memory.data(16, 16); // element offset of the current row
   const rowBytes = <usize>len << alignof<T>();
   const rows = startRows(meta, ndim);
   for (let row = 0; row < rows; row++) {
-    binaryRow<T>(op, modeA, modeB, out, rowPointer<T>(a, 0), rowPointer<T>(b, 1), sa, sb, len);
+    binaryRow<T, OP>(modeA, modeB, out, rowPointer<T>(a, 0), rowPointer<T>(b, 1), sa, sb, len);
     out += rowBytes;
     nextRow(meta, ndim, 2);
   }
 }
 
-@inline function binaryNd<T>(op: i32, out: usize, a: usize, b: usize, meta: usize, ndim: i32): void {
+@inline function binaryNd<T, OP>(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void {
   if (ndim <= 0) {
-    storeOne<T>(out, binaryOp<T>(op, loadOne<T>(a), loadOne<T>(b)));
+    storeOne<T>(out, binaryOp<T, OP>(loadOne<T>(a), loadOne<T>(b)));
     return;
   }
   const sa = metaAt(meta, 2 * ndim - 1);
   const sb = metaAt(meta, 3 * ndim - 1);
-  if (sa == 1 && sb == 1) binaryRows<T>(op, CONTIG, CONTIG, out, a, b, meta, ndim);
-  else if (sa == 1 && sb == 0) binaryRows<T>(op, CONTIG, SPLAT, out, a, b, meta, ndim);
-  else if (sa == 0 && sb == 1) binaryRows<T>(op, SPLAT, CONTIG, out, a, b, meta, ndim);
-  else binaryRows<T>(op, STRIDED, STRIDED, out, a, b, meta, ndim);
+  if (sa == 1 && sb == 1) binaryRows<T, OP>(CONTIG, CONTIG, out, a, b, meta, ndim);
+  else if (sa == 1 && sb == 0) binaryRows<T, OP>(CONTIG, SPLAT, out, a, b, meta, ndim);
+  else if (sa == 0 && sb == 1) binaryRows<T, OP>(SPLAT, CONTIG, out, a, b, meta, ndim);
+  else binaryRows<T, OP>(STRIDED, STRIDED, out, a, b, meta, ndim);
 }
 
 @inline function whereNd<T>(out: usize, c: usize, a: usize, b: usize, meta: usize, ndim: i32): void {
@@ -224,86 +224,86 @@ const OFFSETS: usize = memory.data(16, 16); // element offset of the current row
 // ---- exported kernels --------------------------------------------------------------------
 
 // unary <op>_<dt>(out, a, n); out may be a.
-export function neg_f64(out: usize, a: usize, n: i32): void { unaryRow<f64>(NEG, out, a, n); }
-export function abs_f64(out: usize, a: usize, n: i32): void { unaryRow<f64>(ABS, out, a, n); }
-export function sign_f64(out: usize, a: usize, n: i32): void { unaryRow<f64>(SIGN, out, a, n); }
-export function sqrt_f64(out: usize, a: usize, n: i32): void { unaryRow<f64>(SQRT, out, a, n); }
-export function square_f64(out: usize, a: usize, n: i32): void { unaryRow<f64>(SQUARE, out, a, n); }
-export function reciprocal_f64(out: usize, a: usize, n: i32): void { unaryRow<f64>(RECIPROCAL, out, a, n); }
-export function exp_f64(out: usize, a: usize, n: i32): void { unaryRow<f64>(EXP, out, a, n); }
-export function log_f64(out: usize, a: usize, n: i32): void { unaryRow<f64>(LOG, out, a, n); }
-export function sin_f64(out: usize, a: usize, n: i32): void { unaryRow<f64>(SIN, out, a, n); }
-export function cos_f64(out: usize, a: usize, n: i32): void { unaryRow<f64>(COS, out, a, n); }
-export function tan_f64(out: usize, a: usize, n: i32): void { unaryRow<f64>(TAN, out, a, n); }
-export function tanh_f64(out: usize, a: usize, n: i32): void { unaryRow<f64>(TANH, out, a, n); }
-export function sigmoid_f64(out: usize, a: usize, n: i32): void { unaryRow<f64>(SIGMOID, out, a, n); }
+export function neg_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, NEG>(out, a, n); }
+export function abs_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, ABS>(out, a, n); }
+export function sign_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, SIGN>(out, a, n); }
+export function sqrt_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, SQRT>(out, a, n); }
+export function square_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, SQUARE>(out, a, n); }
+export function reciprocal_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, RECIPROCAL>(out, a, n); }
+export function exp_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, EXP>(out, a, n); }
+export function log_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, LOG>(out, a, n); }
+export function sin_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, SIN>(out, a, n); }
+export function cos_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, COS>(out, a, n); }
+export function tan_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, TAN>(out, a, n); }
+export function tanh_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, TANH>(out, a, n); }
+export function sigmoid_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, SIGMOID>(out, a, n); }
 
-export function neg_f32(out: usize, a: usize, n: i32): void { unaryRow<f32>(NEG, out, a, n); }
-export function abs_f32(out: usize, a: usize, n: i32): void { unaryRow<f32>(ABS, out, a, n); }
-export function sign_f32(out: usize, a: usize, n: i32): void { unaryRow<f32>(SIGN, out, a, n); }
-export function sqrt_f32(out: usize, a: usize, n: i32): void { unaryRow<f32>(SQRT, out, a, n); }
-export function square_f32(out: usize, a: usize, n: i32): void { unaryRow<f32>(SQUARE, out, a, n); }
-export function reciprocal_f32(out: usize, a: usize, n: i32): void { unaryRow<f32>(RECIPROCAL, out, a, n); }
-export function exp_f32(out: usize, a: usize, n: i32): void { unaryRow<f32>(EXP, out, a, n); }
-export function log_f32(out: usize, a: usize, n: i32): void { unaryRow<f32>(LOG, out, a, n); }
-export function sin_f32(out: usize, a: usize, n: i32): void { unaryRow<f32>(SIN, out, a, n); }
-export function cos_f32(out: usize, a: usize, n: i32): void { unaryRow<f32>(COS, out, a, n); }
-export function tan_f32(out: usize, a: usize, n: i32): void { unaryRow<f32>(TAN, out, a, n); }
-export function tanh_f32(out: usize, a: usize, n: i32): void { unaryRow<f32>(TANH, out, a, n); }
-export function sigmoid_f32(out: usize, a: usize, n: i32): void { unaryRow<f32>(SIGMOID, out, a, n); }
+export function neg_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, NEG>(out, a, n); }
+export function abs_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, ABS>(out, a, n); }
+export function sign_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, SIGN>(out, a, n); }
+export function sqrt_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, SQRT>(out, a, n); }
+export function square_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, SQUARE>(out, a, n); }
+export function reciprocal_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, RECIPROCAL>(out, a, n); }
+export function exp_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, EXP>(out, a, n); }
+export function log_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, LOG>(out, a, n); }
+export function sin_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, SIN>(out, a, n); }
+export function cos_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, COS>(out, a, n); }
+export function tan_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, TAN>(out, a, n); }
+export function tanh_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, TANH>(out, a, n); }
+export function sigmoid_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, SIGMOID>(out, a, n); }
 
 // binary <op>_<dt>(out, a, b, n) and <op>_nd_<dt>(out, a, b, meta, ndim); see index.ts.
-export function add_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64>(ADD, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function sub_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64>(SUB, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function mul_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64>(MUL, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function div_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64>(DIV, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function pow_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64>(POW, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function maximum_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64>(MAXIMUM, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function minimum_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64>(MINIMUM, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function greater_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64>(GREATER, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function less_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64>(LESS, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function equal_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64>(EQUAL, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function greater_equal_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64>(GREATER_EQUAL, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function less_equal_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64>(LESS_EQUAL, CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function add_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64, ADD>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function sub_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64, SUB>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function mul_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64, MUL>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function div_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64, DIV>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function pow_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64, POW>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function maximum_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64, MAXIMUM>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function minimum_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64, MINIMUM>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function greater_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64, GREATER>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function less_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64, LESS>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function equal_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64, EQUAL>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function greater_equal_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64, GREATER_EQUAL>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function less_equal_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64, LESS_EQUAL>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
 
-export function add_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32>(ADD, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function sub_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32>(SUB, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function mul_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32>(MUL, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function div_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32>(DIV, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function pow_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32>(POW, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function maximum_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32>(MAXIMUM, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function minimum_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32>(MINIMUM, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function greater_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32>(GREATER, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function less_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32>(LESS, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function equal_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32>(EQUAL, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function greater_equal_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32>(GREATER_EQUAL, CONTIG, CONTIG, out, a, b, 1, 1, n); }
-export function less_equal_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32>(LESS_EQUAL, CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function add_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32, ADD>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function sub_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32, SUB>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function mul_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32, MUL>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function div_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32, DIV>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function pow_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32, POW>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function maximum_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32, MAXIMUM>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function minimum_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32, MINIMUM>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function greater_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32, GREATER>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function less_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32, LESS>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function equal_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32, EQUAL>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function greater_equal_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32, GREATER_EQUAL>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function less_equal_f32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f32, LESS_EQUAL>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
 
-export function add_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64>(ADD, out, a, b, meta, ndim); }
-export function sub_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64>(SUB, out, a, b, meta, ndim); }
-export function mul_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64>(MUL, out, a, b, meta, ndim); }
-export function div_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64>(DIV, out, a, b, meta, ndim); }
-export function pow_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64>(POW, out, a, b, meta, ndim); }
-export function maximum_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64>(MAXIMUM, out, a, b, meta, ndim); }
-export function minimum_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64>(MINIMUM, out, a, b, meta, ndim); }
-export function greater_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64>(GREATER, out, a, b, meta, ndim); }
-export function less_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64>(LESS, out, a, b, meta, ndim); }
-export function equal_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64>(EQUAL, out, a, b, meta, ndim); }
-export function greater_equal_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64>(GREATER_EQUAL, out, a, b, meta, ndim); }
-export function less_equal_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64>(LESS_EQUAL, out, a, b, meta, ndim); }
+export function add_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64, ADD>(out, a, b, meta, ndim); }
+export function sub_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64, SUB>(out, a, b, meta, ndim); }
+export function mul_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64, MUL>(out, a, b, meta, ndim); }
+export function div_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64, DIV>(out, a, b, meta, ndim); }
+export function pow_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64, POW>(out, a, b, meta, ndim); }
+export function maximum_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64, MAXIMUM>(out, a, b, meta, ndim); }
+export function minimum_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64, MINIMUM>(out, a, b, meta, ndim); }
+export function greater_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64, GREATER>(out, a, b, meta, ndim); }
+export function less_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64, LESS>(out, a, b, meta, ndim); }
+export function equal_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64, EQUAL>(out, a, b, meta, ndim); }
+export function greater_equal_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64, GREATER_EQUAL>(out, a, b, meta, ndim); }
+export function less_equal_nd_f64(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f64, LESS_EQUAL>(out, a, b, meta, ndim); }
 
-export function add_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32>(ADD, out, a, b, meta, ndim); }
-export function sub_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32>(SUB, out, a, b, meta, ndim); }
-export function mul_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32>(MUL, out, a, b, meta, ndim); }
-export function div_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32>(DIV, out, a, b, meta, ndim); }
-export function pow_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32>(POW, out, a, b, meta, ndim); }
-export function maximum_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32>(MAXIMUM, out, a, b, meta, ndim); }
-export function minimum_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32>(MINIMUM, out, a, b, meta, ndim); }
-export function greater_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32>(GREATER, out, a, b, meta, ndim); }
-export function less_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32>(LESS, out, a, b, meta, ndim); }
-export function equal_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32>(EQUAL, out, a, b, meta, ndim); }
-export function greater_equal_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32>(GREATER_EQUAL, out, a, b, meta, ndim); }
-export function less_equal_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32>(LESS_EQUAL, out, a, b, meta, ndim); }
+export function add_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32, ADD>(out, a, b, meta, ndim); }
+export function sub_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32, SUB>(out, a, b, meta, ndim); }
+export function mul_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32, MUL>(out, a, b, meta, ndim); }
+export function div_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32, DIV>(out, a, b, meta, ndim); }
+export function pow_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32, POW>(out, a, b, meta, ndim); }
+export function maximum_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32, MAXIMUM>(out, a, b, meta, ndim); }
+export function minimum_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32, MINIMUM>(out, a, b, meta, ndim); }
+export function greater_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32, GREATER>(out, a, b, meta, ndim); }
+export function less_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32, LESS>(out, a, b, meta, ndim); }
+export function equal_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32, EQUAL>(out, a, b, meta, ndim); }
+export function greater_equal_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32, GREATER_EQUAL>(out, a, b, meta, ndim); }
+export function less_equal_nd_f32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<f32, LESS_EQUAL>(out, a, b, meta, ndim); }
 
 // where_<dt>(out, cond, a, b, n); where_nd_<dt>(out, cond, a, b, meta, ndim) with
 // meta = [shape..., condStrides..., aStrides..., bStrides...].

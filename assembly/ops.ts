@@ -13,35 +13,43 @@ import {
 
 // ---- ops ---------------------------------------------------------------------------------
 
-export const NEG: i32 = 0;
-export const ABS: i32 = 1;
-export const SIGN: i32 = 2;
-export const SQRT: i32 = 3;
-export const SQUARE: i32 = 4;
-export const RECIPROCAL: i32 = 5;
-export const EXP: i32 = 10; // from here on unary ops are transcendental
-export const LOG: i32 = 11;
-export const SIN: i32 = 12;
-export const COS: i32 = 13;
-export const TAN: i32 = 14;
-export const TANH: i32 = 15;
-export const SIGMOID: i32 = 16;
-export const ADD: i32 = 20;
-export const SUB: i32 = 21;
-export const MUL: i32 = 22;
-export const DIV: i32 = 23;
-export const MAXIMUM: i32 = 24;
-export const MINIMUM: i32 = 25;
-export const GREATER: i32 = 26;
-export const LESS: i32 = 27;
-export const EQUAL: i32 = 28;
-export const GREATER_EQUAL: i32 = 29;
-export const LESS_EQUAL: i32 = 30;
-export const POW: i32 = 31;
+// Op tags. A kernel takes its op as a type argument, so that AssemblyScript knows the op when
+// it compiles the kernel and compiles only that op's branch of every dispatch below (is<OP, X>()
+// is a constant there). With op codes passed as values, every kernel compiled every op's code
+// and left the dead branches to binaryen: a 44 MB unoptimised module and minutes of build.
+@final export class NEG {}
+@final export class ABS {}
+@final export class SIGN {}
+@final export class SQRT {}
+@final export class SQUARE {}
+@final export class RECIPROCAL {}
+@final export class EXP {}
+@final export class LOG {}
+@final export class SIN {}
+@final export class COS {}
+@final export class TAN {}
+@final export class TANH {}
+@final export class SIGMOID {}
+@final export class ADD {}
+@final export class SUB {}
+@final export class MUL {}
+@final export class DIV {}
+@final export class MAXIMUM {}
+@final export class MINIMUM {}
+@final export class GREATER {}
+@final export class LESS {}
+@final export class EQUAL {}
+@final export class GREATER_EQUAL {}
+@final export class LESS_EQUAL {}
+@final export class POW {}
 
-/** Ops that cost a few cycles per vector: their loops are unrolled four vectors deep. */
-@inline export function cheap(op: i32): bool {
-  return op < EXP || (op >= ADD && op < POW);
+/** Whether op tag A is B: a compile-time constant. */
+@inline export function is<A, B>(): bool { return idof<A>() == idof<B>(); }
+
+/** Ops that cost a few cycles per vector (not transcendental, not pow): their loops are unrolled four vectors deep. */
+@inline export function cheap<OP>(): bool {
+  return !(is<OP, EXP>() || is<OP, LOG>() || is<OP, SIN>() || is<OP, COS>() || is<OP, TAN>() || is<OP, TANH>()
+    || is<OP, SIGMOID>() || is<OP, POW>());
 }
 
 @inline export function lanes<T>(): usize { return 16 / sizeof<T>(); }
@@ -59,46 +67,46 @@ export const POW: i32 = 31;
   return i64x2.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 2);
 }
 
-@inline function transcendental(op: i32, x: v128): v128 {
-  if (op == EXP) return exp_f64x2(x);
-  if (op == LOG) return log_f64x2(x);
-  if (op == SIN) return sin_f64x2(x);
-  if (op == COS) return cos_f64x2(x);
-  if (op == TAN) return tan_f64x2(x);
-  if (op == TANH) return tanh_f64x2(x);
-  if (op == SIGMOID) return sigmoid_f64x2(x);
+@inline function transcendental<OP>(x: v128): v128 {
+  if (is<OP, EXP>()) return exp_f64x2(x);
+  if (is<OP, LOG>()) return log_f64x2(x);
+  if (is<OP, SIN>()) return sin_f64x2(x);
+  if (is<OP, COS>()) return cos_f64x2(x);
+  if (is<OP, TAN>()) return tan_f64x2(x);
+  if (is<OP, TANH>()) return tanh_f64x2(x);
+  if (is<OP, SIGMOID>()) return sigmoid_f64x2(x);
   return unreachable();
 }
 
-@inline export function unaryOp<T>(op: i32, x: v128): v128 {
-  if (op == NEG) return v128.neg<T>(x);
-  if (op == ABS) return v128.abs<T>(x);
-  if (op == SIGN) {
+@inline export function unaryOp<T, OP>(x: v128): v128 {
+  if (is<OP, NEG>()) return v128.neg<T>(x);
+  if (is<OP, ABS>()) return v128.abs<T>(x);
+  if (is<OP, SIGN>()) {
     // Math.sign: +-1 with x's sign; +-0 and NaN are returned as they are.
     const unit = v128.or(v128.splat<T>(<T>1), v128.and(x, signMask<T>()));
     return v128.bitselect(unit, x, v128.and(v128.ne<T>(x, v128.splat<T>(<T>0)), v128.eq<T>(x, x)));
   }
-  if (op == SQRT) return v128.sqrt<T>(x);
-  if (op == SQUARE) return v128.mul<T>(x, x);
-  if (op == RECIPROCAL) return v128.div<T>(v128.splat<T>(<T>1), x);
-  if (sizeof<T>() == 8) return transcendental(op, x);
-  return narrow(transcendental(op, widenLow(x)), transcendental(op, widenHigh(x)));
+  if (is<OP, SQRT>()) return v128.sqrt<T>(x);
+  if (is<OP, SQUARE>()) return v128.mul<T>(x, x);
+  if (is<OP, RECIPROCAL>()) return v128.div<T>(v128.splat<T>(<T>1), x);
+  if (sizeof<T>() == 8) return transcendental<OP>(x);
+  return narrow(transcendental<OP>(widenLow(x)), transcendental<OP>(widenHigh(x)));
 }
 
-@inline export function binaryOp<T>(op: i32, x: v128, y: v128): v128 {
-  if (op == ADD) return v128.add<T>(x, y);
-  if (op == SUB) return v128.sub<T>(x, y);
-  if (op == MUL) return v128.mul<T>(x, y);
-  if (op == DIV) return v128.div<T>(x, y);
+@inline export function binaryOp<T, OP>(x: v128, y: v128): v128 {
+  if (is<OP, ADD>()) return v128.add<T>(x, y);
+  if (is<OP, SUB>()) return v128.sub<T>(x, y);
+  if (is<OP, MUL>()) return v128.mul<T>(x, y);
+  if (is<OP, DIV>()) return v128.div<T>(x, y);
   // Wasm min/max propagate NaN and order -0 < +0, exactly as Math.min/Math.max.
-  if (op == MAXIMUM) return v128.max<T>(x, y);
-  if (op == MINIMUM) return v128.min<T>(x, y);
-  if (op == GREATER) return ones<T>(v128.gt<T>(x, y));
-  if (op == LESS) return ones<T>(v128.lt<T>(x, y));
-  if (op == EQUAL) return ones<T>(v128.eq<T>(x, y));
-  if (op == GREATER_EQUAL) return ones<T>(v128.ge<T>(x, y));
-  if (op == LESS_EQUAL) return ones<T>(v128.le<T>(x, y));
-  if (op == POW) {
+  if (is<OP, MAXIMUM>()) return v128.max<T>(x, y);
+  if (is<OP, MINIMUM>()) return v128.min<T>(x, y);
+  if (is<OP, GREATER>()) return ones<T>(v128.gt<T>(x, y));
+  if (is<OP, LESS>()) return ones<T>(v128.lt<T>(x, y));
+  if (is<OP, EQUAL>()) return ones<T>(v128.eq<T>(x, y));
+  if (is<OP, GREATER_EQUAL>()) return ones<T>(v128.ge<T>(x, y));
+  if (is<OP, LESS_EQUAL>()) return ones<T>(v128.le<T>(x, y));
+  if (is<OP, POW>()) {
     if (sizeof<T>() == 8) return pow_f64x2(x, y);
     return narrow(pow_f64x2(widenLow(x), widenLow(y)), pow_f64x2(widenHigh(x), widenHigh(y)));
   }

@@ -147,6 +147,17 @@ describe('dualtape errors instead of plain JS errors (item 8)', () => {
     expect(() => grad((x: Tensor) => x, null as unknown as object)).toThrow(/grad: options must be an object/);
   });
 
+  it('creation functions with options that are not an object are ArgumentErrors', () => {
+    const bad = null as unknown as object;
+    for (const [name, make] of [
+      ['zeros', () => zeros([2], bad)], ['array', () => array([1], bad)], ['randn', () => randn([2], bad)],
+      ['linspace', () => linspace(0, 1, 3, bad)], ['scalar', () => scalar(1, bad)],
+    ] as const) {
+      expect(make, name).toThrow(ArgumentError);
+      expect(make, name).toThrow(new RegExp(`^${name}: options must be an object`));
+    }
+  });
+
   it('a 20,000-deep nested array is a ShapeError about the rank', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 20_000; i++) deep = [deep];

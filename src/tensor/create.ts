@@ -12,6 +12,15 @@ export interface DTypeOption {
 
 export type ArrayData = number | NestedArray | Float64Array | Float32Array | readonly number[];
 
+/** `options` as given, or {} when omitted; anything but an object is an ArgumentError naming `op`. */
+function optionsOf<T extends object>(op: string, options: T | undefined): T {
+  if (options === undefined) return {} as T;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ArgumentError(`${op}: options must be an object such as {dtype: 'float32'}, got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}.`);
+  }
+  return options;
+}
+
 export function checkDType(op: string, dtype: unknown): DType {
   if (dtype === 'float64' || dtype === 'float32') return dtype;
   throw new DTypeError(`${op}: dtype ${JSON.stringify(dtype)} is not supported; use 'float64' (the default) or 'float32'.`);
@@ -86,6 +95,7 @@ function inferShape(op: string, data: NestedArray): number[] {
  * const y = array(new Float32Array([1, 2]));  // float32, shape [2]
  */
 export function array(data: ArrayData | Tensor, options: DTypeOption & { shape?: readonly number[] } = {}): Tensor {
+  options = optionsOf('array', options);
   if (data instanceof Tensor) {
     const d = data.dense();
     const dtype = options.dtype ? checkDType('array', options.dtype) : d.dtype;
@@ -128,6 +138,7 @@ export function array(data: ArrayData | Tensor, options: DTypeOption & { shape?:
 
 /** A 0-d tensor. @example scalar(2.5).item() // 2.5 */
 export function scalar(value: number, options: DTypeOption = {}): Tensor {
+  options = optionsOf('scalar', options);
   if (typeof value !== 'number') throw new ArgumentError(`scalar: expected a number, got ${typeof value}.`);
   const out = empty([], checkDType('scalar', options.dtype ?? 'float64'), 'scalar');
   writeAt(out.liveBuffer('scalar'), 0, value);
@@ -136,6 +147,7 @@ export function scalar(value: number, options: DTypeOption = {}): Tensor {
 
 /** A tensor of `shape` filled with `value`. @example full([2, 3], 7) */
 export function full(shape: readonly number[], value: number, options: DTypeOption = {}): Tensor {
+  options = optionsOf('full', options);
   if (typeof value !== 'number') throw new ArgumentError(`full: the fill value must be a number, got ${value === null ? 'null' : typeof value}.`);
   return filled('full', shape, value, options);
 }
@@ -148,16 +160,19 @@ function filled(op: string, shape: readonly number[], value: number, options: DT
 
 /** @example zeros([2, 2]) */
 export function zeros(shape: readonly number[], options: DTypeOption = {}): Tensor {
+  options = optionsOf('zeros', options);
   return filled('zeros', shape, 0, options);
 }
 
 /** @example ones([3]) */
 export function ones(shape: readonly number[], options: DTypeOption = {}): Tensor {
+  options = optionsOf('ones', options);
   return filled('ones', shape, 1, options);
 }
 
 /** The n x n identity. @example eye(3) */
 export function eye(n: number, options: DTypeOption = {}): Tensor {
+  options = optionsOf('eye', options);
   if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`eye: n must be a non-negative integer, got ${n}.`);
   const out = empty([n, n], checkDType('eye', options.dtype ?? 'float64'), 'eye');
   kernels.eye(out.liveBuffer('eye'), n);
@@ -170,6 +185,7 @@ export function eye(n: number, options: DTypeOption = {}): Tensor {
  * @example arange(5).toArray() // [0, 1, 2, 3, 4]
  */
 export function arange(start: number, stop?: number, step = 1, options: DTypeOption = {}): Tensor {
+  options = optionsOf('arange', options);
   if (stop === undefined) [start, stop] = [0, start];
   for (const [name, v] of [['start', start], ['stop', stop]] as const) {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new ArgumentError(`arange: ${name} must be a finite number, got ${typeof v === 'number' ? v : typeof v}.`);
@@ -183,6 +199,7 @@ export function arange(start: number, stop?: number, step = 1, options: DTypeOpt
 
 /** n evenly spaced values from a to b inclusive. @example linspace(0, 1, 5) */
 export function linspace(a: number, b: number, n: number, options: DTypeOption = {}): Tensor {
+  options = optionsOf('linspace', options);
   if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`linspace: n must be a non-negative integer, got ${n}.`);
   const dtype = checkDType('linspace', options.dtype ?? 'float64');
   checkFits('linspace', [n], dtype);
@@ -200,6 +217,7 @@ export function linspace(a: number, b: number, n: number, options: DTypeOption =
  * @example randn([2, 3], {seed: 42})
  */
 export function randn(shape: readonly number[], options: DTypeOption & { seed?: number } = {}): Tensor {
+  options = optionsOf('randn', options);
   const dims = checkShape('randn', shape);
   const dtype = checkDType('randn', options.dtype ?? 'float64');
   const seed = options.seed ?? 0;
