@@ -319,7 +319,7 @@ export async function run({ quick = false, lib, log = console.log } = {}) {
   log('');
   printTable(rows, [
     ['name'],
-    ['value', (v, r) => (typeof v === 'number' ? `${v.toFixed(r.unit === 'x' || r.unit === 'us' ? 3 : 1)} ${r.unit}` : String(v))],
+    ['value', (v, r) => (Number.isFinite(v) ? `${v.toFixed(r.unit === 'x' || r.unit === 'us' ? 3 : 1)} ${r.unit}` : r.status ?? r.error ?? 'n/a')],
     ['target', (v, r) => (v === undefined ? '' : `<= ${v} ${r.unit}`)],
     ['baseMs', formatTime], ['ms', formatTime],
   ], log);
