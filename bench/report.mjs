@@ -292,6 +292,15 @@ const ratioTitles = {
   speedup: 'jacfwd: one direction per pass / chunked (black mark: target)',
   time: 'absolute time (black marks: targets)',
   tape: 'tape bytes per recorded op (peakBytes during grad / ops)',
+  'per-op': 'time per op, per equation or per kernel call',
+  overhead: 'time per op beyond the bare wasm kernel',
+  'jit/eager': 'jit time / eager time (below 1: jit faster)',
+  'vs-plain': 'time / hand-written plain JS (the physical limit on one core)',
+  staging: 'jit: trace, and first call after the trace (memory plan + run)',
+  'tape-heap': 'JS heap bytes per recorded op (after gc, inside f; black mark: target)',
+  'tape-wasm': 'wasm bytes per recorded op (peak during f)',
+  'tape-10M': '10,000,000-op scalar tape under valueAndGrad in the default heap: wall time',
+  'tape-10M-rss': '10,000,000-op scalar tape: peak RSS',
 };
 
 function ratios(suite) {
@@ -392,7 +401,7 @@ function genericCharts(suite) {
   return charts.length ? `<div class="charts">${charts.join('')}</div>` : '';
 }
 
-const sectionRenderers = { 'forward-vs-reverse': forwardVsReverse, ratios, peers };
+const sectionRenderers = { 'forward-vs-reverse': forwardVsReverse, ratios, jit: ratios, peers };
 
 function section(suite) {
   const head = `<h2 id="${escapeHtml(suite.id)}">${escapeHtml(suite.title ?? suite.id)}</h2>`;

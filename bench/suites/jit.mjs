@@ -1,0 +1,328 @@
+// What jit buys, each number a ratio against a baseline timed in the same run: per-equation
+// dispatch cost against eager ops and the bare wasm kernels, a scalar Rosenbrock gradient and
+// a 2000-step Lotka-Volterra RK4 loop against hand-written plain JS, an MLP gradient, and the
+// tape's JS heap bytes per op (with a 10-million-op tape in Node's default heap).
+// Node only: the kernel baseline reads dist's inlined wasm, the tape rows use child processes.
+import { readFileSync } from 'node:fs';
+import { discard, formatTime, loadLibrary, measure, printTable } from './measure.mjs';
+import {
+  centralDifferences, lotkaVolterraPlain, lotkaVolterraPlainGrad, relativeError, rosenbrockPlain, rosenbrockPlainGrad,
+} from './jit-plain.mjs';
+import { tapeRows } from './jit-tape.mjs';
+
+export const title = 'jit: per-equation overhead, scalar programs against plain JS, MLP, tape bytes';
+
+// Plain-JS timing loops write here so V8 cannot drop the work as dead code.
+let sink = 0;
+
+/**
+ * Times the cases round-robin (`rounds` times each, in order) and keeps each case's fastest
+ * median: on a shared machine, load only ever adds time, and interleaving keeps a burst of
+ * it from landing on one side of a ratio. Returns the results in the order of `cases`.
+ */
+async function measureRounds(cases, opts) {
+  const rounds = opts.quick ? 1 : 2;
+  const best = cases.map(() => null);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < cases.length; i++) {
+      const [name, fn] = cases[i];
+      const t = await measure(rounds > 1 ? `${name} [round ${r + 1}]` : name, fn, opts);
+      if (!best[i] || !(best[i].ms <= t.ms)) best[i] = t;
+    }
+  }
+  return best;
+}
+
+function row(section, name, metric, unit, value, extra = {}) {
+  return { section, name, metric, unit, value, better: 'lower', ...extra };
+}
+
+/** Fails the suite when a staged or hand-written result disagrees with the eager library. */
+function expectClose(what, got, want, tol) {
+  const err = relativeError(Array.from(got), Array.from(want));
+  if (!(err <= tol)) throw new Error(`jit bench sanity check failed: ${what}: relative error ${err.toExponential(2)} > ${tol} (got ${Array.from(got)}, want ${Array.from(want)})`);
+}
+
+/** Every number in what `fn` returns (a tensor or a tree of arrays of them), in order. */
+const values = (dt, fn) => dt.tidy(() => [fn()].flat(Infinity).flatMap((t) => [t.toArray()].flat(Infinity)));
+
+/**
+ * A second instance of the library's own wasm module (the base64 dist inlines), so the bare
+ * kernels can be called with no tensor, scope or tape around them.
+ */
+async function loadBareKernels() {
+  const source = readFileSync(new URL('../../dist/index.mjs', import.meta.url), 'utf8');
+  const found = /wasmBase64 = '([A-Za-z0-9+/=]+)'/.exec(source);
+  if (!found) return null;
+  const imports = { env: { abort: () => { throw new Error('kernel abort'); }, seed: () => 0 } };
+  const { instance } = await WebAssembly.instantiate(Buffer.from(found[1], 'base64'), imports);
+  return instance.exports;
+}
+
+// ---------- 1. per-equation overhead ----------
+
+/** 1000 ops over f64[100]: y = y * w + x, 500 times (w in [0.3, 0.9), so y stays bounded). */
+const PAIRS = 500;
+function mulAddChain(dt, x, w) {
+  let y = x;
+  for (let i = 0; i < PAIRS; i++) y = dt.add(dt.mul(y, w), x);
+  return y;
+}
+
+async function perEquation(dt, opts, rows) {
+  const n = 100;
+  const ops = 2 * PAIRS;
+  const wValues = Array.from({ length: n }, (_, i) => 0.3 + (0.6 * i) / n);
+  const x = dt.randn([n], { seed: 11 });
+  const w = dt.array(wValues);
+  const f = (x, w) => mulAddChain(dt, x, w);
+  const loss = (x, w) => dt.sum(f(x, w));
+  const jf = dt.jit(f);
+  const g = dt.grad(loss);
+  const jg = dt.jit(g);
+  const fEqs = jf.program(x, w).equations.length;
+  const gEqs = jg.program(x, w).equations.length;
+  expectClose('jit(f) against f', values(dt, () => jf(x, w)), values(dt, () => f(x, w)), 1e-12);
+  expectClose('jit(grad f) against grad f', values(dt, () => jg(x, w)), values(dt, () => g(x, w)), 1e-12);
+
+  const cases = [
+    [`mul/add chain ${ops} ops n=${n}: eager f`, discard(dt, () => f(x, w))],
+    [`mul/add chain: jit(f) (${fEqs} equations)`, discard(dt, () => jf(x, w))],
+    ['mul/add chain: eager grad(sum f)', discard(dt, () => g(x, w))],
+    [`mul/add chain: jit(grad(sum f)) (${gEqs} equations)`, discard(dt, () => jg(x, w))],
+  ];
+
+  const kernels = await loadBareKernels();
+  let kernelUs = NaN;
+  if (kernels) {
+    const bytes = n * 8;
+    const base = (kernels.heapBase() + 15) & ~15;
+    const need = base + 4 * bytes - kernels.memory.buffer.byteLength;
+    if (need > 0) kernels.memory.grow(Math.ceil(need / 65536));
+    const [px, pw, pa, pb] = [0, 1, 2, 3].map((i) => base + i * bytes);
+    new Float64Array(kernels.memory.buffer, px, n).set(dt.tidy(() => x.toArray()));
+    new Float64Array(kernels.memory.buffer, pw, n).set(wValues);
+    const { mul_f64: mul, add_f64: add } = kernels;
+    const bare = () => {
+      mul(pa, px, pw, n);
+      add(pb, pa, px, n);
+      for (let i = 1; i < PAIRS; i++) {
+        mul(pa, pb, pw, n);
+        add(pb, pa, px, n);
+      }
+    };
+    bare();
+    expectClose('bare kernels against f', new Float64Array(kernels.memory.buffer, pb, n), values(dt, () => f(x, w)), 1e-12);
+    cases.push([`bare wasm kernels: ${ops} calls mul_f64/add_f64 n=${n}`, bare]);
+  }
+  const [tf, tjf, tg, tjg, tk] = await measureRounds(cases, opts);
+  if (tk) kernelUs = (tk.ms * 1e3) / ops;
+
+  const S = '1 per-op';
+  const perOp = (name, t, count, what) => row(S, name, 'per-op', 'us', (t.ms * 1e3) / count, { ms: t.ms, count, note: what });
+  rows.push(
+    perOp(`eager f: ${ops} mul/add ops on f64[${n}], per op`, tf, ops, 'op'),
+    perOp('jit(f), per equation', tjf, fEqs, `${fEqs} equations`),
+    perOp('eager grad(sum f), per forward op', tg, ops + 1, 'forward op (time includes the backward sweep)'),
+    perOp('jit(grad(sum f)), per equation', tjg, gEqs, `${gEqs} equations`),
+  );
+  if (kernels) {
+    rows.push(row(S, `bare wasm kernel call (mul_f64/add_f64, n = ${n})`, 'per-op', 'us', kernelUs, { note: 'no tensors, scopes or tape' }));
+    rows.push(row(S, 'eager f per op, beyond the kernel', 'overhead', 'us', (tf.ms * 1e3) / ops - kernelUs));
+    rows.push(row(S, 'jit(f) per equation, beyond the kernel', 'overhead', 'us', (tjf.ms * 1e3) / fEqs - kernelUs));
+  } else {
+    rows.push(row(S, 'bare kernel time: dist inlines no wasm base64, so the per-op numbers include the kernel', 'per-op', 'us', NaN));
+  }
+  rows.push(
+    row(S, 'jit(f) / eager f (mul/add chain)', 'jit/eager', 'x', tjf.ms / tf.ms, { baseMs: tf.ms, ms: tjf.ms }),
+    row(S, 'jit(grad) / eager grad (mul/add chain)', 'jit/eager', 'x', tjg.ms / tg.ms, { baseMs: tg.ms, ms: tjg.ms }),
+  );
+  x.dispose();
+  w.dispose();
+}
+
+// ---------- 2. scalar Rosenbrock gradient ----------
+
+async function rosenbrock(dt, opts, rows) {
+  const f = (x, y) => dt.add(dt.square(dt.sub(1, x)), dt.mul(100, dt.square(dt.sub(y, dt.square(x)))));
+  const g = dt.grad(f, { argnums: [0, 1] });
+  const jg = dt.jit(g);
+  const x = dt.scalar(-1.2);
+  const y = dt.scalar(1);
+  const point = new Float64Array([-1.2, 1]);
+  const out = new Float64Array(2);
+  const hand = rosenbrockPlainGrad(point[0], point[1], out).slice();
+  expectClose('Rosenbrock hand gradient against central differences', hand, centralDifferences(([a, b]) => rosenbrockPlain(a, b), [-1.2, 1]), 1e-7);
+  expectClose('Rosenbrock eager grad against the hand gradient', values(dt, () => g(x, y)), hand, 1e-14);
+  expectClose('Rosenbrock jit(grad) against the hand gradient', values(dt, () => jg(x, y)), hand, 1e-14);
+  const eqs = jg.program(x, y).equations.length;
+
+  const [te, tj, tp] = await measureRounds([
+    ['Rosenbrock 2-D grad: eager', discard(dt, () => g(x, y))],
+    [`Rosenbrock 2-D grad: jit(grad) (${eqs} equations)`, discard(dt, () => jg(x, y))],
+    ['Rosenbrock 2-D grad: hand-written plain JS', () => {
+      sink += rosenbrockPlainGrad(point[0], point[1], out)[0];
+    }],
+  ], opts);
+  const S = '2 Rosenbrock';
+  rows.push(
+    row(S, 'Rosenbrock 2-D gradient at (-1.2, 1): eager grad', 'time', 'us', te.ms * 1e3, { ms: te.ms }),
+    row(S, `Rosenbrock gradient: jit(grad), ${eqs} equations`, 'time', 'us', tj.ms * 1e3, { ms: tj.ms, equations: eqs }),
+    row(S, 'Rosenbrock gradient: hand-written plain JS', 'time', 'us', tp.ms * 1e3, { ms: tp.ms }),
+    row(S, 'Rosenbrock jit(grad) / eager grad', 'jit/eager', 'x', tj.ms / te.ms, { baseMs: te.ms, ms: tj.ms }),
+    row(S, 'Rosenbrock jit(grad) / plain JS', 'vs-plain', 'x', tj.ms / tp.ms, { baseMs: tp.ms, ms: tj.ms }),
+    row(S, 'Rosenbrock eager grad / plain JS', 'vs-plain', 'x', te.ms / tp.ms, { baseMs: tp.ms, ms: te.ms }),
+  );
+  x.dispose();
+  y.dispose();
+}
+
+// ---------- 3. Lotka-Volterra RK4, 2000 steps ----------
+
+const LV = { p: [1.5, 1, 3, 1], x0: 10, y0: 5, h: 0.01, steps: 2000 };
+
+/** The same RK4 loop as lotkaVolterraPlain, written with the library's scalar ops. */
+function lotkaVolterra(dt, [a, b, g, d]) {
+  const { h, steps } = LV;
+  const rhs = (x, y) => {
+    const xy = dt.mul(x, y);
+    return [dt.sub(dt.mul(a, x), dt.mul(b, xy)), dt.sub(dt.mul(d, xy), dt.mul(g, y))];
+  };
+  let x = LV.x0;
+  let y = LV.y0;
+  for (let s = 0; s < steps; s++) {
+    const [k1x, k1y] = rhs(x, y);
+    const [k2x, k2y] = rhs(dt.add(x, dt.mul(h / 2, k1x)), dt.add(y, dt.mul(h / 2, k1y)));
+    const [k3x, k3y] = rhs(dt.add(x, dt.mul(h / 2, k2x)), dt.add(y, dt.mul(h / 2, k2y)));
+    const [k4x, k4y] = rhs(dt.add(x, dt.mul(h, k3x)), dt.add(y, dt.mul(h, k3y)));
+    const combine = (z, k1, k2, k3, k4) => dt.add(z, dt.mul(h / 6, dt.add(dt.add(k1, dt.mul(2, k2)), dt.add(dt.mul(2, k3), k4))));
+    [x, y] = [combine(x, k1x, k2x, k3x, k4x), combine(y, k1y, k2y, k3y, k4y)];
+  }
+  return x;
+}
+
+/** Times a jitted function's trace (program()) and first call, then returns its equation count. */
+function stage(dt, jitted, args) {
+  const t0 = performance.now();
+  const equations = jitted.program(...args).equations.length;
+  const t1 = performance.now();
+  dt.tidy(() => jitted(...args));
+  return { equations, traceMs: t1 - t0, firstCallMs: performance.now() - t1 };
+}
+
+async function lotkaVolterraRows(dt, opts, rows) {
+  const { p, x0, y0, h, steps } = LV;
+  const params = p.map((v) => dt.scalar(v));
+  const f = (q) => lotkaVolterra(dt, q);
+  const vg = dt.valueAndGrad(f);
+  const plainValue = () => lotkaVolterraPlain(p, x0, y0, h, steps);
+  const handGrad = new Float64Array(4);
+  const handValue = lotkaVolterraPlainGrad(p, x0, y0, h, steps, handGrad);
+  expectClose('Lotka-Volterra hand value against the plain RK4 loop', [handValue], [plainValue()], 0);
+  expectClose('Lotka-Volterra hand gradient against central differences', handGrad, centralDifferences((q) => lotkaVolterraPlain(q, x0, y0, h, steps), p), 1e-7);
+  expectClose('Lotka-Volterra eager valueAndGrad against the hand version', values(dt, () => vg(params)), [handValue, ...handGrad], 1e-10);
+
+  const jf = dt.jit(f);
+  const jvg = dt.jit(vg);
+  const sf = stage(dt, jf, [params]);
+  const sg = stage(dt, jvg, [params]);
+  expectClose('Lotka-Volterra jit(f) against the plain value', values(dt, () => jf(params)), [handValue], 1e-12);
+  expectClose('Lotka-Volterra jit(valueAndGrad) against the hand version', values(dt, () => jvg(params)), [handValue, ...handGrad], 1e-10);
+  const ops = 54 * steps;
+
+  const [tv, tjv, tpv, tg, tjg, tpg] = await measureRounds([
+    [`Lotka-Volterra RK4 ${steps} steps value: eager (${ops} ops)`, discard(dt, () => f(params))],
+    [`Lotka-Volterra value: jit (${sf.equations} equations)`, discard(dt, () => jf(params))],
+    ['Lotka-Volterra value: plain JS', () => {
+      sink += plainValue();
+    }],
+    ['Lotka-Volterra valueAndGrad: eager', discard(dt, () => vg(params))],
+    [`Lotka-Volterra valueAndGrad: jit (${sg.equations} equations)`, discard(dt, () => jvg(params))],
+    ['Lotka-Volterra value and gradient: hand forward-mode JS', () => {
+      sink += lotkaVolterraPlainGrad(p, x0, y0, h, steps, handGrad);
+    }],
+  ], opts);
+
+  const S = '3 Lotka-Volterra';
+  const lv = `Lotka-Volterra RK4, ${steps} steps`;
+  rows.push(
+    row(S, `${lv}, value: eager (${ops} scalar ops)`, 'time', 'ms', tv.ms, { ms: tv.ms, ops }),
+    row(S, `${lv}, value: jit`, 'time', 'ms', tjv.ms, { ms: tjv.ms, equations: sf.equations }),
+    row(S, `${lv}, value: plain JS`, 'time', 'ms', tpv.ms, { ms: tpv.ms }),
+    row(S, `${lv}, valueAndGrad (4 params): eager`, 'time', 'ms', tg.ms, { ms: tg.ms }),
+    row(S, `${lv}, valueAndGrad: jit`, 'time', 'ms', tjg.ms, { ms: tjg.ms, equations: sg.equations }),
+    row(S, `${lv}, value and gradient: hand forward-mode JS`, 'time', 'ms', tpg.ms, { ms: tpg.ms }),
+    row(S, 'LV value jit / eager', 'jit/eager', 'x', tjv.ms / tv.ms, { baseMs: tv.ms, ms: tjv.ms }),
+    row(S, 'LV valueAndGrad jit / eager', 'jit/eager', 'x', tjg.ms / tg.ms, { baseMs: tg.ms, ms: tjg.ms }),
+    row(S, 'LV value jit / plain JS', 'vs-plain', 'x', tjv.ms / tpv.ms, { baseMs: tpv.ms, ms: tjv.ms }),
+    row(S, 'LV valueAndGrad jit / hand JS', 'vs-plain', 'x', tjg.ms / tpg.ms, { baseMs: tpg.ms, ms: tjg.ms }),
+    row(S, 'LV valueAndGrad eager / hand JS', 'vs-plain', 'x', tg.ms / tpg.ms, { baseMs: tpg.ms, ms: tg.ms }),
+    row(S, `jit(f) program: ${sf.equations} equations; trace`, 'staging', 'ms', sf.traceMs, { equations: sf.equations, firstCallMs: sf.firstCallMs }),
+    row(S, 'jit(f) first call after the trace (plan + run)', 'staging', 'ms', sf.firstCallMs),
+    row(S, `jit(valueAndGrad) program: ${sg.equations} equations; trace`, 'staging', 'ms', sg.traceMs, { equations: sg.equations, firstCallMs: sg.firstCallMs }),
+    row(S, 'jit(valueAndGrad) first call after the trace (plan + run)', 'staging', 'ms', sg.firstCallMs),
+  );
+  for (const t of params) t.dispose();
+}
+
+// ---------- 4. MLP valueAndGrad ----------
+
+async function mlp(dt, opts, rows) {
+  const loss = (x, W1, W2) => dt.sum(dt.square(dt.matmul(dt.tanh(dt.matmul(x, W1)), W2)));
+  for (const dtype of ['float32', 'float64']) {
+    const { x, W1, W2 } = dt.tidy(() => ({
+      x: dt.randn([256, 784], { seed: 1, dtype }),
+      W1: dt.randn([784, 512], { seed: 2, dtype }).mul(1 / Math.sqrt(784)),
+      W2: dt.randn([512, 10], { seed: 3, dtype }).mul(1 / Math.sqrt(512)),
+    }));
+    const vg = dt.valueAndGrad(loss, { argnums: [1, 2] });
+    const jvg = dt.jit(vg);
+    const eqs = jvg.program(x, W1, W2).equations.length;
+    const tol = dtype === 'float32' ? 1e-5 : 1e-12;
+    expectClose(`MLP ${dtype} jit(valueAndGrad) against eager`, values(dt, () => jvg(x, W1, W2)), values(dt, () => vg(x, W1, W2)), tol);
+    const [te, tj] = await measureRounds([
+      [`MLP ${dtype} valueAndGrad w.r.t. W1, W2: eager`, discard(dt, () => vg(x, W1, W2))],
+      [`MLP ${dtype} valueAndGrad: jit (${eqs} equations)`, discard(dt, () => jvg(x, W1, W2))],
+    ], opts);
+    const S = '4 MLP';
+    rows.push(
+      row(S, `MLP valueAndGrad ${dtype} (x 256x784, W1 784x512, W2 512x10): eager`, 'time', 'ms', te.ms, { ms: te.ms, dtype }),
+      row(S, `MLP valueAndGrad ${dtype}: jit (${eqs} equations)`, 'time', 'ms', tj.ms, { ms: tj.ms, dtype, equations: eqs }),
+      row(S, `MLP valueAndGrad ${dtype} jit / eager`, 'jit/eager', 'x', tj.ms / te.ms, { baseMs: te.ms, ms: tj.ms, dtype }),
+    );
+    for (const t of [x, W1, W2]) t.dispose();
+  }
+}
+
+// ---------- the suite ----------
+
+export async function run({ quick = false, lib, log = console.log } = {}) {
+  const dt = await loadLibrary(lib);
+  const rows = [];
+  const opts = { quick, log };
+  const baseline = dt.memory().tensors;
+  log('jit: 1. per-equation overhead');
+  await perEquation(dt, opts, rows);
+  log('jit: 2. scalar Rosenbrock gradient');
+  await rosenbrock(dt, opts, rows);
+  log('jit: 3. Lotka-Volterra RK4');
+  await lotkaVolterraRows(dt, opts, rows);
+  log('jit: 4. MLP valueAndGrad');
+  await mlp(dt, opts, rows);
+  log('jit: 5. tape memory (child processes)');
+  rows.push(...tapeRows({ quick, log }));
+  const leaked = dt.memory().tensors - baseline;
+  // Dropped jitted functions free their programs' constants through the FinalizationRegistry,
+  // after a garbage collection the suite does not force.
+  if (leaked !== 0) log(`jit: note: ${leaked} tensors still live at the end (constants of jit programs not yet collected)`);
+
+  log('');
+  printTable(rows, [
+    ['name'],
+    ['value', (v, r) => (Number.isFinite(v) ? `${v.toFixed(r.unit === 'x' || r.unit === 'us' ? 3 : 1)} ${r.unit}` : r.status ?? r.error ?? 'n/a')],
+    ['target', (v, r) => (v === undefined ? '' : `<= ${v} ${r.unit}`)],
+    ['baseMs', formatTime], ['ms', formatTime],
+  ], log);
+  log('');
+  return rows;
+}
