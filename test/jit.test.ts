@@ -185,3 +185,35 @@ describe('evalShape', () => {
     });
   });
 });
+
+describe('jit: derivatives of a jitted function run as programs', () => {
+  const f = (x: Tensor, y: Tensor) => [sum(mul(sin(x), y)), mul(x, 2), y];
+  const x0 = array([0.3, -1.2, 2.0]);
+  const y0 = array([1.5, 0.5, -1]);
+
+  it('grad of a jitted function with several outputs (one passed through) equals eager', () => tidy(() => {
+    const loss = (g: (x: Tensor, y: Tensor) => Tensor[]) => (x: Tensor, y: Tensor) => {
+      const [a, b, c] = g(x, y);
+      return add(a, sum(mul(b, c)));
+    };
+    const jf = jit(f);
+    const eager = grad(loss(f), { argnums: [0, 1] })(x0, y0) as Tensor[];
+    for (let i = 0; i < 3; i++) {
+      const got = grad(loss(jf as unknown as (x: Tensor, y: Tensor) => Tensor[]), { argnums: [0, 1] })(x0, y0) as Tensor[];
+      close(got[0], eager[0]);
+      close(got[1], eager[1]);
+    }
+    expect(jf.stats().traces).toBe(1);
+  }));
+
+  it('jvp of a jitted function equals eager, and so do hessian and jvp of grad through it (nested)', () => tidy(() => {
+    const g = (x: Tensor) => sum(mul(sin(x), exp(mul(x, 0.5))));
+    const jg = jit(g);
+    const [y1, t1] = jvp(jg, [x0], [array([1, 2, 3])]) as Tensor[];
+    const [y2, t2] = jvp(g, [x0], [array([1, 2, 3])]) as Tensor[];
+    close(y1, y2);
+    close(t1, t2);
+    close(hessian(jg)(x0) as Tensor, hessian(g)(x0) as Tensor);
+    close(jacrev(jg)(x0) as Tensor, jacrev(g)(x0) as Tensor);
+  }));
+});

@@ -14,7 +14,7 @@ import { toTensor } from '../ops/convert.js';
 import { add } from '../ops/elementwise.js';
 import { reshape, slice, stack } from '../ops/shape.js';
 import { flatten, unflatten, type Tree, type TreeDef } from '../tree.js';
-import { NodeGroup, claimFor, inScope, recordOutputs } from './checkpoint.js';
+import { NodeGroup, claimFor, inScope, recordOutputs } from '../transforms/group.js';
 import { StateStore, stateBytes } from './scan-state.js';
 import { Closures, LiftingTape } from './scan-closures.js';
 import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';

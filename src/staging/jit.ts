@@ -5,6 +5,9 @@ import { toTensor } from '../ops/convert.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
 import { flatten, unflatten, type TreeDef } from '../tree.js';
 import { checkFunction, scoped } from '../transforms/util.js';
+import { JvpTrace } from '../transforms/forward.js';
+import { TapeTrace } from '../transforms/reverse.js';
+import { forwardCall, tapedCall } from './differentiate.js';
 import { evalProgram, runProgram } from './execute.js';
 import type { Program } from './program.js';
 import { traceProgram } from './trace.js';
@@ -114,9 +117,13 @@ export function jit<F extends Fn>(f: F, options: JitOptions = {}): Jitted<F> {
     const leaves = flatten(dynamic, `${op}: argument`).leaves.map((l) => toTensor(op, l));
     const inputs = [...leaves, ...staged.captures];
     return scoped(() => {
-      const concrete = topTrace(op, inputs) === null;
-      const outs = concrete ? runProgram(staged.program, inputs as DenseTensor[]) : evalProgram(staged.program, inputs);
-      return unflatten(staged.outDef, outs);
+      const top = topTrace(op, inputs);
+      let outs: Tensor[] | null = null;
+      if (top === null) outs = runProgram(staged.program, inputs as DenseTensor[]);
+      else if (staged.captures.length === 0 && top instanceof TapeTrace) outs = tapedCall(staged.program, top, inputs, op);
+      else if (staged.captures.length === 0 && top instanceof JvpTrace) outs = forwardCall(staged.program, top, inputs);
+      // Deeper nests, other transforms and captured tracers: replay the program op by op.
+      return unflatten(staged.outDef, outs ?? evalProgram(staged.program, inputs));
     });
   };
 

@@ -28,15 +28,16 @@ export function checkDType(op: string, dtype: unknown): DType {
 
 /** @internal an uninitialised tensor; kernels fill it. `op` names the caller in errors. */
 export function empty(shape: readonly number[], dtype: DType, op?: string): DenseTensor {
-  checkFits(op ?? 'alloc', shape, dtype);
+  const size = sizeOf(shape);
+  if (size * 8 > MAX_TENSOR_BYTES) checkFits(op ?? 'alloc', shape, dtype);
   let ptr: number;
   try {
-    ptr = allocBlock(dtype, sizeOf(shape));
+    ptr = allocBlock(dtype, size);
   } catch (e) {
     if (!(e instanceof OutOfMemoryError)) throw e;
     throw new OutOfMemoryError(`${op ?? 'alloc'}: no room for a ${dtype} tensor of shape ${fmtShape(shape)}: ${e.message}`);
   }
-  return new DenseTensor(ptr, dtype, shape);
+  return new DenseTensor(ptr, dtype, shape, false, size);
 }
 
 /** The largest wasm32 memory, 4 GiB: no tensor can be larger. */

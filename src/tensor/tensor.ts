@@ -132,12 +132,12 @@ export class DenseTensor extends Tensor implements DataBuffer {
   private flags = 0;
 
   /** @internal a tensor over the block at `ptr`, which it now owns (see share for a second owner). */
-  constructor(ptr: number, dtype: DType, shape: readonly number[], constant = false) {
+  constructor(ptr: number, dtype: DType, shape: readonly number[], constant = false, size = sizeOf(shape)) {
     super();
     this.ptr = ptr;
     this.dtype = dtype;
     this.shape = shape;
-    this.elements = sizeOf(shape);
+    this.elements = size;
     if (constant) {
       this.flags = PERSISTENT;
       return;
@@ -152,8 +152,8 @@ export class DenseTensor extends Tensor implements DataBuffer {
   share(shape: readonly number[], op = 'share'): DenseTensor {
     this.liveBuffer(op);
     if (this.flags !== PERSISTENT) shareBlock(this.ptr);
-    else return new DenseTensor(this.ptr, this.dtype, shape, true);
-    return new DenseTensor(this.ptr, this.dtype, shape);
+    else return new DenseTensor(this.ptr, this.dtype, shape, true, this.elements);
+    return new DenseTensor(this.ptr, this.dtype, shape, false, this.elements);
   }
 
   override get size(): number {

@@ -42,9 +42,15 @@ function within(t: DenseTensor, scope: Scope): boolean {
 
 const DTYPES: DType[] = ['float64', 'float32'];
 
+// Column buffers of finished small tapes, reused: a scalar gradient makes a tape per call, and
+// allocating a typed array costs more than the rest of a small tape's bookkeeping.
+const spareColumns: Int32Array[] = [];
+const SPARE_LENGTH = 64;
+const MAX_SPARES = 256;
+
 /** An Int32Array that grows by doubling. */
 class IntColumn {
-  data = new Int32Array(64);
+  data = spareColumns.pop() ?? new Int32Array(SPARE_LENGTH);
   length = 0;
 
   push(v: number): void {
@@ -54,6 +60,13 @@ class IntColumn {
       this.data = next;
     }
     this.data[this.length++] = v;
+  }
+
+  /** Hands a small buffer back for the next tape; the column is empty afterwards. */
+  release(): void {
+    if (this.data.length === SPARE_LENGTH && spareColumns.length < MAX_SPARES) spareColumns.push(this.data);
+    this.data = new Int32Array(0);
+    this.length = 0;
   }
 }
 
@@ -243,6 +256,12 @@ export class TapeTrace extends Trace {
     for (let at = this.savedStart.data[i]; at < this.savedStart.data[i + 1]; at++) this.saved[at] = null;
   }
 
+  /** Ends the tape after its last sweep: its small column buffers go back for reuse. */
+  release(): void {
+    for (const c of [this.ruleIds, this.paramIds, this.outIds, this.inputStart, this.savedStart, this.inputIds, this.shapeIds, this.dtypes]) c.release();
+    this.count = 0;
+  }
+
   /** Node i's rule, output variable and input variables (-1: a constant). */
   node(i: number): { rule: TapeRule<unknown>; outId: number; inputIds: Int32Array } {
     return {
@@ -341,7 +360,9 @@ export function backward(trace: TapeTrace, seeds: Map<number, Tensor>, wanted: r
       trace.forget(i);
     }
   }
-  return wanted.map((id) => cotangents[id] ?? null);
+  const result = wanted.map((id) => cotangents[id] ?? null);
+  if (consume) trace.release();
+  return result;
 }
 
 function isSeed(seeds: Map<number, Tensor>, t: Tensor): boolean {
