@@ -217,3 +217,27 @@ describe('jit: derivatives of a jitted function run as programs', () => {
     close(jacrev(jg)(x0) as Tensor, jacrev(g)(x0) as Tensor);
   }));
 });
+
+describe('jit: planned memory', () => {
+  it('keeps intermediates in an arena no larger than 1.25x their peak, and a steady call allocates only its outputs', () => {
+    const f = jit((x: Tensor) => {
+      let y = x;
+      for (let i = 0; i < 50; i++) y = add(mul(sin(y), 0.5), x);
+      return sum(y);
+    });
+    const x = array(Float64Array.from({ length: 100 }, (_, i) => i / 100));
+    for (let i = 0; i < 10; i++) (f(x) as Tensor).dispose();
+    const after10 = memory().bytesInUse;
+    for (let i = 0; i < 10000; i++) (f(x) as Tensor).dispose();
+    expect(memory().bytesInUse).toBe(after10);
+    const { arenaBytes, arenaPeakBytes } = f.stats();
+    expect(arenaPeakBytes).toBeGreaterThan(0);
+    expect(arenaBytes).toBeLessThanOrEqual(1.25 * arenaPeakBytes);
+    tidy(() => {
+      let y: Tensor = x;
+      for (let i = 0; i < 50; i++) y = add(mul(sin(y), 0.5), x);
+      expect((f(x) as Tensor).item()).toBe(sum(y).item());
+    });
+    x.dispose();
+  });
+});

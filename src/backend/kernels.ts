@@ -89,6 +89,35 @@ function writeMeta(op: string, parts: number[][]): number {
   return ptr;
 }
 
+/** A kernel bound for one call site: writes into `out` from `ins`, nothing looked up per call. */
+export type BoundKernel = (out: DataBuffer, ins: readonly DataBuffer[]) => void;
+
+/** The unary kernel of `op` for `dtype`, resolved once. */
+export function unaryInto(op: string, dtype: DType): BoundKernel {
+  const f = opFn(op, dtype);
+  return (out, ins) => void f(out.ptr, ins[0].ptr, out.size);
+}
+
+/**
+ * The binary kernel of `op` for these shapes, resolved once: the contiguous kernel when both
+ * operands line up with the output, else the strided one with its metadata computed here.
+ */
+export function binaryInto(op: string, dtype: DType, outShape: readonly number[], aShape: readonly number[], bShape: readonly number[]): BoundKernel {
+  const n = outShape.reduce((x, y) => x * y, 1);
+  const sizeA = aShape.reduce((x, y) => x * y, 1), sizeB = bShape.reduce((x, y) => x * y, 1);
+  const flat = opFn(op, dtype);
+  if (n === 0) return () => {};
+  if (sizeA === n && sizeB === n) return (out, [a, b]) => void flat(out.ptr, a.ptr, b.ptr, out.size);
+  const c = collapse(outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
+  if (c.shape.length <= 1 && c.strides[0][0] !== 0 && c.strides[1][0] !== 0) return (out, [a, b]) => void flat(out.ptr, a.ptr, b.ptr, out.size);
+  const strided = fn(`${op}_nd_${suffix(dtype)}`);
+  const meta = [c.shape, ...c.strides];
+  const ndim = c.shape.length;
+  return (out, [a, b]) => {
+    if (out.size > 0) strided(out.ptr, a.ptr, b.ptr, writeMeta(op, meta), ndim);
+  };
+}
+
 export function unary(op: string, out: DataBuffer, a: DataBuffer): void {
   opFn(op, out.dtype)(out.ptr, a.ptr, out.size);
 }

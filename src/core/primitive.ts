@@ -4,6 +4,7 @@
 // depend on its inputs. Every fact is a required field, so a primitive missing one does not
 // compile, and no table elsewhere is keyed by a primitive's name.
 import type { DenseTensor, DType, Tensor } from '../tensor/tensor.js';
+import type { BoundKernel } from '../backend/kernels.js';
 
 /** An abstract value: what is known of a tensor without its data. */
 export interface Aval {
@@ -137,6 +138,12 @@ export interface Primitive<P = Record<string, never>> {
   readonly linear?: boolean;
   readonly dual?: DualImpl<P>;
   readonly cotangent?: CotangentImpl<P>;
+  /**
+   * Optional: impl as a kernel bound once for these input types, writing into a given output
+   * (of the type `shape` gives). A program's executor calls it with planned buffers, so the
+   * equation allocates nothing and looks nothing up. Returns null where it does not apply.
+   */
+  readonly into?: (inputs: readonly Aval[], params: P) => BoundKernel | null;
 }
 
 /** The params of a primitive that has none: one shared object, so a tape stores nothing for it. */
@@ -170,6 +177,7 @@ export interface LinearSpec<P> {
   readonly transpose: (ct: Tensor, args: { avals: readonly Aval[]; params: P }) => (Tensor | null)[];
   readonly broadcasts?: boolean;
   readonly dual?: DualImpl<P>;
+  readonly into?: Primitive<P>['into'];
 }
 
 export function defineLinear<P = Record<string, never>>(spec: LinearSpec<P>): Primitive<P> {
@@ -181,6 +189,7 @@ export function defineLinear<P = Record<string, never>>(spec: LinearSpec<P>): Pr
     sparsity: spec.sparsity,
     broadcasts: spec.broadcasts,
     dual: spec.dual,
+    into: spec.into,
     linear: true,
     saves: [],
     jvp: ({ inputs, tangents, params }) => apply(tangents, { avals: inputs, params }),

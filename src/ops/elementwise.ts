@@ -82,6 +82,9 @@ function binaryDual(name: FusedBinary): DualImpl<Record<string, never>> {
 
 const sameAval = ([x]: readonly Aval[]): Aval => x;
 
+const unaryInto = (name: string) => ([x]: readonly Aval[]) => kernels.unaryInto(name, x.dtype);
+const binaryInto = (name: string) => ([a, b]: readonly Aval[]) => kernels.binaryInto(name, a.dtype, broadcastShapes(name, a.shape, b.shape), a.shape, b.shape);
+
 function unaryImpl(name: string) {
   return ([x]: DenseTensor[]): DenseTensor => {
     const out = empty(x.shape, x.dtype, name);
@@ -109,6 +112,7 @@ function unaryPrim(name: string, { slope, from, fused }: UnarySpec): Unary {
     sparsity: 'elementwise',
     dual: unaryDual(name),
     cotangent: fused === 'both' ? unaryCotangent(name, from) : undefined,
+    into: unaryInto(name),
     jvp: ({ inputs: [x], tangents: [t], out }) => (t ? mul(slope(pick(x, out)), t) : null),
     vjp: ({ ct, inputs: [x], out }) => [mul(ct, slope(pick(x, out)))],
   });
@@ -118,6 +122,7 @@ function unaryPrim(name: string, { slope, from, fused }: UnarySpec): Unary {
 const negP: Unary = defineLinear({
   name: 'neg',
   impl: unaryImpl('neg'),
+  into: unaryInto('neg'),
   shape: sameAval,
   sparsity: 'elementwise',
   apply: ([t]) => t && neg(t),
@@ -149,6 +154,7 @@ const absP = unaryPrim('abs', { from: 'x', slope: (x) => sign(x), fused: 'both' 
 const signP: Unary = definePrimitive({
   name: 'sign',
   impl: unaryImpl('sign'),
+  into: unaryInto('sign'),
   shape: sameAval,
   saves: [],
   sparsity: 'none',
@@ -213,6 +219,7 @@ function binaryPrim(name: string, spec: BinarySpec): Binary {
     name,
     broadcasts: true,
     impl: binaryImpl(name),
+    into: binaryInto(name),
     shape: broadcastAval(name),
     sparsity: spec.sparsity ?? 'elementwise',
     saves: spec.saves,
@@ -234,6 +241,7 @@ const addP: Binary = defineLinear({
   name: 'add',
   broadcasts: true,
   impl: binaryImpl('add'),
+  into: binaryInto('add'),
   shape: broadcastAval('add'),
   sparsity: 'elementwise',
   apply: ([ta, tb]) => addTerms(ta, tb),
@@ -244,6 +252,7 @@ const subP: Binary = defineLinear({
   name: 'sub',
   broadcasts: true,
   impl: binaryImpl('sub'),
+  into: binaryInto('sub'),
   shape: broadcastAval('sub'),
   sparsity: 'elementwise',
   apply: ([ta, tb]) => addTerms(ta, tb && neg(tb)),

@@ -3,33 +3,120 @@
 // `bind`, so every enclosing transform sees the program's primitives one by one: that is how
 // a jitted function is differentiated (a tape of the program, or duals through it), batched or
 // inlined into an enclosing jit, without calling the traced function again.
+import { BYTES, allocBlock, releaseBlock } from '../backend/buffer.js';
+import type { BoundKernel } from '../backend/kernels.js';
 import { bind } from '../core/trace.js';
+import { empty } from '../tensor/create.js';
+import { sizeOf } from '../tensor/shape.js';
 import { DenseTensor, type Tensor } from '../tensor/tensor.js';
 import { definedBy, type Program } from './program.js';
 
-/** Per equation, the variables that die after it: intermediates not returned by the program. */
-function lastUses(program: Program): Int32Array[] {
-  const last = new Int32Array(program.avals.length).fill(-1);
-  program.equations.forEach((eq, i) => {
+/**
+ * What a program's concrete run needs, computed once: the variables that die after each
+ * equation, each equation's bound kernel (null: call impl), and the planned buffer of each
+ * variable that gets one.
+ *
+ * Buffers: an intermediate gets a buffer of the arena when its equation has a bound kernel and
+ * every equation that reads it has one too (impl may return a view of its input, as reshape
+ * does, which would outlive the planned buffer). Buffers of the same dtype and size are reused
+ * once the variable in them is dead, found by walking the equations in order (liveness). The
+ * arena is allocated once and kept with the plan; a run allocates only its outputs and the
+ * results of equations without a bound kernel.
+ */
+interface Plan {
+  dying: Int32Array[];
+  bound: (BoundKernel | null)[];
+  /** The arena tensor standing for each variable (shape as the variable's), or null. */
+  slots: (DenseTensor | null)[];
+  arenaBytes: number;
+  peakBytes: number;
+}
+
+function makePlan(program: Program): Plan {
+  const { equations, avals, outputs } = program;
+  const last = new Int32Array(avals.length).fill(-1);
+  equations.forEach((eq, i) => {
     for (const v of eq.inputs) last[v] = i;
   });
   const first = program.inputCount + program.consts.length;
-  for (const v of program.outputs) last[v] = -1;
-  const dying: number[][] = program.equations.map(() => []);
+  const isOutput = new Uint8Array(avals.length);
+  for (const v of outputs) {
+    last[v] = -1;
+    isOutput[v] = 1;
+  }
+  const dying: number[][] = equations.map(() => []);
   for (let v = first; v < last.length; v++) if (last[v] >= 0) dying[last[v]].push(v);
-  // An equation whose output nobody reads frees it at once.
-  program.equations.forEach((eq, i) => {
-    for (const v of definedBy(eq)) if (last[v] < 0 && !program.outputs.includes(v)) dying[i].push(v);
+  equations.forEach((eq, i) => {
+    for (const v of definedBy(eq)) if (last[v] < 0 && !isOutput[v]) dying[i].push(v);
   });
-  return dying.map((d) => Int32Array.from(d));
+  const bound = equations.map((eq) => (eq.call || !eq.prim.into ? null : eq.prim.into(eq.inputs.map((v) => avals[v]), eq.params)));
+  // A variable read by an equation without a bound kernel cannot live in the arena.
+  const plannable = new Uint8Array(avals.length);
+  equations.forEach((eq, i) => {
+    if (!eq.call && bound[i] && !isOutput[eq.out]) plannable[eq.out] = 1;
+  });
+  equations.forEach((eq, i) => {
+    if (!bound[i]) for (const v of eq.inputs) plannable[v] = 0;
+  });
+  // Walk the equations: give each plannable output a free buffer of its dtype and size, or a
+  // new one; return buffers to the free pool when their variable dies.
+  const free = new Map<string, { ptr: number; size: number }[]>();
+  const blockOf = new Map<number, { ptr: number; size: number; key: string }>();
+  const blocks: { ptr: number; bytes: number }[] = [];
+  const slots: (DenseTensor | null)[] = new Array(avals.length).fill(null);
+  let live = 0, peak = 0;
+  equations.forEach((eq, i) => {
+    if (!eq.call && plannable[eq.out]) {
+      const a = avals[eq.out];
+      const size = sizeOf(a.shape);
+      const key = `${a.dtype}:${size}`;
+      const pool = free.get(key);
+      let block = pool && pool.pop();
+      if (!block) {
+        block = { ptr: allocBlock(a.dtype, size), size };
+        blocks.push({ ptr: block.ptr, bytes: size * BYTES[a.dtype] });
+      }
+      blockOf.set(eq.out, { ...block, key });
+      slots[eq.out] = new DenseTensor(block.ptr, a.dtype, a.shape, true, size);
+      live += size * BYTES[a.dtype];
+      peak = Math.max(peak, live);
+    }
+    for (const v of dying[i]) {
+      const b = blockOf.get(v);
+      if (!b) continue;
+      let pool = free.get(b.key);
+      if (!pool) free.set(b.key, (pool = []));
+      pool.push({ ptr: b.ptr, size: b.size });
+      live -= b.size * BYTES[avals[v].dtype];
+    }
+  });
+  const plan = { dying: dying.map((d) => Int32Array.from(d)), bound, slots, arenaBytes: blocks.reduce((n, b) => n + b.bytes, 0), peakBytes: peak };
+  if (blocks.length > 0) arenas.register(plan, blocks);
+  return plan;
 }
 
-const plans = new WeakMap<Program, Int32Array[]>();
+// A plan's arena is freed when the plan (and so its program) is collected.
+const arenas = new FinalizationRegistry<{ ptr: number; bytes: number }[]>((blocks) => {
+  for (const b of blocks) releaseBlock(b.ptr, b.bytes);
+});
+
+const plans = new WeakMap<Program, Plan>();
+
+function planOf(program: Program): Plan {
+  let plan = plans.get(program);
+  if (!plan) plans.set(program, (plan = makePlan(program)));
+  return plan;
+}
+
+/** The arena of a program's plan, and the peak of its intermediates that live there at once. */
+export function arenaOf(program: Program): { bytes: number; peakBytes: number } {
+  const plan = planOf(program);
+  return { bytes: plan.arenaBytes, peakBytes: plan.peakBytes };
+}
 
 /** Executes `program` on concrete `inputs` (its inputs, then its captures). */
 export function runProgram(program: Program, inputs: readonly DenseTensor[]): DenseTensor[] {
-  let dying = plans.get(program);
-  if (!dying) plans.set(program, (dying = lastUses(program)));
+  const { dying, bound, slots } = planOf(program);
   const env: (DenseTensor | undefined)[] = new Array(program.avals.length);
   for (let i = 0; i < inputs.length; i++) env[i] = inputs[i];
   const consts = program.consts;
@@ -46,17 +133,26 @@ export function runProgram(program: Program, inputs: readonly DenseTensor[]): De
         const outs = eq.call.run(args.slice());
         eq.outs.forEach((v, j) => (env[v] = outs[j] as DenseTensor));
       } else {
-        env[eq.out] = eq.prim.impl(args, eq.params);
+        const kernel = bound[i];
+        if (kernel) {
+          const a = program.avals[eq.out];
+          const out = slots[eq.out] ?? empty(a.shape, a.dtype, eq.prim.name);
+          kernel(out, args);
+          env[eq.out] = out;
+        } else {
+          env[eq.out] = eq.prim.impl(args, eq.params);
+        }
       }
       const d = dying[i];
       for (let j = 0; j < d.length; j++) {
-        env[d[j]]!.dispose();
-        env[d[j]] = undefined;
+        const v = d[j];
+        if (slots[v] === null) env[v]!.dispose();
+        env[v] = undefined;
       }
     }
   } catch (e) {
     const firstOwn = program.inputCount + consts.length;
-    for (let v = firstOwn; v < env.length; v++) env[v]?.dispose();
+    for (let v = firstOwn; v < env.length; v++) if (slots[v] === null) env[v]?.dispose();
     throw e;
   }
   // Outputs never alias the caller's inputs or the program's constants.

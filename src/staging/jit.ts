@@ -8,7 +8,7 @@ import { checkFunction, scoped } from '../transforms/util.js';
 import { JvpTrace } from '../transforms/forward.js';
 import { TapeTrace } from '../transforms/reverse.js';
 import { forwardCall, tapedCall } from './differentiate.js';
-import { evalProgram, runProgram } from './execute.js';
+import { arenaOf, evalProgram, runProgram } from './execute.js';
 import type { Program } from './program.js';
 import { traceProgram } from './trace.js';
 
@@ -27,6 +27,10 @@ export interface JitStats {
   cacheHits: number;
   /** Programs in the cache. */
   programs: number;
+  /** Bytes of the planned buffers (arenas) of the cached programs that have run. */
+  arenaBytes: number;
+  /** The most bytes their planned intermediates hold at once (the arena's lower bound). */
+  arenaPeakBytes: number;
 }
 
 interface Staged {
@@ -66,7 +70,7 @@ export function jit<F extends Fn>(f: F, options: JitOptions = {}): Jitted<F> {
     if (!Number.isInteger(s) || s < 0) throw new ArgumentError(`jit: staticArgnums must be non-negative integers, got ${JSON.stringify(options.staticArgnums)}.`);
   }
   const cache = new Map<string, Staged>();
-  const stats: JitStats = { traces: 0, cacheHits: 0, programs: 0 };
+  const stats = { traces: 0, cacheHits: 0, programs: 0 };
   let lastKey: string[] | null = null;
   let warned = false;
 
@@ -129,7 +133,15 @@ export function jit<F extends Fn>(f: F, options: JitOptions = {}): Jitted<F> {
 
   return Object.assign(call as F, {
     program: (...args: unknown[]) => lookup(args).program,
-    stats: () => ({ ...stats }),
+    stats: (): JitStats => {
+      let arenaBytes = 0, arenaPeakBytes = 0;
+      for (const staged of cache.values()) {
+        const a = arenaOf(staged.program);
+        arenaBytes += a.bytes;
+        arenaPeakBytes += a.peakBytes;
+      }
+      return { ...stats, arenaBytes, arenaPeakBytes };
+    },
   }) as Jitted<F>;
 }
 
