@@ -44,6 +44,12 @@ describe('jit: tracing and caching', () => {
     const f = jit((x: Tensor) => (x.item() > 0 ? x : mul(x, -1)));
     expect(() => f(array(2))).toThrow(ConcretizationError);
     expect(() => f(array(2))).toThrow(/staticArgnums.*where.*cond/s);
+    for (const read of [(x: Tensor) => x.toArray(), (x: Tensor) => x.data(), (x: Tensor) => Number(x), (x: Tensor) => (x as unknown as number) > 0, (x: Tensor) => Math.tanh(x as unknown as number)]) {
+      expect(() => jit((x: Tensor) => [read(x), x][1] as Tensor)(array(2))).toThrow(ConcretizationError);
+    }
+    expect(() => jit((x: Tensor) => (Number(x) > 0 ? x : x))(array(2))).toThrow(/f64\[\].*as a JS number or boolean/s);
+    // String conversion still works (printing inside a traced function).
+    expect(String(jit((x: Tensor) => x).program(array([1, 2])))).toContain('lambda a:f64[2]');
   });
 });
 

@@ -44,6 +44,16 @@ export class StagedTracer extends Tracer {
     return [];
   }
 
+  /** Inside jit a value has no number to give: `x > 0`, `+x` and Math.* name the ways out. */
+  override [Symbol.toPrimitive](hint: string): string {
+    if (hint === 'string') return `StagedTracer(${fmtAval(this.aval)})`;
+    throw this.concretization('its value as a JS number or boolean (x > 0, +x, Number(x), Math.*)');
+  }
+
+  override toString(): string {
+    return `StagedTracer(${fmtAval(this.aval)})`;
+  }
+
   /** The error for reading this traced value as a concrete one. */
   concretization(what: string): ConcretizationError {
     return new ConcretizationError(`${this.trace.name}: ${what} was read, but inside jit the value ${fmtAval(this.aval)} (shape ${fmtShape(this.aval.shape)}) is abstract: it has a shape and a dtype, no data yet. item(), data(), toArray() and using a tensor as a JS number or boolean need a concrete value. Ways out: mark the argument static (jit(f, {staticArgnums: [i]})) if it is a configuration value; select with where(cond, a, b) instead of if/else; branch with cond(pred, onTrue, onFalse, ...operands); loop with whileLoop, fori or scan; or move the read outside the jitted function.`);
