@@ -19,7 +19,6 @@ import { flatten, unflatten, type Leaf, type TreeDef } from '../tree.js';
 import { checkFunction, normalizeArgnums, scoped } from '../transforms/util.js';
 import type { AnyFunction, Argnums, GradientOf, Gradients, Jacobian, TreeArgs } from '../transforms/types.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => unknown;
 
 export type Stencil = 2 | 4;

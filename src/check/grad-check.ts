@@ -15,7 +15,6 @@ import { checkFunction, scoped } from '../transforms/util.js';
 import { toTensor } from '../ops/convert.js';
 import { checkStencil, directionalDiff, leafData, leafPaths, rebuildLeaf, type LeafData, type Stencil } from './finite-diff.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => unknown;
 
 export type CheckMode = 'fwd' | 'rev';

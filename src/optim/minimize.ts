@@ -76,7 +76,6 @@ function positiveInteger(op: string, what: string, value: unknown, fallback: num
  * const { x, fun, converged } = minimize(rosen, array([-1.2, 1]), { tol: 1e-8 });
  * // x ~ [1, 1], fun ~ 0, converged true
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function minimize<F extends (x: any) => Scalar>(f: F, x0: TreeArgs<Parameters<F>, 0>[0],
   options: MinimizeOptions<Tensors<Parameters<F>[0]>> = {}): MinimizeResult<Tensors<Parameters<F>[0]>> {
   const op = 'minimize';

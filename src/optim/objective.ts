@@ -28,7 +28,6 @@ export class Objective {
   private readonly def: TreeDef;
   private readonly leaves: LeafLayout[];
 
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   constructor(private readonly op: string, private readonly f: (x: any) => unknown, x0: unknown) {
     const { leaves, def } = flatten(x0, `${op}: x0`);
     this.def = def;

@@ -18,7 +18,6 @@ import { DepTrace } from './sparse-trace.js';
 import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { checkFunction, scoped } from '../transforms/util.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (x: any, ...rest: any[]) => unknown;
 
 /** A Jacobian's sparsity pattern in CSR form: row i (output element) has nonzeros in columns indices[indptr[i]..indptr[i+1]). */

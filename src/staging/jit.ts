@@ -40,7 +40,6 @@ interface Staged {
   captures: Tracer[];
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => any;
 
 export type Jitted<F extends Fn> = F & {

@@ -13,7 +13,6 @@ import { identityBlock, type JacOptions } from './jvp.js';
 import { checkDifferentiated, checkFunction, checkOptions, normalizeArgnums, refuseThenable, scoped, unaliased } from './util.js';
 import type { AnyFunction, Argnums, GradientOf, Gradients, Jacobian, Scalar, TensorLikes, Tensors, TreeArgs } from './types.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => any;
 
 interface Taped {
@@ -66,9 +65,7 @@ export interface GradOptions<N extends Argnums = Argnums> {
 }
 
 /** A function grad accepts: a scalar result, or [scalar, aux] with hasAux. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ScalarFunction = (...args: any[]) => Scalar;
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type ScalarAuxFunction = (...args: any[]) => readonly [Scalar, unknown];
 
 /** The aux part of a hasAux function's result. */

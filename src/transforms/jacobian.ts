@@ -9,7 +9,6 @@ import { checkFunction, checkOptions } from './util.js';
 import type { AnyFunction, Argnums, GradientOf, Gradients, Jacobian, TensorLikes, TreeArgs } from './types.js';
 import type { ScalarFunction } from './grad.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => any;
 
 /**

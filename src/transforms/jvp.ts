@@ -12,7 +12,6 @@ import { Dual, JvpTrace } from './forward.js';
 import { checkDifferentiated, checkFunction, checkOptions, normalizeArgnums, refuseThenable, scoped, unaliased } from './util.js';
 import type { AnyFunction, Argnums, GradientOf, Jacobian, TensorLikes, Tensors, TreeArgs } from './types.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => unknown;
 
 /** Result leaves of f's output, split into primal values and chunked tangents. */

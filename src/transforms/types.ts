@@ -11,7 +11,6 @@ import type { Tensor } from '../tensor/tensor.js';
 export type IsAny<T> = 0 extends 1 & T ? true : false;
 
 /** A function a transform accepts; which of its arguments are trees is checked per call. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyFunction = (...args: any[]) => unknown;
 
 /** `argnums`: one argument position, or several (then the result is a tuple). */
@@ -37,7 +36,7 @@ export type IsTree<T> = IsAny<T> extends true ? true
  * A tree whose leaves may be tensors or plain numbers, shaped like T: what a transformed
  * function accepts for a differentiated argument, and the type of tangents and cotangents.
  */
-export type TensorLikes<T> = IsAny<T> extends true ? any // eslint-disable-line @typescript-eslint/no-explicit-any
+export type TensorLikes<T> = IsAny<T> extends true ? any
   : Tensor extends T ? T | number
   : T extends Tensor | number ? Tensor | number
   : T extends null | undefined ? T
@@ -50,7 +49,7 @@ export type TensorLikes<T> = IsAny<T> extends true ? any // eslint-disable-line 
  * numbers (a number argument's gradient is a 0-d tensor), keeping arrays, tuples and object
  * keys; null and undefined stay.
  */
-export type Tensors<T> = IsAny<T> extends true ? any // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Tensors<T> = IsAny<T> extends true ? any
   : Tensor extends T ? Tensor
   : T extends Tensor | number ? Tensor
   : T extends null | undefined ? T
@@ -87,7 +86,7 @@ export type Gradients<P extends readonly unknown[]> = { -readonly [K in keyof P]
  * A Jacobian laid out as dualtape returns it: f's output tree R with each leaf replaced by
  * G (the gradient-shaped tree for the differentiated arguments).
  */
-export type Jacobian<R, G> = IsAny<R> extends true ? any // eslint-disable-line @typescript-eslint/no-explicit-any
+export type Jacobian<R, G> = IsAny<R> extends true ? any
   : R extends Tensor | number ? G
   : R extends null | undefined ? R
   : R extends readonly unknown[] ? { -readonly [K in keyof R]: Jacobian<R[K], G> }

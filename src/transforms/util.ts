@@ -74,7 +74,7 @@ export function checkFunction(op: string, f: unknown): void {
 }
 
 /** An `async` function or async generator, known before calling it. */
-export function isAsyncFunction(f: Function): boolean { // eslint-disable-line @typescript-eslint/no-unsafe-function-type
+export function isAsyncFunction(f: Function): boolean {
   const tag = Object.prototype.toString.call(f);
   return tag === '[object AsyncFunction]' || tag === '[object AsyncGeneratorFunction]';
 }
