@@ -1,7 +1,7 @@
 // Blocks of tensor data in linear memory. A tensor records where its block starts (ptr), its
 // element count and dtype: that triple, DataBuffer, is all a kernel reads. Blocks shared by
-// several tensors (a reshape, an alias) count their extra owners here, so the last owner to
-// let go frees the block; an unshared block, the common case, costs no bookkeeping object.
+// several tensors (a reshape, an alias) count their owners in a SharedBlock, so the last owner
+// to let go frees the block; an unshared block, the common case, costs no bookkeeping at all.
 import { alloc, allocPinned, countTensor, free } from './memory.js';
 
 export type DType = 'float64' | 'float32';
@@ -22,36 +22,35 @@ export function allocBlock(dtype: DType, size: number, pinned = false): number {
   return pinned ? allocPinned(bytes) : alloc(bytes);
 }
 
-const extraOwners = new Map<number, number>();
-
-/** One more tensor owns the block at `ptr`. */
-export function shareBlock(ptr: number): void {
-  extraOwners.set(ptr, (extraOwners.get(ptr) ?? 0) + 1);
+/** The owner count of a block that two or more tensors share (a reshape, an alias). */
+export interface SharedBlock {
+  owners: number;
 }
 
-/** One owner lets go of the block at `ptr`; the last one frees it. */
-export function releaseBlock(ptr: number, bytes: number): void {
-  const extra = extraOwners.get(ptr);
-  if (extra === undefined) free(ptr, bytes);
-  else if (extra === 1) extraOwners.delete(ptr);
-  else extraOwners.set(ptr, extra - 1);
+/** One owner lets go of the block at `ptr`; the last one frees it. An unshared block has one owner. */
+export function releaseBlock(ptr: number, bytes: number, shared?: SharedBlock): void {
+  if (shared !== undefined && --shared.owners > 0) return;
+  free(ptr, bytes);
 }
 
 // Dropped top-level tensors (never disposed, no scope) give their block back when collected.
 // Tensors inside a scope are not registered: the scope frees them, and registering costs
 // more than a small op.
-interface Dropped {
+/** What the registry holds for a dropped tensor: its block, not the tensor. */
+export interface Dropped {
   ptr: number;
   bytes: number;
+  /** Set when the tensor's block is (or becomes) shared. */
+  shared?: SharedBlock;
 }
 
-const registry = new FinalizationRegistry<Dropped>(({ ptr, bytes }) => {
+const registry = new FinalizationRegistry<Dropped>(({ ptr, bytes, shared }) => {
   countTensor(-1);
-  releaseBlock(ptr, bytes);
+  releaseBlock(ptr, bytes, shared);
 });
 
-export function registerDropped(owner: object, block: DataBuffer): void {
-  registry.register(owner, { ptr: block.ptr, bytes: block.size * BYTES[block.dtype] }, owner);
+export function registerDropped(owner: object, held: Dropped): void {
+  registry.register(owner, held, owner);
 }
 
 export function unregisterDropped(owner: object): void {

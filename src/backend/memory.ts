@@ -48,7 +48,8 @@ export function scratchPtr(): number {
 
 export function sizeClass(bytes: number): number {
   if (bytes <= 16) return 16;
-  if (bytes <= PAGE) return 2 ** Math.ceil(Math.log2(bytes));
+  // The next power of two: 1 << (32 - clz32(bytes - 1)), exact for bytes up to 2^31.
+  if (bytes <= PAGE) return 1 << (32 - Math.clz32(bytes - 1));
   return Math.ceil(bytes / PAGE) * PAGE;
 }
 

@@ -1,7 +1,7 @@
 // The Tensor type every op and transform speaks. `Tensor` is abstract: a `DenseTensor` owns
 // data in wasm memory; tracers (src/core/) stand for a value inside a transform and reach
 // their data through their primal. Chainable methods (x.mul(y)) are attached by src/ops/.
-import { BYTES, releaseBlock, registerDropped, shareBlock, unregisterDropped, type DataBuffer, type DType } from '../backend/buffer.js';
+import { BYTES, releaseBlock, registerDropped, unregisterDropped, type DataBuffer, type DType, type Dropped, type SharedBlock } from '../backend/buffer.js';
 import { countTensor, sizeClass } from '../backend/memory.js';
 import { forgetTopLevel, noteTopLevel } from '../backend/leak-watch.js';
 import { readData } from '../backend/io.js';
@@ -125,19 +125,22 @@ export class DenseTensor extends Tensor implements DataBuffer {
   scope: Scope | null = null;
   /**
    * PERSISTENT (a cached constant: never freed, belongs to no scope), or REGISTERED (with the
-   * FinalizationRegistry: only tensors at top level are) plus 4 x the leak watch's epoch when
-   * it reached top level. One field, not three: a tape of a scalar program keeps millions of
-   * tensors, and each field costs 8 bytes on all of them.
+   * FinalizationRegistry: only tensors at top level are) with the leak watch's epoch when it
+   * reached top level in the bits above 2. One field, not three: a tape of a scalar program
+   * keeps millions of tensors, and each field costs 8 bytes on all of them.
    */
   private flags = 0;
+  /** The owner count of this tensor's block when other tensors share it (null: sole owner). */
+  private block: SharedBlock | null;
 
   /** @internal a tensor over the block at `ptr`, which it now owns (see share for a second owner). */
-  constructor(ptr: number, dtype: DType, shape: readonly number[], constant = false, size = sizeOf(shape)) {
+  constructor(ptr: number, dtype: DType, shape: readonly number[], constant = false, size = sizeOf(shape), block: SharedBlock | null = null) {
     super();
     this.ptr = ptr;
     this.dtype = dtype;
     this.shape = shape;
     this.elements = size;
+    this.block = block;
     if (constant) {
       this.flags = PERSISTENT;
       return;
@@ -151,9 +154,21 @@ export class DenseTensor extends Tensor implements DataBuffer {
   /** @internal a second tensor over this one's data, viewed with `shape` (same element count). */
   share(shape: readonly number[], op = 'share'): DenseTensor {
     this.liveBuffer(op);
-    if (this.flags !== PERSISTENT) shareBlock(this.ptr);
-    else return new DenseTensor(this.ptr, this.dtype, shape, true, this.elements);
-    return new DenseTensor(this.ptr, this.dtype, shape, false, this.elements);
+    if (this.flags & PERSISTENT) return new DenseTensor(this.ptr, this.dtype, shape, true, this.elements);
+    if (this.block === null) {
+      this.block = { owners: 1 };
+      // A registered tensor's dropped-record must learn that its block is now shared.
+      if (this.flags & REGISTERED) {
+        unregisterDropped(this);
+        registerDropped(this, this.dropped());
+      }
+    }
+    this.block.owners++;
+    return new DenseTensor(this.ptr, this.dtype, shape, false, this.elements, this.block);
+  }
+
+  private dropped(): Dropped {
+    return { ptr: this.ptr, bytes: this.elements * BYTES[this.dtype], shared: this.block ?? undefined };
   }
 
   override get size(): number {
@@ -163,10 +178,11 @@ export class DenseTensor extends Tensor implements DataBuffer {
   /** @internal leaves every scope; the FinalizationRegistry frees it once dropped. */
   toTopLevel(): void {
     this.scope = null;
-    if (this.flags !== 0) return;
+    if (this.flags & (PERSISTENT | REGISTERED)) return;
     if (this.ptr >= 0) {
-      registerDropped(this, this);
-      this.flags = REGISTERED + 4 * noteTopLevel(sizeClass(this.size * BYTES[this.dtype]));
+      const held = this.dropped();
+      registerDropped(this, held);
+      this.flags = REGISTERED | (noteTopLevel(sizeClass(held.bytes)) << 2);
     }
   }
 
@@ -194,7 +210,7 @@ export class DenseTensor extends Tensor implements DataBuffer {
 
   dispose(): void {
     const ptr = this.ptr;
-    if (ptr < 0 || this.flags === PERSISTENT) return;
+    if (ptr < 0 || this.flags & PERSISTENT) return;
     this.ptr = -1;
     this.scope = null;
     countTensor(-1);
@@ -202,6 +218,6 @@ export class DenseTensor extends Tensor implements DataBuffer {
       unregisterDropped(this);
       forgetTopLevel(this.flags >>> 2, sizeClass(this.size * BYTES[this.dtype]));
     }
-    releaseBlock(ptr, this.size * BYTES[this.dtype]);
+    releaseBlock(ptr, this.size * BYTES[this.dtype], this.block ?? undefined);
   }
 }
