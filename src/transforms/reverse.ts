@@ -216,6 +216,14 @@ export class TapeTrace extends Trace {
     return this.record(prim, params, inputs, primals, bind(prim, primals, params));
   }
 
+  /** One Aval object per interned shape and dtype, made on first use in a sweep. */
+  private readonly avals: Aval[] = [];
+
+  private avalOf(shapeId: number, dtypeCode: number): Aval {
+    const key = shapeId * DTYPES.length + dtypeCode;
+    return (this.avals[key] ??= { shape: this.shapes.values[shapeId], dtype: DTYPES[dtypeCode] });
+  }
+
   /** The arguments of record i's vjp rule, rebuilt from the columns. */
   ruleArgs(i: number, ct: Tensor): VjpArgs<unknown> {
     const rule = this.rules.values[this.ruleIds.data[i]];
@@ -225,7 +233,7 @@ export class TapeTrace extends Trace {
     const avals: Aval[] = new Array(count);
     const wanted: boolean[] = new Array(count);
     for (let j = 0; j < count; j++) {
-      avals[j] = { shape: this.shapes.values[this.shapeIds.data[from + j]], dtype: DTYPES[this.dtypes.data[from + j]] };
+      avals[j] = this.avalOf(this.shapeIds.data[from + j], this.dtypes.data[from + j]);
       wanted[j] = this.inputIds.data[from + j] >= 0;
     }
     let out: Tensor = undefined as unknown as Tensor;
@@ -262,13 +270,19 @@ export class TapeTrace extends Trace {
     this.count = 0;
   }
 
-  /** Node i's rule, output variable and input variables (-1: a constant). */
-  node(i: number): { rule: TapeRule<unknown>; outId: number; inputIds: Int32Array } {
-    return {
-      rule: this.rules.values[this.ruleIds.data[i]],
-      outId: this.outIds.data[i],
-      inputIds: this.inputIds.data.subarray(this.inputStart.data[i], this.inputStart.data[i + 1]),
-    };
+  /** Record i's rule. */
+  ruleOf(i: number): TapeRule<unknown> {
+    return this.rules.values[this.ruleIds.data[i]];
+  }
+
+  /** Record i's output variable. */
+  outputOf(i: number): number {
+    return this.outIds.data[i];
+  }
+
+  /** The variable of record i's input j (-1: a constant). */
+  inputOf(i: number, j: number): number {
+    return this.inputIds.data[this.inputStart.data[i] + j];
   }
 }
 
@@ -298,7 +312,7 @@ export function backward(trace: TapeTrace, seeds: Map<number, Tensor>, wanted: r
   const kept: DenseTensor[] = [];
 
   for (let i = trace.length - 1; i >= 0; i--) {
-    const { rule, outId, inputIds } = trace.node(i);
+    const outId = trace.outputOf(i);
     const ct = cotangents[outId];
     if (ct !== undefined) {
       cotangents[outId] = undefined;
@@ -310,14 +324,15 @@ export function backward(trace: TapeTrace, seeds: Map<number, Tensor>, wanted: r
       try {
         const rows = ct.shape[0];
         const args = trace.ruleArgs(i, ct);
+        const rule = trace.ruleOf(i);
         let inputCts: (Tensor | null)[] | null = null;
         if (rule.cotangent && fusedKernels.enabled) {
           inputCts = rule.cotangent(args);
           if (inputCts) fusedKernels.calls++;
         }
         if (!inputCts) inputCts = rule.vjp(args);
-        for (let j = 0; j < inputIds.length; j++) {
-          const id = inputIds[j];
+        for (let j = 0; j < args.avals.length; j++) {
+          const id = trace.inputOf(i, j);
           let c = inputCts[j];
           if (id < 0 || !c) continue;
           const x = args.avals[j];
