@@ -25,6 +25,9 @@ import { definedBy, type Program } from './program.js';
  */
 interface Plan {
   dying: Int32Array[];
+  /** Each equation's argument array, reused from run to run (unless a run is re-entered). */
+  args: DenseTensor[][];
+  running: boolean;
   bound: (BoundKernel | null)[];
   /** The arena tensor standing for each variable (shape as the variable's), or null. */
   slots: (DenseTensor | null)[];
@@ -90,7 +93,7 @@ function makePlan(program: Program): Plan {
       live -= b.size * BYTES[avals[v].dtype];
     }
   });
-  const plan = { dying: dying.map((d) => Int32Array.from(d)), bound, slots, arenaBytes: blocks.reduce((n, b) => n + b.bytes, 0), peakBytes: peak };
+  const plan = { dying: dying.map((d) => Int32Array.from(d)), args: equations.map((eq) => new Array<DenseTensor>(eq.inputs.length)), running: false, bound, slots, arenaBytes: blocks.reduce((n, b) => n + b.bytes, 0), peakBytes: peak };
   if (blocks.length > 0) arenas.register(plan, blocks);
   return plan;
 }
@@ -116,18 +119,28 @@ export function arenaOf(program: Program): { bytes: number; peakBytes: number } 
 
 /** Executes `program` on concrete `inputs` (its inputs, then its captures). */
 export function runProgram(program: Program, inputs: readonly DenseTensor[]): DenseTensor[] {
-  const { dying, bound, slots } = planOf(program);
+  const plan = planOf(program);
+  if (plan.running) return runPlanned(program, plan, inputs, program.equations.map((eq) => new Array<DenseTensor>(eq.inputs.length)));
+  plan.running = true;
+  try {
+    return runPlanned(program, plan, inputs, plan.args);
+  } finally {
+    plan.running = false;
+  }
+}
+
+function runPlanned(program: Program, plan: Plan, inputs: readonly DenseTensor[], argArrays: DenseTensor[][]): DenseTensor[] {
+  const { dying, bound, slots } = plan;
   const env: (DenseTensor | undefined)[] = new Array(program.avals.length);
   for (let i = 0; i < inputs.length; i++) env[i] = inputs[i];
   const consts = program.consts;
   for (let c = 0; c < consts.length; c++) env[program.inputCount + c] = consts[c];
   const equations = program.equations;
-  const args: DenseTensor[] = [];
   try {
     for (let i = 0; i < equations.length; i++) {
       const eq = equations[i];
       const ins = eq.inputs;
-      args.length = ins.length;
+      const args = argArrays[i];
       for (let j = 0; j < ins.length; j++) args[j] = env[ins[j]]!;
       if (eq.call) {
         const outs = eq.call.run(args.slice());

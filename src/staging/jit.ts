@@ -73,8 +73,8 @@ export function jit<F extends Fn>(f: F, options: JitOptions = {}): Jitted<F> {
   let lastKey: string[] | null = null;
   let warned = false;
 
-  /** The signature of a call: a key per argument. */
-  const signature = (args: unknown[]) => args.map((a, i) => (statics.has(i) ? `static:${staticKey(a)}` : treeKey(a, op, i)));
+  /** The signature of a call: a key per argument (a tensor's is its dtype and shape). */
+  const signature = (args: unknown[]) => args.map((a, i) => (statics.has(i) ? `static:${staticKey(a)}` : a instanceof Tensor ? leafKey(a) : treeKey(a, op, i)));
 
   const stage = (args: unknown[], keys: string[]): Staged => {
     stats.traces++;
@@ -142,6 +142,10 @@ export function jit<F extends Fn>(f: F, options: JitOptions = {}): Jitted<F> {
       return { ...stats, arenaBytes, arenaPeakBytes };
     },
   }) as Jitted<F>;
+}
+
+function leafKey(t: Tensor): string {
+  return `${t.dtype}[${t.shape.join(',')}]`;
 }
 
 /** The part of the signature one dynamic argument gives: its tree with leaf shapes and dtypes. */
