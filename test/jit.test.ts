@@ -1,7 +1,7 @@
 // jit: tracing to a program, the program's text, caching, and composition with transforms.
 import { describe, expect, it, vi } from 'vitest';
 import {
-  add, array, checkpoint, cos, customJvp, customVjp, exp, grad, hessian, jacfwd, jacrev, jit, jvp, memory, mul, pow, rootFind,
+  add, array, checkpoint, cos, customJvp, customVjp, div, exp, fixedPoint, grad, hessian, jacfwd, jacrev, jit, jvp, memory, mul, pow, rootFind,
   evalShape, matmul, scan, sin, sub, sum, tanh, tidy, valueAndGrad, vjp, ConcretizationError, type Tensor,
 } from '../src/index.js';
 
@@ -246,4 +246,28 @@ describe('jit: planned memory', () => {
     });
     x.dispose();
   });
+});
+
+describe('jit: more orders of composition', () => {
+  it('jit(jvp(f)) equals jvp(f)', () => tidy(() => {
+    const f = (x: Tensor) => mul(sin(x), exp(x));
+    const x0 = array([0.2, -0.4, 1.1]);
+    const v = array([1, -1, 0.5]);
+    const staged = jit((x: Tensor, t: Tensor) => jvp(f, [x], [t]) as Tensor[]);
+    const [y1, t1] = staged(x0, v) as Tensor[];
+    const [y2, t2] = jvp(f, [x0], [v]) as Tensor[];
+    close(y1, y2);
+    close(t1, t2);
+  }));
+
+  it('fixedPoint with a jitted map, differentiated by the implicit function theorem', () => tidy(() => {
+    // x = cos(x) / a has d x / d a = -(x / a) / (1 + sin(x) / a) at the fixed point.
+    const T = jit((x: Tensor, a: Tensor) => div(cos(x), a));
+    const solve = (a: Tensor) => fixedPoint(T as (x: Tensor, a: Tensor) => Tensor, a, { x0: 0.5 });
+    const a = array(2);
+    const x = (solve(a) as Tensor).item();
+    expect(Math.abs(x - Math.cos(x) / 2)).toBeLessThan(1e-10);
+    const expected = -(x / 2) / (1 + Math.sin(x) / 2);
+    expect((grad(solve)(a) as Tensor).item()).toBeCloseTo(expected, 8);
+  }));
 });
