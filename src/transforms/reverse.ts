@@ -47,6 +47,7 @@ const DTYPES: DType[] = ['float64', 'float32'];
 const spareColumns: Int32Array[] = [];
 const SPARE_LENGTH = 64;
 const MAX_SPARES = 256;
+const NO_DATA = new Int32Array(0);
 
 /** An Int32Array that grows by doubling. */
 class IntColumn {
@@ -55,7 +56,7 @@ class IntColumn {
 
   push(v: number): void {
     if (this.length === this.data.length) {
-      const next = new Int32Array(this.data.length * 2);
+      const next = new Int32Array(Math.max(SPARE_LENGTH, this.data.length * 2));
       next.set(this.data);
       this.data = next;
     }
@@ -65,7 +66,7 @@ class IntColumn {
   /** Hands a small buffer back for the next tape; the column is empty afterwards. */
   release(): void {
     if (this.data.length === SPARE_LENGTH && spareColumns.length < MAX_SPARES) spareColumns.push(this.data);
-    this.data = new Int32Array(0);
+    this.data = NO_DATA;
     this.length = 0;
   }
 }
