@@ -1,20 +1,15 @@
 // finiteDiff and gradCheck: numerical Jacobians with the 2- and 4-point stencils, and the
 // derivative checker that must pass on correct rules and name the mode, order and input of a
 // wrong one.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  ArgumentError, array, concat, cos, customJvp, customVjp, exp, finiteDiff, gradCheck, jacfwd, matmul, memory, mul,
+  ArgumentError, array, concat, cos, customJvp, customVjp, exp, finiteDiff, gradCheck, jacfwd, matmul, mul,
   reshape, sin, stack, stopGradient, sum, tanh, tidy, type Tensor,
 } from './helpers/api.js';
 import { expectClose } from './helpers/check.js';
+import { expectMemoryRestored } from './helpers/memory.js';
 
-let bytesBefore = 0;
-beforeAll(() => {
-  bytesBefore = memory().bytesInUse;
-});
-afterAll(() => {
-  expect(memory().bytesInUse).toBe(bytesBefore);
-});
+expectMemoryRestored();
 
 /** The largest |J_ii - exact(x_i)| of a numerical Jacobian of an elementwise function. */
 function diagonalError(J: Tensor, x: Tensor, exact: (v: number) => number): number {

@@ -1,6 +1,6 @@
 // checkpoint(f): the same derivatives as f in every mode and nesting, f's intermediates off the
 // tape, the recomputation counted, and the policies' promises kept.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DifferentiationError, add, array, checkpoint, cos, exp, grad, jacrev, jvp, linspace, memory, mul, name, saveAll, saveNothing,
   saveOnly, sin, sum, tanh, tidy, valueAndGrad, vjp, type CheckpointPolicy, type Tensor,
@@ -9,14 +9,9 @@ import { checkGrads, expectClose } from './helpers/check.js';
 import { definePrimitive } from '../src/core/primitive.js';
 import { bind } from '../src/core/trace.js';
 import type { DenseTensor } from '../src/tensor/tensor.js';
+import { expectMemoryRestored } from './helpers/memory.js';
 
-let bytesBefore = 0;
-beforeAll(() => {
-  bytesBefore = memory().bytesInUse;
-});
-afterAll(() => {
-  expect(memory().bytesInUse).toBe(bytesBefore);
-});
+expectMemoryRestored();
 
 /** exp with a counter on its kernel, to see which primitives a recomputation runs again. */
 let expKernelRuns = 0;

@@ -1,13 +1,11 @@
 // Decompositions under jit and sparsityPattern. A separate file from decomp.test.ts, whose
 // memory check would count the constants a kept jit program holds (the masks and identities its
 // rules created while tracing) for as long as the jitted function lives.
-import { describe, expect, it } from 'vitest';
-import { add, eigh, grad, jit, lstsq, matmul, mul, qr, randn, sparsityPattern, sum, svd, tidy, transpose, type Tensor } from './helpers/api.js';
+import { describe, expect } from 'vitest';
+import { add, eigh, grad, jit, lstsq, matmul, mul, qr, randn, sparsityPattern, sum, svd, transpose, type Tensor } from './helpers/api.js';
 import { expectClose } from './helpers/check.js';
+import { spec } from './helpers/memory.js';
 
-function spec(name: string, body: () => void): void {
-  it(name, () => tidy(body));
-}
 
 function mT(x: Tensor): Tensor {
   const perm = x.shape.map((_, i) => i);

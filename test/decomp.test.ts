@@ -2,25 +2,16 @@
 // matrices, known least-squares solutions) and identities (reconstruction, orthogonality),
 // every rule against finite differences and reverse against forward (checkGrads), second order
 // through the rules, batching, float32, JAX's convention at degenerate points, and the errors.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import {
-  LinAlgError, ShapeError, ArgumentError, add, array, eigh, eye, grad, jvp, lstsq, matmul, memory, mul, qr, randn, reshape, slice,
-  solve, sum, svd, tidy, transpose, type Tensor,
+  LinAlgError, ShapeError, ArgumentError, add, array, eigh, eye, grad, jvp, lstsq, matmul, mul, qr, randn, reshape, slice,
+  solve, sum, svd, transpose, type Tensor,
 } from './helpers/api.js';
 import { checkGrads, expectClose } from './helpers/check.js';
+import { expectMemoryRestored, spec } from './helpers/memory.js';
 
-let bytesBefore = 0;
-beforeAll(() => {
-  bytesBefore = memory().bytesInUse;
-});
-afterAll(() => {
-  expect(memory().bytesInUse).toBe(bytesBefore);
-});
+expectMemoryRestored();
 
-/** `it` whose body runs in a tidy scope, so the file leaves memory as it found it. */
-function spec(name: string, body: () => void): void {
-  it(name, () => tidy(body));
-}
 
 /** Swaps the last two axes. */
 function mT(x: Tensor): Tensor {

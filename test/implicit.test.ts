@@ -2,26 +2,17 @@
 // come from the implicit function theorem, checked against closed forms and against finite
 // differences of the solver itself, in both modes and nested; the iterations are never
 // differentiated.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import {
   ArgumentError, ConvergenceError, DifferentiationError, ShapeError, add, array, cos, fixedPoint, grad, jacfwd, jacrev,
-  jvp, matmul, memory, mul, randn, rootFind, sin, sum, tanh, tidy, zeros, type Tensor,
+  jvp, matmul, mul, randn, rootFind, sin, sum, tanh, tidy, zeros, type Tensor,
 } from './helpers/api.js';
 import { Tracer } from '../src/core/trace.js';
 import { checkGrads, expectClose } from './helpers/check.js';
+import { expectMemoryRestored, spec } from './helpers/memory.js';
 
-let bytesBefore = 0;
-beforeAll(() => {
-  bytesBefore = memory().bytesInUse;
-});
-afterAll(() => {
-  expect(memory().bytesInUse).toBe(bytesBefore);
-});
+expectMemoryRestored();
 
-/** `it` whose body runs in a tidy scope, so the file leaves memory as it found it. */
-function spec(name: string, body: () => void): void {
-  it(name, () => tidy(body));
-}
 
 // The seed's example: F(x, factor) = factor x^3 - x - 2.
 const F = (x: Tensor, factor: Tensor) => factor.mul(x.pow(3)).sub(x).sub(2);

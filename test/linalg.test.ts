@@ -1,25 +1,16 @@
 // Linear algebra: values against known matrices and identities, every rule against finite
 // differences and reverse against forward (checkGrads), second order through the rules
 // (hvp and hessians through solve), batching, float32, and the errors.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   DualtapeError, LinAlgError, ShapeError, add, array, cholesky, det, eye, grad, hessian, hvp, inv, jacfwd, jacrev, jvp, logdet, matmul,
   memory, mul, randn, reshape, sin, slice, solve, square, sum, tidy, transpose, triangularSolve, type Tensor,
 } from './helpers/api.js';
 import { checkGrads, expectClose } from './helpers/check.js';
+import { expectMemoryRestored, spec } from './helpers/memory.js';
 
-let bytesBefore = 0;
-beforeAll(() => {
-  bytesBefore = memory().bytesInUse;
-});
-afterAll(() => {
-  expect(memory().bytesInUse).toBe(bytesBefore);
-});
+expectMemoryRestored();
 
-/** `it` whose body runs in a tidy scope, so the file leaves memory as it found it. */
-function spec(name: string, body: () => void): void {
-  it(name, () => tidy(body));
-}
 
 /** A well-conditioned random matrix (or batch of them): randn + n I. */
 function wellConditioned(shape: number[], seed: number, dtype: 'float64' | 'float32' = 'float64'): Tensor {

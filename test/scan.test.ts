@@ -1,21 +1,16 @@
 // scan and its checkpointing schedules: the Revolve schedule on its own (counts against the
 // closed form and against dynamic programming), scan's loop semantics, its gradients with and
 // without a budget, the step-count and peak-memory promises on a long loop, and the errors.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ArgumentError, ShapeError, add, array, grad, jacrev, jvp, linspace, memory, mul, optimalAdvances,
   revolveSchedule, scan, scheduleStats, sin, sum, tidy, uniformSchedule, valueAndGrad, vjp, zeros,
   type ScanOptions, type ScheduleAction, type Tensor,
 } from './helpers/api.js';
 import { expectClose } from './helpers/check.js';
+import { expectMemoryRestored } from './helpers/memory.js';
 
-let bytesBefore = 0;
-beforeAll(() => {
-  bytesBefore = memory().bytesInUse;
-});
-afterAll(() => {
-  expect(memory().bytesInUse).toBe(bytesBefore);
-});
+expectMemoryRestored();
 
 /** Carries out a schedule on step indices, checking every action is possible; returns the turn order. */
 function simulate(actions: readonly ScheduleAction[]): number[] {

@@ -1,8 +1,8 @@
 // Sparse Jacobians: structural sparsity detection by tracing, coloring, and compressed
 // evaluation in forward and reverse mode, against dense Jacobians and closed forms.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  ArgumentError, ShapeError, array, colorColumns, colorRows, concat, exp, grad, greater, hessian, jacfwd, matmul, max, memory, mul,
+  ArgumentError, ShapeError, array, colorColumns, colorRows, concat, exp, grad, greater, hessian, jacfwd, matmul, max, mul,
   neg, pad, randn, sin, softmax, sparseJacobian, sparsityPattern, stopGradient, sum, tanh, tidy, transpose, where,
   zeros, type PatternLike, type Tensor,
 } from './helpers/api.js';
@@ -10,14 +10,9 @@ import { definePrimitive } from '../src/core/primitive.js';
 import { bind } from '../src/core/trace.js';
 import type { DenseTensor } from '../src/tensor/tensor.js';
 import { expectClose } from './helpers/check.js';
+import { expectMemoryRestored } from './helpers/memory.js';
 
-let bytesBefore = 0;
-beforeAll(() => {
-  bytesBefore = memory().bytesInUse;
-});
-afterAll(() => {
-  expect(memory().bytesInUse).toBe(bytesBefore);
-});
+expectMemoryRestored();
 
 /** The pattern's rows as lists of column indices. */
 function rows(p: PatternLike): number[][] {
