@@ -7,7 +7,7 @@ import { allPrimitives, definePrimitive, type Primitive } from '../src/core/prim
 import { bind } from '../src/core/trace.js';
 import { DenseTensor } from '../src/tensor/tensor.js';
 import { add, array, cos, jacfwd, jacobian, jacrev, matmul, mul, sin, sparsityPattern, sum, tidy, transpose, type Tensor } from '../src/index.js';
-import { seededUniform } from '../src/tensor/create.js';
+import { empty, seededUniform } from '../src/tensor/create.js';
 
 type Params = Record<string, unknown>;
 const denseMap = (x: Tensor) => mul(x, sum(x));
@@ -172,5 +172,25 @@ describe('jacobian auto chooses by abstract evaluation', () => {
     const f = (x: Tensor) => (x.sum().item() > 0 ? bind(countedSin, [x], {}) : x);
     const x = array([0.1, 0.2]);
     expect(Array.from((jacobian(f)(x) as Tensor).data())).toEqual(Array.from((jacfwd(f)(x) as Tensor).data()));
+  });
+});
+
+describe('bound kernels (into) equal impl to the bit', () => {
+  const bound = walked.filter((p) => p.into);
+  it('covers the elementwise primitives', () => {
+    expect(bound.map((p) => p.name)).toEqual(expect.arrayContaining(['add', 'mul', 'exp', 'neg', 'where', 'sum', 'matmul']));
+  });
+  describe.each(bound.map((p) => [p.name, p] as [string, Primitive<unknown>]))('%s', (_, prim) => {
+    it.each((cases[prim.name] ?? []).map((c, i) => [i, c] as [number, Case]))('case %i', (_, c) => {
+      tidy(() => {
+        const xs = c.shapes.map((s, i) => input(s, c, i)) as DenseTensor[];
+        const kernel = prim.into!(xs.map((x) => ({ shape: x.shape, dtype: x.dtype })), c.params ?? {});
+        if (!kernel) return;
+        const expected = prim.impl(xs, c.params ?? {});
+        const out = empty(expected.shape, expected.dtype);
+        kernel(out, xs);
+        expect(Array.from(out.data()).map((v) => Object.is(v, -0) ? '-0' : v)).toEqual(Array.from(expected.data()).map((v) => Object.is(v, -0) ? '-0' : v));
+      });
+    });
   });
 });

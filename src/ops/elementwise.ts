@@ -383,6 +383,11 @@ const whereP = definePrimitive({
     kernels.where(out.liveBuffer('where'), c.liveBuffer('where'), a.liveBuffer('where'), b.liveBuffer('where'), shape, [c.shape, a.shape, b.shape]);
     return out;
   },
+  into([c, a, b]) {
+    const shape = broadcastShapes('where', c.shape, a.shape, b.shape);
+    const shapes = [c.shape, a.shape, b.shape];
+    return (out, [cb, ab, bb]) => kernels.where(out, cb, ab, bb, shape, shapes);
+  },
   shape: ([c, a, b]) => ({ shape: broadcastShapes('where', c.shape, a.shape, b.shape), dtype: a.dtype }),
   saves: [0],
   // A constant condition selects per element; a traced one may select either branch.

@@ -3,7 +3,8 @@
 // in either layout.
 import * as kernels from '../backend/kernels.js';
 import { broadcastStrides } from '../backend/kernels.js';
-import { definePrimitive, type Sparsity } from '../core/primitive.js';
+import { definePrimitive, type Aval, type Sparsity } from '../core/primitive.js';
+import type { BoundKernel } from '../backend/kernels.js';
 import { bind } from '../core/trace.js';
 import { empty } from '../tensor/create.js';
 import { broadcastShapes, sizeOf } from '../tensor/shape.js';
@@ -26,6 +27,37 @@ function dims(a: readonly number[], b: readonly number[], { transA, transB }: Ma
   const kb = transB ? b[rb - 1] : b[rb - 2];
   const n = transB ? b[rb - 2] : b[rb - 1];
   return { m, ka, kb, n };
+}
+
+/** The product's kernel calls for these operand shapes, planned once (the batch walk included). */
+function matmulInto(a: Aval, b: Aval, p: MatmulParams): BoundKernel {
+  const { m, ka: kk, n } = dims(a.shape, b.shape, p);
+  const batchA = a.shape.slice(0, -2), batchB = b.shape.slice(0, -2);
+  const batch = broadcastShapes('matmul', batchA, batchB);
+  const count = sizeOf(batch);
+  if (count === 0 || m === 0 || n === 0) return () => {};
+  if (batchB.length === 0 && !p.transA) {
+    // Stacked rows of A against one B: a single GEMM over all rows.
+    return (out, [A, B]) => kernels.matmul(out, 0, A, 0, B, 0, count * m, kk, n, false, p.transB);
+  }
+  const sa = broadcastStrides(batchA, batch), sb = broadcastStrides(batchB, batch);
+  const offsets: [number, number][] = [];
+  const index = new Array<number>(batch.length).fill(0);
+  for (let i = 0; i < count; i++) {
+    let offA = 0, offB = 0;
+    for (let d = 0; d < batch.length; d++) {
+      offA += index[d] * sa[d];
+      offB += index[d] * sb[d];
+    }
+    offsets.push([offA * m * kk, offB * kk * n]);
+    for (let d = batch.length - 1; d >= 0; d--) {
+      if (++index[d] < batch[d]) break;
+      index[d] = 0;
+    }
+  }
+  return (out, [A, B]) => {
+    for (let i = 0; i < count; i++) kernels.matmul(out, i * m * n, A, offsets[i][0], B, offsets[i][1], m, kk, n, p.transA, p.transB);
+  };
 }
 
 // out[t, i, j] = sum_l A[t, i, l] B[t, l, j]: the union over l, skipping terms whose constant
@@ -54,34 +86,12 @@ const matmulP = definePrimitive<MatmulParams>({
   name: 'matmul',
   broadcasts: true,
   impl([a, b], p) {
-    const { m, ka: kk, n } = dims(a.shape, b.shape, p);
-    const batchA = a.shape.slice(0, -2), batchB = b.shape.slice(0, -2);
-    const batch = broadcastShapes('matmul', batchA, batchB);
-    const out = empty([...batch, m, n], a.dtype, 'matmul');
-    const O = out.liveBuffer('matmul'), A = a.liveBuffer('matmul'), B = b.liveBuffer('matmul');
-    const count = sizeOf(batch);
-    if (count === 0 || m === 0 || n === 0) return out;
-    if (batchB.length === 0 && !p.transA) {
-      // Stacked rows of A against one B: a single GEMM over all rows.
-      kernels.matmul(O, 0, A, 0, B, 0, (count * m), kk, n, false, p.transB);
-      return out;
-    }
-    const sa = broadcastStrides(batchA, batch), sb = broadcastStrides(batchB, batch);
-    const index = new Array<number>(batch.length).fill(0);
-    for (let i = 0; i < count; i++) {
-      let offA = 0, offB = 0;
-      for (let d = 0; d < batch.length; d++) {
-        offA += index[d] * sa[d];
-        offB += index[d] * sb[d];
-      }
-      kernels.matmul(O, i * m * n, A, offA * m * kk, B, offB * kk * n, m, kk, n, p.transA, p.transB);
-      for (let d = batch.length - 1; d >= 0; d--) {
-        if (++index[d] < batch[d]) break;
-        index[d] = 0;
-      }
-    }
+    const { m, n } = dims(a.shape, b.shape, p);
+    const out = empty([...broadcastShapes('matmul', a.shape.slice(0, -2), b.shape.slice(0, -2)), m, n], a.dtype, 'matmul');
+    matmulInto(a, b, p)(out.liveBuffer('matmul'), [a.liveBuffer('matmul'), b.liveBuffer('matmul')]);
     return out;
   },
+  into: ([a, b], p) => matmulInto(a, b, p),
   // With a tangent on A only (a constant weight matrix), the primal and the k tangent
   // directions are rows of one product with B: B is packed once for all of them.
   dual([a, b], [ta, tb], chunk, p) {

@@ -3,6 +3,7 @@
 import * as kernels from '../backend/kernels.js';
 import { broadcastStrides } from '../backend/kernels.js';
 import { defineLinear, type Aval, type Primitive, type Sparsity } from '../core/primitive.js';
+import type { BoundKernel } from '../backend/kernels.js';
 import { bind } from '../core/trace.js';
 import { empty } from '../tensor/create.js';
 import { broadcastShapes, checkShape, normalizeAxes, shapesEqual } from '../tensor/shape.js';
@@ -79,10 +80,24 @@ export const reducedAval = ([x]: readonly Aval[], p: ReduceParams): Aval => ({ s
 // Each output element depends on the input elements reduced into it.
 export const reduceSparsity: Sparsity<ReduceParams> = (algebra, { inputs: [x], params }) => algebra.reduce(x, params.axes);
 
+/**
+ * sum as one kernel call, for all axes or one contiguous run of them (what reduceImpl does in
+ * those cases, so the bits agree); null for several runs.
+ */
+function sumInto(shape: readonly number[], axes: readonly number[]): BoundKernel | null {
+  if (axes.length === shape.length) return (out, [x]) => kernels.fill(out, x.size === 0 ? 0 : kernels.reduceAll('sum', x));
+  const lo = axes[0], hi = axes[axes.length - 1];
+  if (hi - lo !== axes.length - 1) return null;
+  const span = (from: number, to: number) => shape.slice(from, to).reduce((a, b) => a * b, 1);
+  const outer = span(0, lo), len = span(lo, hi + 1), inner = span(hi + 1, shape.length);
+  return (out, [x]) => kernels.reduceAxis('sum', out, x, outer, len, inner);
+}
+
 // d sum(x) = sum(dx); its transpose broadcasts the cotangent back over the reduced axes.
 const sumP = defineLinear<ReduceParams>({
   name: 'sum',
   impl: ([x], p) => reduceImpl('sum', x, p),
+  into: ([x], p) => sumInto(x.shape, p.axes),
   shape: reducedAval,
   sparsity: reduceSparsity,
   apply: ([t], { params: p }) => t && sum(t, shift(p.axes), { keepdims: p.keepdims }),
