@@ -4,6 +4,7 @@
 // depend on its inputs. Every fact is a required field, so a primitive missing one does not
 // compile, and no table elsewhere is keyed by a primitive's name.
 import type { DenseTensor, DType, Tensor } from '../tensor/tensor.js';
+import { empty } from '../tensor/create.js';
 import type { BoundKernel } from '../backend/kernels.js';
 
 /** An abstract value: what is known of a tensor without its data. */
@@ -144,6 +145,20 @@ export interface Primitive<P = Record<string, never>> {
    * equation allocates nothing and looks nothing up. Returns null where it does not apply.
    */
   readonly into?: (inputs: readonly Aval[], params: P) => BoundKernel | null;
+}
+
+/**
+ * An impl made from a bound kernel: allocates the output the shape rule gives and runs the
+ * kernel on the (live) inputs, so the eager path and a program's planned path share one body.
+ */
+export function implFromKernel<P>(name: string, shape: (inputs: readonly Aval[], params: P) => Aval,
+  into: (inputs: readonly Aval[], params: P) => BoundKernel): (inputs: DenseTensor[], params: P) => DenseTensor {
+  return (inputs, params) => {
+    const aval = shape(inputs, params);
+    const out = empty(aval.shape, aval.dtype, name);
+    into(inputs, params)(out.liveBuffer(name), inputs.map((x) => x.liveBuffer(name)));
+    return out;
+  };
 }
 
 /** The params of a primitive that has none: one shared object, so a tape stores nothing for it. */

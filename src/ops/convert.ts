@@ -1,7 +1,8 @@
 // Conversions every op family needs: JS numbers to tensors, dtype casts, and stopGradient.
 import * as kernels from '../backend/kernels.js';
 import { bind } from '../core/trace.js';
-import { NO_PARAMS, defineLinear, definePrimitive } from '../core/primitive.js';
+import { NO_PARAMS, defineLinear, definePrimitive, implFromKernel } from '../core/primitive.js';
+import type { BoundKernel } from '../backend/kernels.js';
 import { checkDType, empty } from '../tensor/create.js';
 import { ArgumentError } from '../errors.js';
 import { DenseTensor, Tensor, foreignTensorMessage, isForeignTensor, type DType } from '../tensor/tensor.js';
@@ -68,14 +69,14 @@ export function coerce(op: string, xs: TensorLike[]): Tensor[] {
   });
 }
 
+const castInto: BoundKernel = (out, [a]) => kernels.cast(out, a);
+const copyInto: BoundKernel = (out, [a]) => kernels.copy(out, a);
+
 // d astype(x) = astype(dx); the cotangent is cast back to the input's dtype.
 const astypeP = defineLinear<{ dtype: DType }>({
   name: 'astype',
-  impl([x], { dtype }) {
-    const out = empty(x.shape, dtype, 'astype');
-    kernels.cast(out.liveBuffer('astype'), x.liveBuffer('astype'));
-    return out;
-  },
+  impl: implFromKernel('astype', ([x], { dtype }) => ({ shape: x.shape, dtype }), () => castInto),
+  into: () => castInto,
   shape: ([x], { dtype }) => ({ shape: x.shape, dtype }),
   sparsity: 'elementwise',
   apply: ([t], { params: { dtype } }) => t && astype(t, dtype),
@@ -92,11 +93,8 @@ export function astype(x: TensorLike, dtype: DType): Tensor {
 // The identity whose derivative is zero: both rules return symbolic zeros.
 const stopGradientP = definePrimitive({
   name: 'stop_gradient',
-  impl([x]) {
-    const out = empty(x.shape, x.dtype, 'stopGradient');
-    kernels.copy(out.liveBuffer('stopGradient'), x.liveBuffer('stopGradient'));
-    return out;
-  },
+  impl: implFromKernel('stopGradient', ([x]) => x, () => copyInto),
+  into: () => copyInto,
   shape: ([x]) => x,
   saves: [],
   sparsity: 'none',

@@ -3,9 +3,10 @@
 // directions) and its transpose; broadcastTo lives beside sum, its transpose, in sum.ts.
 import * as kernels from '../backend/kernels.js';
 import { contiguousStrides } from '../backend/kernels.js';
-import { defineLinear, type DependencyAlgebra, type Sparsity } from '../core/primitive.js';
+import { defineLinear, implFromKernel, type Aval, type DependencyAlgebra, type Sparsity } from '../core/primitive.js';
+import type { BoundKernel } from '../backend/kernels.js';
 import { bind } from '../core/trace.js';
-import { empty, zeros } from '../tensor/create.js';
+import { zeros } from '../tensor/create.js';
 import { checkRank, normalizeAxis, shapesEqual, sizeOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
@@ -67,6 +68,17 @@ function indexMap<P>(map: (args: IndexMapArgs<P>) => Int32Array): Sparsity<P> {
     algebra.union([{ deps: x.deps!, map: map({ algebra, inShape: x.shape, outShape: out.shape, params }) }], sizeOf(out.shape));
 }
 
+function transposeInto([x]: readonly Aval[], { perm }: { perm: number[] }): BoundKernel {
+  if (x.shape.length === 2 && perm[0] === 1) {
+    const [rows, cols] = x.shape;
+    return (out, [a]) => kernels.transpose2d(out, a, rows, cols);
+  }
+  const shape = perm.map((p) => x.shape[p]);
+  const strides = contiguousStrides(x.shape);
+  const read = perm.map((p) => strides[p]);
+  return (out, [a]) => kernels.copyStrided(out, a, shape, read);
+}
+
 const transposeP = defineLinear<{ perm: number[] }>({
   name: 'transpose',
   shape: ([x], { perm }) => ({ shape: perm.map((p) => x.shape[p]), dtype: x.dtype }),
@@ -76,16 +88,8 @@ const transposeP = defineLinear<{ perm: number[] }>({
   }),
   apply: ([t], { params: { perm } }) => t && transpose(t, [0, ...perm.map((p) => p + 1)]),
   transpose: (ct, { params: { perm } }) => [transpose(ct, [0, ...invertPerm(perm).map((p) => p + 1)])],
-  impl([x], { perm }) {
-    const shape = perm.map((p) => x.shape[p]);
-    const out = empty(shape, x.dtype, 'transpose');
-    if (x.ndim === 2 && perm[0] === 1) kernels.transpose2d(out.liveBuffer('transpose'), x.liveBuffer('transpose'), x.shape[0], x.shape[1]);
-    else {
-      const strides = contiguousStrides(x.shape);
-      kernels.copyStrided(out.liveBuffer('transpose'), x.liveBuffer('transpose'), shape, perm.map((p) => strides[p]));
-    }
-    return out;
-  },
+  impl: implFromKernel('transpose', ([x], { perm }) => ({ shape: perm.map((p) => x.shape[p]), dtype: x.dtype }), transposeInto),
+  into: transposeInto,
 });
 
 /**
@@ -104,6 +108,13 @@ export function transpose(x: TensorLike, perm?: readonly number[]): Tensor {
 }
 
 // slice and pad are each other's transpose.
+function sliceInto([x]: readonly Aval[], { begin, size }: { begin: number[]; size: number[] }): BoundKernel {
+  const strides = contiguousStrides(x.shape);
+  const offset = begin.reduce((acc, b, i) => acc + b * strides[i], 0);
+  if (sizeOf(size) === 0) return () => {};
+  return (out, [a]) => kernels.copyStrided(out, a, size, strides, offset);
+}
+
 const sliceP = defineLinear<{ begin: number[]; size: number[] }>({
   name: 'slice',
   shape: ([x], { size }) => ({ shape: size, dtype: x.dtype }),
@@ -113,13 +124,8 @@ const sliceP = defineLinear<{ begin: number[]; size: number[] }>({
   }),
   apply: ([t], { params: { begin, size } }) => t && slice(t, [0, ...begin], [t.shape[0], ...size]),
   transpose: (ct, { avals: [x], params: { begin, size } }) => [pad(ct, [[0, 0], ...begin.map((b, i) => [b, x.shape[i] - b - size[i]] as [number, number])])],
-  impl([x], { begin, size }) {
-    const out = empty(size, x.dtype, 'slice');
-    const strides = contiguousStrides(x.shape);
-    const offset = begin.reduce((acc, b, i) => acc + b * strides[i], 0);
-    if (out.size > 0) kernels.copyStrided(out.liveBuffer('slice'), x.liveBuffer('slice'), size, strides, offset);
-    return out;
-  },
+  impl: implFromKernel('slice', ([x], { size }) => ({ shape: size, dtype: x.dtype }), sliceInto),
+  into: sliceInto,
 });
 
 /**
@@ -143,6 +149,19 @@ export function slice(x: TensorLike, begin: readonly number[], size?: readonly n
   return bind(sliceP, [t], { begin: [...begin], size: sz });
 }
 
+const paddedShape = (shape: readonly number[], widths: [number, number][]) => shape.map((d, i) => d + widths[i][0] + widths[i][1]);
+
+// Zeros, then x written into the interior by viewing out through x's shape with out's strides.
+function padInto([x]: readonly Aval[], { widths }: { widths: [number, number][] }): BoundKernel {
+  const outStrides = contiguousStrides(paddedShape(x.shape, widths));
+  const offset = widths.reduce((acc, [lo], i) => acc + lo * outStrides[i], 0);
+  const empty = sizeOf(x.shape) === 0;
+  return (out, [a]) => {
+    kernels.fill(out, 0);
+    if (!empty) kernels.scatterStrided(out, a, x.shape, outStrides, offset);
+  };
+}
+
 const padP = defineLinear<{ widths: [number, number][] }>({
   name: 'pad',
   shape: ([x], { widths }) => ({ shape: x.shape.map((d, i) => d + widths[i][0] + widths[i][1]), dtype: x.dtype }),
@@ -152,16 +171,8 @@ const padP = defineLinear<{ widths: [number, number][] }>({
   }),
   apply: ([t], { params: { widths } }) => t && pad(t, [[0, 0], ...widths]),
   transpose: (ct, { avals: [x], params: { widths } }) => [slice(ct, [0, ...widths.map(([lo]) => lo)], [ct.shape[0], ...x.shape])],
-  impl([x], { widths }) {
-    const shape = x.shape.map((d, i) => d + widths[i][0] + widths[i][1]);
-    const out = empty(shape, x.dtype, 'pad');
-    kernels.fill(out.liveBuffer('pad'), 0);
-    // Write x into the interior by viewing out through x's shape with out's strides.
-    const outStrides = contiguousStrides(shape);
-    const offset = widths.reduce((acc, [lo], i) => acc + lo * outStrides[i], 0);
-    if (x.size > 0) kernels.scatterStrided(out.liveBuffer('pad'), x.liveBuffer('pad'), x.shape, outStrides, offset);
-    return out;
-  },
+  impl: implFromKernel('pad', ([x], { widths }) => ({ shape: paddedShape(x.shape, widths), dtype: x.dtype }), padInto),
+  into: padInto,
 });
 
 /** Pads with zeros: widths[i] = [before, after] on axis i. @example pad(ones([2]), [[1, 1]]) // [0, 1, 1, 0] */
@@ -174,25 +185,30 @@ export function pad(x: TensorLike, widths: readonly (readonly [number, number])[
   return bind(padP, [t], { widths: widths.map(([a, b]) => [a, b] as [number, number]) });
 }
 
+function joinedShape(xs: readonly Aval[], axis: number): number[] {
+  const shape = [...xs[0].shape];
+  shape[axis] = xs.reduce((acc, x) => acc + x.shape[axis], 0);
+  return shape;
+}
+
+function concatInto(xs: readonly Aval[], { axis }: { axis: number }): BoundKernel {
+  const outStrides = contiguousStrides(joinedShape(xs, axis));
+  const parts: { index: number; offset: number }[] = [];
+  let offset = 0;
+  xs.forEach((x, index) => {
+    if (sizeOf(x.shape) > 0) parts.push({ index, offset: offset * outStrides[axis] });
+    offset += x.shape[axis];
+  });
+  return (out, ins) => {
+    for (const { index, offset: at } of parts) kernels.scatterStrided(out, ins[index], xs[index].shape, outStrides, at);
+  };
+}
+
 const concatP = defineLinear<{ axis: number }>({
   name: 'concat',
-  impl(xs, { axis }) {
-    const shape = [...xs[0].shape];
-    shape[axis] = xs.reduce((acc, x) => acc + x.shape[axis], 0);
-    const out = empty(shape, xs[0].dtype, 'concat');
-    const outStrides = contiguousStrides(shape);
-    let offset = 0;
-    for (const x of xs) {
-      if (x.size > 0) kernels.scatterStrided(out.liveBuffer('concat'), x.liveBuffer('concat'), x.shape, outStrides, offset * outStrides[axis]);
-      offset += x.shape[axis];
-    }
-    return out;
-  },
-  shape(xs, { axis }) {
-    const shape = [...xs[0].shape];
-    shape[axis] = xs.reduce((acc, x) => acc + x.shape[axis], 0);
-    return { shape, dtype: xs[0].dtype };
-  },
+  impl: implFromKernel('concat', (xs, { axis }) => ({ shape: joinedShape(xs, axis), dtype: xs[0].dtype }), concatInto),
+  into: concatInto,
+  shape: (xs, { axis }) => ({ shape: joinedShape(xs, axis), dtype: xs[0].dtype }),
   sparsity(algebra, { inputs, out, params: { axis } }) {
     const size = sizeOf(out.shape), s = contiguousStrides(out.shape);
     let start = 0;

@@ -2,7 +2,7 @@
 // every rule. Also the reduction machinery max and min share (reduce.ts).
 import * as kernels from '../backend/kernels.js';
 import { broadcastStrides } from '../backend/kernels.js';
-import { defineLinear, type Aval, type Primitive, type Sparsity } from '../core/primitive.js';
+import { defineLinear, implFromKernel, type Aval, type Primitive, type Sparsity } from '../core/primitive.js';
 import type { BoundKernel } from '../backend/kernels.js';
 import { bind } from '../core/trace.js';
 import { empty } from '../tensor/create.js';
@@ -139,14 +139,16 @@ export function sumToShape(x: Tensor, shape: readonly number[], fixed = 0): Tens
   return shapesEqual(kept, shape) ? fitted : broadcastTo(fitted, shape);
 }
 
+function broadcastInto([x]: readonly Aval[], { shape }: { shape: number[] }): BoundKernel {
+  const strides = broadcastStrides(x.shape, shape);
+  return (out, [a]) => kernels.copyStrided(out, a, shape, strides);
+}
+
 // d broadcastTo(x) = broadcastTo(dx); its transpose sums over the stretched axes.
 const broadcastToP = defineLinear<{ shape: number[] }>({
   name: 'broadcast_to',
-  impl([x], { shape }) {
-    const out = empty(shape, x.dtype, 'broadcastTo');
-    kernels.copyStrided(out.liveBuffer('broadcastTo'), x.liveBuffer('broadcastTo'), shape, broadcastStrides(x.shape, shape));
-    return out;
-  },
+  impl: implFromKernel('broadcastTo', ([x], { shape }) => ({ shape, dtype: x.dtype }), broadcastInto),
+  into: broadcastInto,
   shape: ([x], { shape }) => ({ shape, dtype: x.dtype }),
   sparsity: (algebra, { inputs: [x], out }) => algebra.union([{ deps: x.deps!, map: algebra.broadcastMap(x.shape, out.shape) }], out.shape.reduce((n, d) => n * d, 1)),
   apply: ([t], { params: { shape } }) => t && broadcastTo(reshape(t, [t.shape[0], ...new Array<number>(shape.length + 1 - t.ndim).fill(1), ...t.shape.slice(1)]), [t.shape[0], ...shape]),
