@@ -13,6 +13,9 @@ export {
   add, sub, mul, div, pow, maximum, minimum, greater, less, equal, greaterEqual, lessEqual, where,
 } from './ops/elementwise.js';
 export { sum, mean, max, min, logsumexp, softmax } from './ops/reduce.js';
+export { log1p, expm1, sinh, cosh, asin, acos, atan, atan2, erf, floor, ceil, round } from './ops/special.js';
+export { clip, logaddexp, softplus, variance, variance as var, std } from './ops/numerics.js';
+export type { MomentOptions } from './ops/numerics.js';
 export type { ReduceOptions } from './ops/reduce.js';
 export { reshape, transpose, slice, pad, concat, stack, expandDims, squeeze } from './ops/shape.js';
 export { broadcastTo } from './ops/sum.js';
