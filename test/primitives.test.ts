@@ -41,6 +41,11 @@ const cases: Record<string, Case[]> = {
   log1p: unary, expm1: unary, sinh: unary, cosh: unary, asin: unary, acos: unary, atan: unary, erf: unary,
   floor: unary, ceil: unary, round: unary,
   atan2: [{ shapes: [[3, 4], [3, 4]] }, { shapes: [[0, 2], [0, 2]] }, { shapes: [[], []] }],
+  cumsum: [
+    { shapes: [[3, 4]], params: { axis: 1, reverse: false } }, { shapes: [[3, 4]], params: { axis: 0, reverse: true } },
+    { shapes: [[2, 3, 2]], params: { axis: 1, reverse: false } }, { shapes: [[0, 3]], params: { axis: 1, reverse: true } },
+  ],
+  flip: [{ shapes: [[3, 4]], params: { axis: 0 } }, { shapes: [[2, 3, 2]], params: { axis: 1 } }, { shapes: [[2, 0]], params: { axis: 0 } }],
   where: [{ shapes: [[3, 4], [3, 4], [3, 4]] }, { shapes: [[1, 4], [3, 1], []] }, { shapes: [[0, 2], [2], [1]] }],
   astype: [{ shapes: [[2, 3]], params: { dtype: 'float32' } }, { shapes: [[0]], params: { dtype: 'float32' } }],
   stop_gradient: unary,

@@ -4,11 +4,12 @@
 // operands are equal), as JAX's jnp.clip, jnp.logaddexp and jax.nn.softplus, which are built
 // the same way.
 import { ArgumentError, fmtShape } from '../errors.js';
-import { normalizeAxes } from '../tensor/shape.js';
+import { normalizeAxes, normalizeAxis } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { coerce, toTensor, type TensorLike } from './convert.js';
-import { abs, add, div, equal, exp, maximum, minimum, neg, sqrt, square, sub, where } from './elementwise.js';
-import { mean } from './reduce.js';
+import { abs, add, div, equal, exp, maximum, minimum, neg, pow, sqrt, square, sub, where } from './elementwise.js';
+import { max, mean, min } from './reduce.js';
+import { reshape } from './shape.js';
 import { log1p } from './special.js';
 import { sum, type ReduceOptions } from './sum.js';
 
@@ -79,4 +80,74 @@ export function variance(x: TensorLike, axes?: number | readonly number[] | null
  */
 export function std(x: TensorLike, axes?: number | readonly number[] | null, options: MomentOptions = {}): Tensor {
   return sqrt(variance(x, axes, options));
+}
+
+/** Vector norm orders; 'fro' for matrices (Frobenius). */
+export type NormOrd = number | 'fro';
+
+export interface NormOptions {
+  /**
+   * Vector: 2 (default), 1, Infinity, -Infinity or any other non-zero p ((sum |x|^p)^(1/p)).
+   * Matrix (two axes): 'fro' (default), 1, -1 (max, min column sum of |x|), Infinity,
+   * -Infinity (max, min row sum).
+   */
+  ord?: NormOrd;
+  /** One axis (vector norm) or two (matrix norm); default: all elements as one vector, or the matrix for a 2-D x with a matrix ord. */
+  axis?: number | readonly number[] | null;
+  keepdims?: boolean;
+}
+
+function vectorNorm(t: Tensor, ord: number, axes: number[]): Tensor {
+  const keep = { keepdims: true };
+  if (ord === 2) return sqrt(sum(square(t), axes, keep));
+  if (ord === 1) return sum(abs(t), axes, keep);
+  if (ord === Infinity) return max(abs(t), axes, keep);
+  if (ord === -Infinity) return min(abs(t), axes, keep);
+  return pow(sum(pow(abs(t), ord), axes, keep), 1 / ord);
+}
+
+function matrixNorm(t: Tensor, ord: NormOrd, [rows, cols]: number[]): Tensor {
+  const keep = { keepdims: true };
+  if (ord === 'fro') return sqrt(sum(square(t), [rows, cols], keep));
+  if (ord === 1 || ord === -1) return (ord === 1 ? max : min)(sum(abs(t), rows, keep), cols, keep);
+  return (ord === Infinity ? max : min)(sum(abs(t), cols, keep), rows, keep);
+}
+
+/**
+ * Vector or matrix norm, as numpy.linalg.norm for the orders listed in NormOptions. The
+ * derivative at x = 0 is JAX's: NaN for the 2-norm and 'fro' (the norm has no derivative
+ * there), 0 for ord 1 and ±Infinity (abs'(0) = 0); max/min ties share the derivative evenly.
+ * @example norm(array([3, 4])).item() // 5
+ * @example norm(array([[1, -2], [3, 4]]), { ord: 1, axis: [0, 1] }).item() // 6
+ */
+export function norm(x: TensorLike, options: NormOptions = {}): Tensor {
+  const t = toTensor('norm', x);
+  const { ord, axis, keepdims = false } = options;
+  let axes: number[];
+  if (axis === undefined || axis === null) {
+    if (ord === undefined) axes = normalizeAxes('norm', null, t.ndim);
+    else if (t.ndim === 1 || t.ndim === 2) axes = [...t.shape.keys()];
+    else throw new ArgumentError(`norm: an ord (${String(ord)}) without axis needs a vector or a matrix, got shape ${fmtShape(t.shape)}; pass axis.`);
+  } else {
+    axes = typeof axis === 'number' ? [axis] : [...axis];
+    if (axes.length < 1 || axes.length > 2) throw new ArgumentError(`norm: axis [${axes.join(', ')}] must name one axis (vector norm) or two (matrix norm).`);
+    axes = axes.map((a) => normalizeAxis('norm', a, t.ndim));
+    if (axes.length === 2 && axes[0] === axes[1]) throw new ArgumentError(`norm: axis [${axes.join(', ')}] repeats an axis; give two different axes for a matrix norm.`);
+  }
+  const matrix = axes.length === 2 && (axis !== undefined && axis !== null || ord !== undefined);
+  let out: Tensor;
+  if (matrix) {
+    const o = ord ?? 'fro';
+    if (o !== 'fro' && o !== 1 && o !== -1 && o !== Infinity && o !== -Infinity) {
+      throw new ArgumentError(`norm: matrix ord ${String(o)} is not supported; use 'fro', 1, -1, Infinity or -Infinity (for the spectral norm, take max of svd's singular values).`);
+    }
+    out = matrixNorm(t, o, axes);
+  } else {
+    const o = ord ?? 2;
+    if (typeof o !== 'number' || o === 0 || Number.isNaN(o)) {
+      throw new ArgumentError(`norm: vector ord ${String(o)} is not supported; use 2, 1, Infinity, -Infinity or another non-zero number.`);
+    }
+    out = vectorNorm(t, o, axes);
+  }
+  return keepdims ? out : reshape(out, t.shape.filter((_, i) => !axes.includes(i)));
 }
