@@ -3,7 +3,7 @@
 // conventions where the norm is not differentiable.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  arange, array, cumsum, diag, diagonal, flip, grad, jacfwd, jacrev, memory, norm, roll, seededUniformForTests, split,
+  arange, array, cumprod, cumsum, diag, diagonal, flip, grad, jacfwd, jacrev, memory, norm, roll, seededUniformForTests, split,
   sum, tidy, tile, trace, tril, triu, ArgumentError, ShapeError, type Tensor,
 } from './helpers/api.js';
 import { checkGrads, expectClose } from './helpers/check.js';
@@ -41,6 +41,31 @@ describe('cumsum', () => {
     const want = [[1, 0, 0], [1, 1, 0], [1, 1, 1]];
     expect(list(jacfwd(cumsum)(x) as Tensor)).toEqual(want);
     expect(list(jacrev(cumsum)(x) as Tensor)).toEqual(want);
+  });
+});
+
+describe('cumprod', () => {
+  tit('multiplies along the axis, forwards and in reverse, at every length', () => {
+    expect(list(cumprod(array([[1, 2, 3], [4, 5, 6]])))).toEqual([[1, 2, 6], [4, 20, 120]]);
+    expect(list(cumprod(array([[1, 2, 3], [4, 5, 6]]), 0))).toEqual([[1, 2, 3], [4, 10, 18]]);
+    expect(list(cumprod(array([2, 3, 4]), 0, { reverse: true }))).toEqual([24, 12, 4]);
+    for (const n of [0, 1, 2, 5, 8, 9]) {
+      const x = Array.from({ length: n }, (_, i) => 1 + (i % 3));
+      let p = 1;
+      expect(list(cumprod(array(x, { shape: [n] })))).toEqual(x.map((v) => (p *= v)));
+    }
+  });
+  tit('jvp and vjp agree with finite differences, also with zeros in the input', () => {
+    checkGrads((t) => cumprod(t, 1), [uniform([2, 7], 11)]);
+    checkGrads((t) => cumprod(t, 0, { reverse: true }), [uniform([5, 2], 12)]);
+    checkGrads((t) => cumprod(t), [array([2, 0, 3, 0, -1.5])]);
+  });
+  tit('the derivative of the last product at a zero is the product of the others (no 0/0)', () => {
+    const last = (t: Tensor) => cumprod(t).slice([4], [1]).sum();
+    const g = (grad(last) as (t: Tensor) => Tensor)(array([2, 0, 3, 5, -1])).data();
+    expect(Array.from(g)).toEqual([0, -30, 0, 0, 0]);
+    const g1 = (grad(last) as (t: Tensor) => Tensor)(array([2, 0, 3, 0, -1])).data();
+    expect(Array.from(g1)).toEqual([0, 0, 0, 0, 0]);
   });
 });
 

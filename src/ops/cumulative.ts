@@ -1,12 +1,16 @@
-// Running sums along an axis. cumsum is linear: its transpose is the running sum in the other
-// direction, so one primitive with a `reverse` flag carries both rules, as JAX's cumsum.
+// Running sums and products along an axis. cumsum is linear: its transpose is the running sum in
+// the other direction, so one primitive with a `reverse` flag carries both rules, as JAX's
+// cumsum; cumprod is a scan of multiplications.
 import { readData, writeData } from '../backend/io.js';
 import { defineLinear, type Primitive } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
-import { empty } from '../tensor/create.js';
+import { empty, ones } from '../tensor/create.js';
 import { normalizeAxis, sizeOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { toTensor, type TensorLike } from './convert.js';
+import { mul } from './elementwise.js';
+import { flip } from './more-shape.js';
+import { concat, slice } from './shape.js';
 
 interface CumParams {
   axis: number;
@@ -72,4 +76,27 @@ export function cumsum(x: TensorLike, axis = -1, options: CumulativeOptions = {}
   const t = toTensor('cumsum', x);
   if (t.ndim === 0) return t;
   return bind(cumsumP, [t], { axis: normalizeAxis('cumsum', axis, t.ndim), reverse: options.reverse ?? false });
+}
+
+/**
+ * Running product along `axis` (default: the last): out[i] = x[0] * ... * x[i]. Built as a
+ * log-depth scan of multiplications (step s multiplies each element by the one s places back,
+ * s = 1, 2, 4, ...), so its derivative is exact at zeros in the input, where the quotient
+ * out / x would divide by zero, and it is differentiable to any order.
+ * @example cumprod(array([1, 2, 3])) // [1, 2, 6]
+ */
+export function cumprod(x: TensorLike, axis = -1, options: CumulativeOptions = {}): Tensor {
+  const t = toTensor('cumprod', x);
+  if (t.ndim === 0) return t;
+  const a = normalizeAxis('cumprod', axis, t.ndim);
+  if (options.reverse) return flip(cumprod(flip(t, a), a), a);
+  const n = t.shape[a];
+  let y = t;
+  for (let s = 1; s < n; s *= 2) {
+    const begin = t.shape.map(() => 0);
+    const kept = slice(y, begin, t.shape.map((d, i) => (i === a ? n - s : d)));
+    const lead = ones(t.shape.map((d, i) => (i === a ? s : d)), { dtype: t.dtype });
+    y = mul(y, concat([lead, kept], a));
+  }
+  return y;
 }
