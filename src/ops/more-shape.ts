@@ -38,7 +38,9 @@ const flipP: Primitive<{ axis: number }> = defineLinear<{ axis: number }>({
     const data = readData(x.liveBuffer('flip'));
     const map = flipMap(x.shape, axis);
     const out = empty(x.shape, x.dtype, 'flip');
-    writeData(out.liveBuffer('flip'), Float64Array.from(map, (from) => data[from]));
+    const values = new Float64Array(map.length);
+    for (let i = 0; i < map.length; i++) values[i] = data[map[i]];
+    writeData(out.liveBuffer('flip'), values);
     return out;
   },
 });

@@ -16,29 +16,52 @@ import { broadcastShapes } from '../tensor/shape.js';
 type NoParams = Record<string, never>;
 const sameAval = ([x]: readonly Aval[]): Aval => x;
 
-/** Applies `f` to every element of the inputs (all of one shape) into a new tensor of that shape. */
-function mapImpl(name: string, f: (...v: number[]) => number) {
-  return (xs: DenseTensor[]): DenseTensor => {
-    const data = xs.map((x) => readData(x.liveBuffer(name)));
-    const out = empty(xs[0].shape, xs[0].dtype, name);
-    const values = new Float64Array(out.size);
-    if (data.length === 1) {
-      const [a] = data;
-      for (let i = 0; i < values.length; i++) values[i] = f(a[i]);
-    } else {
-      const [a, b] = data;
-      for (let i = 0; i < values.length; i++) values[i] = f(a[i], b[i]);
+type MapName = 'log1p' | 'expm1' | 'sinh' | 'cosh' | 'asin' | 'acos' | 'atan' | 'erf' | 'floor' | 'ceil' | 'round';
+
+/**
+ * out[i] = op(a[i]). One loop per op, each calling its Math.* function directly: a shared loop
+ * calling `f` through a parameter is megamorphic and ran 2.4 times slower (log1p at n = 1e6:
+ * 22 against 9 ms in plain Node).
+ */
+function mapInto(name: MapName, a: Float64Array | Float32Array, v: Float64Array): void {
+  const n = v.length;
+  switch (name) {
+    case 'log1p': for (let i = 0; i < n; i++) v[i] = Math.log1p(a[i]); return;
+    case 'expm1': for (let i = 0; i < n; i++) v[i] = Math.expm1(a[i]); return;
+    case 'sinh': for (let i = 0; i < n; i++) v[i] = Math.sinh(a[i]); return;
+    case 'cosh': for (let i = 0; i < n; i++) v[i] = Math.cosh(a[i]); return;
+    case 'asin': for (let i = 0; i < n; i++) v[i] = Math.asin(a[i]); return;
+    case 'acos': for (let i = 0; i < n; i++) v[i] = Math.acos(a[i]); return;
+    case 'atan': for (let i = 0; i < n; i++) v[i] = Math.atan(a[i]); return;
+    case 'erf': for (let i = 0; i < n; i++) v[i] = erfScalar(a[i]); return;
+    case 'floor': for (let i = 0; i < n; i++) v[i] = Math.floor(a[i]); return;
+    case 'ceil': for (let i = 0; i < n; i++) v[i] = Math.ceil(a[i]); return;
+    case 'round': for (let i = 0; i < n; i++) v[i] = roundHalfEven(a[i]); return;
+    default: {
+      // Every MapName has a case: a new name without one does not compile.
+      const missing: never = name;
+      throw new Error(`special: no loop for '${String(missing)}'`);
     }
+  }
+}
+
+/** The impl of a unary map: reads x, computes in float64, writes a tensor of x's dtype. */
+function mapImpl(name: MapName) {
+  return ([x]: DenseTensor[]): DenseTensor => {
+    const a = readData(x.liveBuffer(name));
+    const out = empty(x.shape, x.dtype, name);
+    const values = new Float64Array(out.size);
+    mapInto(name, a, values);
     writeData(out.liveBuffer(name), values);
     return out;
   };
 }
 
 /** A differentiable unary map: out = f(x), d out = slope(x, out) dx. */
-function smoothUnary(name: string, f: (x: number) => number, slope: (x: Tensor, out: Tensor) => Tensor, saves: readonly (0 | 'out')[]): Primitive<NoParams> {
+function smoothUnary(name: MapName, slope: (x: Tensor, out: Tensor) => Tensor, saves: readonly (0 | 'out')[]): Primitive<NoParams> {
   return definePrimitive({
     name,
-    impl: mapImpl(name, f),
+    impl: mapImpl(name),
     shape: sameAval,
     saves,
     sparsity: 'elementwise',
@@ -48,10 +71,10 @@ function smoothUnary(name: string, f: (x: number) => number, slope: (x: Tensor, 
 }
 
 /** A piecewise-constant map: its derivative is zero wherever it exists, and taken as zero at the jumps. */
-function stepUnary(name: string, f: (x: number) => number): Primitive<NoParams> {
+function stepUnary(name: MapName): Primitive<NoParams> {
   return definePrimitive({
     name,
-    impl: mapImpl(name, f),
+    impl: mapImpl(name),
     shape: sameAval,
     saves: [],
     sparsity: 'none',
@@ -107,30 +130,37 @@ function roundHalfEven(x: number): number {
 }
 
 // d log1p(x) = dx / (1 + x)
-const log1pP = smoothUnary('log1p', Math.log1p, (x) => reciprocal(add(1, x)), [0]);
+const log1pP = smoothUnary('log1p', (x) => reciprocal(add(1, x)), [0]);
 // d expm1(x) = e^x dx = (expm1(x) + 1) dx
-const expm1P = smoothUnary('expm1', Math.expm1, (_, out) => add(out, 1), ['out']);
+const expm1P = smoothUnary('expm1', (_, out) => add(out, 1), ['out']);
 // d sinh(x) = cosh(x) dx
-const sinhP = smoothUnary('sinh', Math.sinh, (x) => cosh(x), [0]);
+const sinhP = smoothUnary('sinh', (x) => cosh(x), [0]);
 // d cosh(x) = sinh(x) dx
-const coshP = smoothUnary('cosh', Math.cosh, (x) => sinh(x), [0]);
+const coshP = smoothUnary('cosh', (x) => sinh(x), [0]);
 // d asin(x) = dx / sqrt(1 - x^2)
-const asinP = smoothUnary('asin', Math.asin, (x) => div(1, sqrt(sub(1, square(x)))), [0]);
+const asinP = smoothUnary('asin', (x) => div(1, sqrt(sub(1, square(x)))), [0]);
 // d acos(x) = -dx / sqrt(1 - x^2)
-const acosP = smoothUnary('acos', Math.acos, (x) => div(-1, sqrt(sub(1, square(x)))), [0]);
+const acosP = smoothUnary('acos', (x) => div(-1, sqrt(sub(1, square(x)))), [0]);
 // d atan(x) = dx / (1 + x^2)
-const atanP = smoothUnary('atan', Math.atan, (x) => reciprocal(add(1, square(x))), [0]);
+const atanP = smoothUnary('atan', (x) => reciprocal(add(1, square(x))), [0]);
 // d erf(x) = 2/sqrt(pi) e^(-x^2) dx
-const erfP = smoothUnary('erf', erfScalar, (x) => mul(TWO_OVER_SQRT_PI, exp(neg(square(x)))), [0]);
-const floorP = stepUnary('floor', Math.floor);
-const ceilP = stepUnary('ceil', Math.ceil);
-const roundP = stepUnary('round', roundHalfEven);
+const erfP = smoothUnary('erf', (x) => mul(TWO_OVER_SQRT_PI, exp(neg(square(x)))), [0]);
+const floorP = stepUnary('floor');
+const ceilP = stepUnary('ceil');
+const roundP = stepUnary('round');
 
 // d atan2(y, x) = (x dy - y dx) / (x^2 + y^2); at (0, 0) the quotient is NaN, as in JAX.
 // The operands have one shape: the public op broadcasts them first, so the rules need not.
 const atan2P: Primitive<NoParams> = definePrimitive({
   name: 'atan2',
-  impl: mapImpl('atan2', Math.atan2),
+  impl([y, x]) {
+    const a = readData(y.liveBuffer('atan2')), b = readData(x.liveBuffer('atan2'));
+    const out = empty(y.shape, y.dtype, 'atan2');
+    const values = new Float64Array(out.size);
+    for (let i = 0; i < values.length; i++) values[i] = Math.atan2(a[i], b[i]);
+    writeData(out.liveBuffer('atan2'), values);
+    return out;
+  },
   shape: sameAval,
   saves: [0, 1],
   sparsity: 'elementwise',
