@@ -207,3 +207,25 @@ describe('variance and std', () => {
     });
   });
 });
+
+describe('dtypes and bad input', () => {
+  tit('float32 stays float32 through the composites, and mixing promotes to float64', () => {
+    const x = array([-1, 0.25, 2], { dtype: 'float32' });
+    for (const y of [clip(x, 0, 1), softplus(x), logaddexp(x, 1), std(x), atan2(x, 2), erf(x), round(x)]) expect(y.dtype).toBe('float32');
+    expect(atan2(x, array([1, 1, 1])).dtype).toBe('float64');
+    expectClose(softplus(x).data(), Array.from(x.data(), (v) => Math.fround(Math.log1p(Math.exp(v)))), 2e-7);
+  });
+  it('a non-tensor argument is an ArgumentError naming the op', () => {
+    tidy(() => {
+      expect(() => erf([1, 2] as unknown as Tensor)).toThrow(ArgumentError);
+      expect(() => erf([1, 2] as unknown as Tensor)).toThrow(/^erf: expected a Tensor or a number, got a JS array/);
+      expect(() => atan2(1, 'x' as unknown as Tensor)).toThrow(/^atan2: /);
+    });
+  });
+  it('operands that do not broadcast are a ShapeError naming atan2 and both shapes', () => {
+    tidy(() => {
+      expect(() => atan2(array([1, 2]), array([1, 2, 3]))).toThrow(api.ShapeError);
+      expect(() => atan2(array([1, 2]), array([1, 2, 3]))).toThrow(/atan2.*\[2\].*\[3\]/);
+    });
+  });
+});
