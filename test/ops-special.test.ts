@@ -36,9 +36,11 @@ describe('unary special functions match Math.* and their derivatives', () => {
     ['atan', atan, Math.atan, -4, 4],
   ];
   for (const [name, f, ref, lo, hi] of cases) {
-    tit(`${name}: values equal Math.${name} in float64`, () => {
+    // expm1 runs a SIMD kernel measured within 1 ulp of Math.expm1; the others call Math.*.
+    tit(`${name}: values equal Math.${name} in float64${name === 'expm1' ? ' (to 1 ulp)' : ''}`, () => {
       const x = uniform([3, 5], lo, hi, 11);
-      expect(Array.from(f(x).data())).toEqual(Array.from(x.data(), ref));
+      if (name === 'expm1') expectClose(f(x).data(), Array.from(x.data(), ref), 2.3e-16);
+      else expect(Array.from(f(x).data())).toEqual(Array.from(x.data(), ref));
     });
     tit(`${name}: jvp and vjp agree with finite differences`, () => {
       checkGrads(f, [uniform([2, 3], lo, hi, 12)]);
