@@ -1,8 +1,8 @@
 // Special functions as primitives: log1p, expm1, sinh, cosh, asin, acos, atan, erf, atan2, and
 // floor, ceil and round (zero derivative, as JAX). Composites of exp and log would lose the
 // relative accuracy these exist for (log(1 + x) at x = 1e-10 keeps 6 digits), so each computes
-// its value with the Math.* function (erf with the series and continued fraction below; expm1
-// with a SIMD kernel), and its rules with the public ops, so they are differentiable again.
+// its value with the Math.* function (erf with the series and continued fraction below; log1p
+// and expm1 with SIMD kernels), and its rules with the public ops, so they are differentiable again.
 import * as kernels from '../backend/kernels.js';
 import { definePrimitive, NO_PARAMS, type Aval, type Primitive } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
@@ -17,7 +17,7 @@ import { broadcastShapes } from '../tensor/shape.js';
 type NoParams = Record<string, never>;
 const sameAval = ([x]: readonly Aval[]): Aval => x;
 
-type MapName = 'log1p' | 'sinh' | 'cosh' | 'asin' | 'acos' | 'atan' | 'erf' | 'floor' | 'ceil' | 'round';
+type MapName = 'sinh' | 'cosh' | 'asin' | 'acos' | 'atan' | 'erf' | 'floor' | 'ceil' | 'round';
 
 /**
  * out[i] = op(a[i]). One loop per op, each calling its Math.* function directly: a shared loop
@@ -27,7 +27,6 @@ type MapName = 'log1p' | 'sinh' | 'cosh' | 'asin' | 'acos' | 'atan' | 'erf' | 'f
 function mapInto(name: MapName, a: Float64Array | Float32Array, v: Float64Array): void {
   const n = v.length;
   switch (name) {
-    case 'log1p': for (let i = 0; i < n; i++) v[i] = Math.log1p(a[i]); return;
     case 'sinh': for (let i = 0; i < n; i++) v[i] = Math.sinh(a[i]); return;
     case 'cosh': for (let i = 0; i < n; i++) v[i] = Math.cosh(a[i]); return;
     case 'asin': for (let i = 0; i < n; i++) v[i] = Math.asin(a[i]); return;
@@ -129,24 +128,31 @@ function roundHalfEven(x: number): number {
   return Math.abs(x - Math.trunc(x)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
+/**
+ * A unary map whose value comes from a SIMD kernel (<name>_f64/f32, measured within 1 ulp of
+ * Math.<name>), as exp's does: out = op(x), d out = slope(x, out) dx.
+ */
+function kernelUnary(name: 'log1p' | 'expm1', slope: (x: Tensor, out: Tensor) => Tensor, saves: readonly (0 | 'out')[]): Primitive<NoParams> {
+  return definePrimitive({
+    name,
+    impl([x]) {
+      const out = empty(x.shape, x.dtype, name);
+      kernels.unary(name, out.liveBuffer(name), x.liveBuffer(name));
+      return out;
+    },
+    into: ([x]) => kernels.unaryInto(name, x.dtype),
+    shape: sameAval,
+    saves,
+    sparsity: 'elementwise',
+    jvp: ({ inputs: [x], tangents: [t], out }) => (t ? mul(slope(x, out), t) : null),
+    vjp: ({ ct, inputs: [x], out }) => [mul(ct, slope(x, out))],
+  });
+}
+
 // d log1p(x) = dx / (1 + x)
-const log1pP = smoothUnary('log1p', (x) => reciprocal(add(1, x)), [0]);
-// d expm1(x) = e^x dx = (expm1(x) + 1) dx. Its value comes from the SIMD kernel (expm1_f64/f32,
-// within 1 ulp of Math.expm1), as exp's does.
-const expm1P: Primitive<NoParams> = definePrimitive({
-  name: 'expm1',
-  impl([x]) {
-    const out = empty(x.shape, x.dtype, 'expm1');
-    kernels.unary('expm1', out.liveBuffer('expm1'), x.liveBuffer('expm1'));
-    return out;
-  },
-  into: ([x]) => kernels.unaryInto('expm1', x.dtype),
-  shape: sameAval,
-  saves: ['out'],
-  sparsity: 'elementwise',
-  jvp: ({ tangents: [t], out }) => (t ? mul(add(out, 1), t) : null),
-  vjp: ({ ct, out }) => [mul(ct, add(out, 1))],
-});
+const log1pP = kernelUnary('log1p', (x) => reciprocal(add(1, x)), [0]);
+// d expm1(x) = e^x dx = (expm1(x) + 1) dx
+const expm1P = kernelUnary('expm1', (_, out) => add(out, 1), ['out']);
 // d sinh(x) = cosh(x) dx
 const sinhP = smoothUnary('sinh', (x) => cosh(x), [0]);
 // d cosh(x) = sinh(x) dx
