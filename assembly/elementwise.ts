@@ -7,7 +7,7 @@
 // on one loaded lane, so an element's result never depends on where it sits in the buffer.
 
 import {
-  NEG, ABS, SIGN, SQRT, SQUARE, RECIPROCAL, EXP, LOG, SIN, COS, TAN, TANH, SIGMOID,
+  NEG, ABS, SIGN, SQRT, SQUARE, RECIPROCAL, EXP, EXPM1, LOG, LOG1P, SIN, COS, TAN, TANH, SIGMOID,
   ADD, SUB, MUL, DIV, MAXIMUM, MINIMUM, GREATER, LESS, EQUAL, GREATER_EQUAL, LESS_EQUAL, POW,
   binaryOp, cheap, is, lanes, loadOne, storeOne, unaryOp, whereOp,
 } from './ops';
@@ -231,7 +231,9 @@ export function sqrt_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, SQR
 export function square_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, SQUARE>(out, a, n); }
 export function reciprocal_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, RECIPROCAL>(out, a, n); }
 export function exp_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, EXP>(out, a, n); }
+export function expm1_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, EXPM1>(out, a, n); }
 export function log_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, LOG>(out, a, n); }
+export function log1p_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, LOG1P>(out, a, n); }
 export function sin_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, SIN>(out, a, n); }
 export function cos_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, COS>(out, a, n); }
 export function tan_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, TAN>(out, a, n); }
@@ -245,7 +247,9 @@ export function sqrt_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, SQR
 export function square_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, SQUARE>(out, a, n); }
 export function reciprocal_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, RECIPROCAL>(out, a, n); }
 export function exp_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, EXP>(out, a, n); }
+export function expm1_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, EXPM1>(out, a, n); }
 export function log_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, LOG>(out, a, n); }
+export function log1p_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, LOG1P>(out, a, n); }
 export function sin_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, SIN>(out, a, n); }
 export function cos_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, COS>(out, a, n); }
 export function tan_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, TAN>(out, a, n); }

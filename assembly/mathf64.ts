@@ -16,8 +16,8 @@
 // constants), exp.ts (exp, expm1, tanh, sigmoid), log.ts, trig.ts (sin, cos, tan and the
 // Payne-Hanek reduction) and pow.ts. This file is the interface the kernels import.
 
-import { expLanes, sigmoidLanes, tanhLanes } from './math/exp';
-import { logLanes } from './math/log';
+import { expLanes, expm1Lanes, sigmoidLanes, tanhLanes } from './math/exp';
+import { log1pLanes, logLanes } from './math/log';
 import { cosLanes, cosOfLast, sinLanes, sincosLanes, tanLanes } from './math/trig';
 import { powLanes } from './math/pow';
 
@@ -27,6 +27,8 @@ import { powLanes } from './math/pow';
 
 @inline export function exp_f64x2(x: v128): v128 { return expLanes(x); }
 @inline export function log_f64x2(x: v128): v128 { return logLanes(x); }
+@inline export function expm1_f64x2(x: v128): v128 { return expm1Lanes(x); }
+@inline export function log1p_f64x2(x: v128): v128 { return log1pLanes(x); }
 @inline export function tanh_f64x2(x: v128): v128 { return tanhLanes(x); }
 @inline export function sigmoid_f64x2(x: v128): v128 { return sigmoidLanes(x); }
 @inline export function sin_f64x2(x: v128): v128 { return sinLanes(x); }

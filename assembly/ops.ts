@@ -8,7 +8,7 @@
 // near-ties (the tests find no difference on any sampled point).
 
 import {
-  exp_f64x2, log_f64x2, sin_f64x2, cos_f64x2, tan_f64x2, tanh_f64x2, sigmoid_f64x2, pow_f64x2,
+  exp_f64x2, expm1_f64x2, log_f64x2, log1p_f64x2, sin_f64x2, cos_f64x2, tan_f64x2, tanh_f64x2, sigmoid_f64x2, pow_f64x2,
 } from './mathf64';
 
 // ---- ops ---------------------------------------------------------------------------------
@@ -24,6 +24,8 @@ import {
 @final export class SQUARE {}
 @final export class RECIPROCAL {}
 @final export class EXP {}
+@final export class EXPM1 {}
+@final export class LOG1P {}
 @final export class LOG {}
 @final export class SIN {}
 @final export class COS {}
@@ -48,7 +50,7 @@ import {
 
 /** Ops that cost a few cycles per vector (not transcendental, not pow): their loops are unrolled four vectors deep. */
 @inline export function cheap<OP>(): bool {
-  return !(is<OP, EXP>() || is<OP, LOG>() || is<OP, SIN>() || is<OP, COS>() || is<OP, TAN>() || is<OP, TANH>()
+  return !(is<OP, EXP>() || is<OP, EXPM1>() || is<OP, LOG>() || is<OP, LOG1P>() || is<OP, SIN>() || is<OP, COS>() || is<OP, TAN>() || is<OP, TANH>()
     || is<OP, SIGMOID>() || is<OP, POW>());
 }
 
@@ -69,6 +71,8 @@ import {
 
 @inline function transcendental<OP>(x: v128): v128 {
   if (is<OP, EXP>()) return exp_f64x2(x);
+  if (is<OP, EXPM1>()) return expm1_f64x2(x);
+  if (is<OP, LOG1P>()) return log1p_f64x2(x);
   if (is<OP, LOG>()) return log_f64x2(x);
   if (is<OP, SIN>()) return sin_f64x2(x);
   if (is<OP, COS>()) return cos_f64x2(x);

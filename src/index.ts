@@ -13,6 +13,13 @@ export {
   add, sub, mul, div, pow, maximum, minimum, greater, less, equal, greaterEqual, lessEqual, where,
 } from './ops/elementwise.js';
 export { sum, mean, max, min, logsumexp, softmax } from './ops/reduce.js';
+export { log1p, expm1, sinh, cosh, asin, acos, atan, atan2, erf, floor, ceil, round } from './ops/special.js';
+export { clip, logaddexp, softplus, variance, variance as var, std, norm } from './ops/numerics.js';
+export type { MomentOptions, NormOptions, NormOrd } from './ops/numerics.js';
+export { cumsum, cumprod } from './ops/cumulative.js';
+export type { CumulativeOptions } from './ops/cumulative.js';
+export { flip, roll, tile, split, diagonal, trace, diag, triu, tril } from './ops/more-shape.js';
+export type { DiagonalOptions } from './ops/more-shape.js';
 export type { ReduceOptions } from './ops/reduce.js';
 export { reshape, transpose, slice, pad, concat, stack, expandDims, squeeze } from './ops/shape.js';
 export { broadcastTo } from './ops/sum.js';

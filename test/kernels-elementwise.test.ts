@@ -266,11 +266,11 @@ for (const dt of ['f64', 'f32'] as const) {
 
 const sigmoid: Unary = (x) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 const transcendental: Record<string, Unary> = {
-  exp: Math.exp, log: Math.log, sin: Math.sin, cos: Math.cos, tan: Math.tan, tanh: Math.tanh, sigmoid,
+  exp: Math.exp, expm1: Math.expm1, log: Math.log, log1p: Math.log1p, sin: Math.sin, cos: Math.cos, tan: Math.tan, tanh: Math.tanh, sigmoid,
 };
 
 /** Documented bounds against Math.* (sigmoid: against the stable formula with Math.exp). */
-const F64_BOUND: Record<string, number> = { exp: 1, log: 1, sin: 1, cos: 1, tan: 1, tanh: 2, sigmoid: 2, pow: 1 };
+const F64_BOUND: Record<string, number> = { exp: 1, expm1: 1, log: 1, log1p: 1, sin: 1, cos: 1, tan: 1, tanh: 2, sigmoid: 2, pow: 1 };
 const F32_BOUND = 1;
 
 for (const dt of ['f64', 'f32'] as const) {
@@ -280,7 +280,7 @@ for (const dt of ['f64', 'f32'] as const) {
         const rand = prng(name.length * 31);
         const bound = dt === 'f64' ? F64_BOUND[name] : F32_BOUND;
         for (const n of sizes(dt)) {
-          const xs = Array.from({ length: n }, () => round[dt](name === 'log' ? rand() * 50 : (rand() - 0.5) * 12));
+          const xs = Array.from({ length: n }, () => round[dt](name === 'log' || name === 'log1p' ? rand() * 50 : (rand() - 0.5) * 12));
           const want = xs.map(refUnary(dt, f));
           expect(worstUlps(dt, runUnary(name, dt, xs), want, [xs]).ulps).toBeLessThanOrEqual(bound);
           expect(worstUlps(dt, runUnary(name, dt, xs, true), want, [xs]).ulps).toBeLessThanOrEqual(bound);
@@ -302,6 +302,18 @@ const sweeps: Record<string, Sweep[]> = {
     { label: 'uniform over [-745.2, 709.8]', gen: (r) => -745.2 + r() * 1455 },
     { label: 'magnitudes 1e-300..1e3, both signs', gen: (r) => signed(r, logUniform(r, 1e-300, 1e3)) },
     { label: 'the subnormal-result range [-745.2, -708]', gen: (r) => -745.2 + r() * 37.2 },
+  ],
+  expm1: [
+    { label: 'uniform over [-50, 709.7]', gen: (r) => -50 + r() * 759.7 },
+    { label: 'magnitudes 1e-300..1e3, both signs', gen: (r) => signed(r, logUniform(r, 1e-300, 1e3)) },
+    { label: 'the hand-overs near -0.5 and 45', gen: (r) => (r() < 0.5 ? -0.5 : 45) * (1 + (r() - 0.5) * 1e-3) },
+    { label: 'uniform over [-1, 1]', gen: (r) => -1 + 2 * r() },
+  ],
+  log1p: [
+    { label: 'magnitudes 1e-300..1e300', gen: (r) => logUniform(r, 1e-300, 1e300) },
+    { label: 'in (-1, 0): -(1e-300..1)', gen: (r) => -logUniform(r, 1e-300, 1) },
+    { label: 'near -1: -1 + 1e-16..0.1', gen: (r) => -1 + logUniform(r, 1e-16, 0.1) },
+    { label: 'uniform over [-0.9, 3]', gen: (r) => -0.9 + 3.9 * r() },
   ],
   log: [
     { label: 'magnitudes 1e-300..1e300', gen: (r) => logUniform(r, 1e-300, 1e300) },
