@@ -5,7 +5,7 @@ export { ready } from './backend/wasm.js';
 export type { MemoryInfo } from './backend/memory.js';
 export { Tensor } from './tensor/tensor.js';
 export type { DType, NestedArray } from './tensor/tensor.js';
-export { array, scalar, zeros, ones, full, eye, arange, linspace, randn } from './tensor/create.js';
+export { array, scalar, zeros, ones, full, eye, arange, linspace, randn, uniform, bernoulli } from './tensor/create.js';
 export { astype, stopGradient } from './ops/convert.js';
 export type { TensorLike } from './ops/convert.js';
 export {
