@@ -55,8 +55,8 @@ export type { MinimizeMethod, MinimizeOptions, MinimizeProgress, MinimizeResult 
 export type { Argnums, Gradient, GradientOf, Gradients, IsTree, Jacobian, NotATree, Scalar, TensorLikes, Tensors, TreeArgs } from './transforms/types.js';
 export type { AuxOf, ScalarFunction, ScalarAuxFunction } from './transforms/grad.js';
 export { tidy, memory } from './tidy.js';
-export { flatten, unflatten } from './tree.js';
-export type { Tree, Leaf } from './tree.js';
+export { flatten, unflatten, treeMap } from './tree.js';
+export type { Tree, Leaf, TreeDef, MappedTree } from './tree.js';
 export {
   DualtapeError, ShapeError, DTypeError, AxisError, DisposedError, OutOfMemoryError, ConversionError,
   ArgumentError, NotReadyError, DifferentiationError, LinAlgError, ConvergenceError, ConcretizationError,
