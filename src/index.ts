@@ -5,7 +5,7 @@ export { ready } from './backend/wasm.js';
 export type { MemoryInfo } from './backend/memory.js';
 export { Tensor } from './tensor/tensor.js';
 export type { DType, NestedArray } from './tensor/tensor.js';
-export { array, scalar, zeros, ones, full, eye, arange, linspace, randn } from './tensor/create.js';
+export { array, scalar, zeros, ones, full, eye, arange, linspace, randn, uniform, bernoulli } from './tensor/create.js';
 export { astype, stopGradient } from './ops/convert.js';
 export type { TensorLike } from './ops/convert.js';
 export {
@@ -62,8 +62,8 @@ export type { MinimizeMethod, MinimizeOptions, MinimizeProgress, MinimizeResult 
 export type { Argnums, Gradient, GradientOf, Gradients, IsTree, Jacobian, NotATree, Scalar, TensorLikes, Tensors, TreeArgs } from './transforms/types.js';
 export type { AuxOf, ScalarFunction, ScalarAuxFunction } from './transforms/grad.js';
 export { tidy, memory } from './tidy.js';
-export { flatten, unflatten } from './tree.js';
-export type { Tree, Leaf } from './tree.js';
+export { flatten, unflatten, treeMap } from './tree.js';
+export type { Tree, Leaf, TreeDef, MappedTree } from './tree.js';
 export {
   DualtapeError, ShapeError, DTypeError, AxisError, DisposedError, OutOfMemoryError, ConversionError,
   ArgumentError, NotReadyError, DifferentiationError, LinAlgError, ConvergenceError, ConcretizationError,

@@ -1,7 +1,8 @@
 // The dist browser bundle in a real browser: Debian's Chromium, headless, driven by
 // playwright-core, loads test/fixtures/browser/index.html over http from 127.0.0.1. The page
 // imports /dist/browser.mjs from a plain <script type="module"> (no bundler) and computes
-// grad, jvp, jacobian, a long chain, and checkpoint and scan when dist exports them; here
+// grad, jvp, jacobian, a long chain, seeded random numbers (compared with Node's), and
+// checkpoint and scan when dist exports them; here
 // the numbers are checked against closed forms.
 // Needs dist/ built (npm install does it) and a Chromium: /usr/bin/chromium when present, else
 // the one in the devDependency @sparticuz/chromium (test/helpers/chromium.ts; DUALTAPE_CHROMIUM=npm
@@ -13,7 +14,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
-import { memory } from './helpers/api.js';
+import { bernoulli, memory, randn, tidy, uniform } from './helpers/api.js';
 import { findChromium } from './helpers/chromium.js';
 import { expectClose } from './helpers/check.js';
 
@@ -31,6 +32,7 @@ interface PageResults {
   longChain?: number[];
   checkpoint?: number[];
   scan?: number[];
+  random?: Record<'uniform' | 'uniform32' | 'bernoulli' | 'randn', number[]>;
   leakedBytes?: number;
   error?: string;
 }
@@ -178,6 +180,22 @@ describe('the dist browser bundle in headless Chromium', () => {
       return d;
     });
     expectClose(results.scan, expected, 1e-10, 1e-300);
+  });
+
+  it('gives the same uniform and bernoulli values as Node for the same seed, bit for bit', () => {
+    const node = tidy(() => ({
+      uniform: Array.from(uniform([64], { seed: 2026, low: -2, high: 3 }).data()),
+      uniform32: Array.from(uniform([64], { seed: 7, dtype: 'float32' }).data()),
+      bernoulli: Array.from(bernoulli([64], 0.3, { seed: 99 }).data()),
+    }));
+    expect(results.random?.uniform).toEqual(node.uniform);
+    expect(results.random?.uniform32).toEqual(node.uniform32);
+    expect(results.random?.bernoulli).toEqual(node.bernoulli);
+  });
+
+  it('gives randn values equal to Node\'s to rounding (Math.log, cos and sin may differ by an ulp across engines)', () => {
+    const node = tidy(() => Array.from(randn([64], { seed: 5 }).data()));
+    expectClose(results.random!.randn, node, 1e-14, 1e-15);
   });
 
   it('frees everything the page computed inside tidy', () => {

@@ -15,7 +15,7 @@ import { ArgumentError } from '../errors.js';
 import { array } from '../tensor/create.js';
 import { Tensor, type DType } from '../tensor/tensor.js';
 import { toTensor } from '../ops/convert.js';
-import { flatten, unflatten, type Leaf, type TreeDef } from '../tree.js';
+import { flatten, rebuild, type Leaf, type TreeDef } from '../tree.js';
 import { checkFunction, normalizeArgnums, scoped } from '../transforms/util.js';
 import type { AnyFunction, Argnums, GradientOf, Gradients, Jacobian, TreeArgs } from '../transforms/types.js';
 
@@ -105,7 +105,7 @@ export interface OutputData {
 /** Evaluates f on the args tree `def` with the leaves `make` builds, freeing every tensor made. */
 export function evaluate(op: string, f: Fn, def: TreeDef, make: () => readonly unknown[]): OutputData {
   return scoped(() => {
-    const args = unflatten<unknown[]>(def, make());
+    const args = rebuild<unknown[]>(def, make());
     const out = flatten(f(...args), `${op}: the function's output`);
     const tensors = out.leaves.map((l) => toTensor(op, l));
     return {
@@ -200,11 +200,11 @@ export function finiteDiff(f: Fn, args: readonly unknown[], options: FiniteDiffO
         const values = columns[l]?.[o] ?? new Float64Array(v.length * d.data.length);
         return array(values, { shape: [...outData.shapes[o], ...d.shape], dtype: outData.dtypes[o] });
       });
-      return unflatten(flatten(args[a]).def, tensors);
+      return rebuild(flatten(args[a]).def, tensors);
     });
     return single ? perArg[0] : perArg;
   });
-  return unflatten(outData.def, jac);
+  return rebuild(outData.def, jac);
 }
 
 /** The path of every leaf of the args array, as `args[1].W` or `args[0][2]`, in flatten order. */

@@ -8,7 +8,7 @@
 import { ArgumentError } from '../errors.js';
 import { array, seededUniform } from '../tensor/create.js';
 import type { DType } from '../tensor/tensor.js';
-import { flatten, unflatten, type Tree, type TreeDef } from '../tree.js';
+import { flatten, rebuild, type Tree, type TreeDef } from '../tree.js';
 import { jvp } from '../transforms/jvp.js';
 import { vjp } from '../transforms/grad.js';
 import { checkFunction, scoped } from '../transforms/util.js';
@@ -84,7 +84,7 @@ function dotData(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 /** Random tangents for every leaf, as tensors (or numbers) shaped like the leaves. */
 function randomTree(ctx: Context, def: TreeDef, leaves: readonly LeafData[]): Tree[] {
-  return unflatten<Tree[]>(def, leaves.map((l) => rebuildLeaf(l, randomVector(ctx.rand, l.data.length))));
+  return rebuild<Tree[]>(def, leaves.map((l) => rebuildLeaf(l, randomVector(ctx.rand, l.data.length))));
 }
 
 function describe(mode: CheckMode, via: CheckMode[]): string {
@@ -120,7 +120,7 @@ function checkAt(ctx: Context, f: Fn, args: Tree[], mode: CheckMode, order: numb
       const ys = out.leaves.map((l) => toTensor('gradCheck', l));
       outDtypes = ys.map((t) => t.dtype);
       outCts = ys.map((t) => randomVector(ctx.rand, t.size));
-      const u = unflatten<Tree>(out.def, ys.map((t, i) => array(outCts[i], { shape: t.shape, dtype: t.dtype })));
+      const u = rebuild<Tree>(out.def, ys.map((t, i) => array(outCts[i], { shape: t.shape, dtype: t.dtype })));
       cotangents = flatten(pullback(u)).leaves.map((l) => Float64Array.from(toTensor('gradCheck', l).data()));
     }
     data.forEach((d, l) => {
@@ -131,7 +131,7 @@ function checkAt(ctx: Context, f: Fn, args: Tree[], mode: CheckMode, order: numb
       const fd = directionalDiff(f, args, directions, { stencil: ctx.stencil, eps: ctx.eps });
       const input = ctx.paths[l];
       if (mode === 'fwd') {
-        const tangents = unflatten<Tree[]>(def, data.map((dd, i) => rebuildLeaf(dd, directions[i])));
+        const tangents = rebuild<Tree[]>(def, data.map((dd, i) => rebuildLeaf(dd, directions[i])));
         const [, dy] = jvp(f, args, tangents);
         const got = flatten(dy).leaves.map((t) => Float64Array.from(toTensor('gradCheck', t).data()));
         const { atol, rtol } = tolerances(ctx, [d.dtype, ...fd.dtypes]);
@@ -173,7 +173,7 @@ function checkRecursive(ctx: Context, f: Fn, args: Tree[], order: number, maxOrd
       } else {
         const [y] = vjp(f, ...args);
         const out = flatten(y);
-        const u = unflatten<Tree>(out.def, out.leaves.map((t) => {
+        const u = rebuild<Tree>(out.def, out.leaves.map((t) => {
           const yt = toTensor('gradCheck', t);
           return array(randomVector(ctx.rand, yt.size), { shape: yt.shape, dtype: yt.dtype });
         }));

@@ -10,7 +10,7 @@ import type { Scope } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 import { toTensor, type TensorLike } from '../ops/convert.js';
 import { add } from '../ops/elementwise.js';
-import { flatten, unflatten, type Leaf } from '../tree.js';
+import { flatten, rebuild, type Leaf } from '../tree.js';
 import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { checkFunction, scoped } from '../transforms/util.js';
 import { claimFor, recordOutputs, type Pullback } from '../transforms/group.js';
@@ -127,7 +127,7 @@ function recompute(f: (...args: unknown[]) => unknown, def: ReturnType<typeof fl
     const trace = pushTrace((level) => (kept ? new PolicyTrace(level, scope, kept) : new TapeTrace(level, scope)));
     try {
       const vars = variables(trace, leaves, differentiated);
-      const out = outputLeaves(op, f(...unflatten<unknown[]>(def, vars))).leaves;
+      const out = outputLeaves(op, f(...rebuild<unknown[]>(def, vars))).leaves;
       if (out.length !== cts.length) {
         throw new DifferentiationError(`${op}: f returned ${out.length} leaves when recomputed but ${cts.length} the first time; f must be a deterministic function of its arguments.`);
       }
@@ -152,13 +152,13 @@ function capture(f: (...args: unknown[]) => unknown, def: ReturnType<typeof flat
     const trace = pushTrace((level) => new PolicyTrace(level, scope, null));
     try {
       const vars = leaves.map((l) => (l instanceof Tensor ? trace.variable(l) : l));
-      const { leaves: out, def: outDef } = outputLeaves('checkpoint', f(...unflatten<unknown[]>(def, vars)));
+      const { leaves: out, def: outDef } = outputLeaves('checkpoint', f(...rebuild<unknown[]>(def, vars)));
       const values = out.map((o) => (o instanceof TapeVar && o.trace === trace ? o.primal : o));
       const kept: KeptValue[] = [];
       trace.log.forEach((entry, call) => {
         if (policy({ op: entry.op, name: entry.label, shape: entry.value.shape })) kept.push({ call, op: entry.op, value: entry.value });
       });
-      return [unflatten(outDef, values), kept] as [unknown, KeptValue[]];
+      return [rebuild(outDef, values), kept] as [unknown, KeptValue[]];
     } finally {
       popTrace(trace);
     }
@@ -202,7 +202,7 @@ export function checkpoint<A extends unknown[], R>(f: (...args: A) => R, options
     if (policy === saveNothing) {
       // Through g again, so that enclosing reverse levels checkpoint f as well; in a scope of
       // its own, so that f's intermediates are freed now rather than with grad's scope.
-      out = scoped(() => g(...(unflatten<unknown[]>(def, primalLeaves) as A)));
+      out = scoped(() => g(...(rebuild<unknown[]>(def, primalLeaves) as A)));
     } else {
       const [value, keptList] = capture(fn, def, primalLeaves, policy);
       out = value;
@@ -223,7 +223,7 @@ export function checkpoint<A extends unknown[], R>(f: (...args: A) => R, options
     };
     const recorded = recordOutputs(top, op, tensors, top.unpack(tensors), outTensors, pull);
     let i = 0;
-    return unflatten<R>(outDef, outLeaves.map((o) => (o instanceof Tensor ? recorded[i++] : o)));
+    return rebuild<R>(outDef, outLeaves.map((o) => (o instanceof Tensor ? recorded[i++] : o)));
   };
   return g;
 }

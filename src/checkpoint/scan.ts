@@ -13,7 +13,7 @@ import { DenseTensor, Tensor } from '../tensor/tensor.js';
 import { toTensor } from '../ops/convert.js';
 import { add } from '../ops/elementwise.js';
 import { reshape, slice, stack } from '../ops/shape.js';
-import { flatten, unflatten, type Tree, type TreeDef } from '../tree.js';
+import { flatten, rebuild, type Tree, type TreeDef } from '../tree.js';
 import { NodeGroup, claimFor, inScope, recordOutputs } from '../transforms/group.js';
 import { StateStore, stateBytes } from './scan-state.js';
 import { Closures, LiftingTape } from './scan-closures.js';
@@ -56,8 +56,8 @@ class StepFunction {
   }
 
   call(i: number, carry: Tensor[], x: readonly Tensor[], closureLevel: number | null): { carry: Tensor[]; ys: Tensor[] } {
-    const xTree = this.seq.def === null ? null : unflatten(this.seq.def, x);
-    const out = this.fn(unflatten(this.carryDef, carry), xTree);
+    const xTree = this.seq.def === null ? null : rebuild(this.seq.def, x);
+    const out = this.fn(rebuild(this.carryDef, carry), xTree);
     if (!Array.isArray(out) || out.length !== 2) {
       throw new ArgumentError(`${this.op}: step must return [carry, y] (y may be null), got ${Array.isArray(out) ? `an array of ${out.length}` : out === null ? 'null' : typeof out}.`);
     }
@@ -110,7 +110,7 @@ class StepFunction {
   stackYs(ys: Tensor[][]): Tree {
     const def = this.yDef ?? { kind: 'none', value: null };
     const stacked = this.yLayout.map((_, j) => stack(ys.map((y) => y[j]), 0));
-    return unflatten(def, stacked);
+    return rebuild(def, stacked);
   }
 }
 
@@ -403,7 +403,7 @@ export function scan<C extends Tree, X extends Tree = Tree, Y extends Tree = Tre
   const initLeaves = leaves.map((l) => toTensor(op, l));
   const fn = step as (carry: unknown, x: unknown) => unknown;
   const stepFn = new StepFunction(op, fn, def, initLeaves, seq);
-  if (seq.length === 0) return [unflatten<C>(def, initLeaves), null as Y];
+  if (seq.length === 0) return [rebuild<C>(def, initLeaves), null as Y];
   const trace = staging();
   if (trace) return stagedScan(trace, stepFn, initLeaves, seq, options) as [C, Y];
   const inputs = [...initLeaves, ...seq.leaves];
@@ -412,13 +412,13 @@ export function scan<C extends Tree, X extends Tree = Tree, Y extends Tree = Tre
   // tape's values mean: this loop runs plainly.
   if (top instanceof TapeTrace && top.redirect !== null) {
     const result = directLoop(stepFn, initLeaves, seq, null, null);
-    return [unflatten<C>(def, result.carry), result.ys as Y];
+    return [rebuild<C>(def, result.carry), result.ys as Y];
   }
   const tape = loopTape(top, schedule !== null);
   if (tape === null || schedule === null) {
     const closureLevel = schedule === null ? null : (top?.level ?? -1) + 1;
     const result = directLoop(stepFn, initLeaves, seq, top instanceof TapeTrace ? top : null, closureLevel);
-    return [unflatten<C>(def, result.carry), result.ys as Y];
+    return [rebuild<C>(def, result.carry), result.ys as Y];
   }
   const primals = tape.unpack(inputs);
   const differentiatedXs = seq.leaves.map((x) => x instanceof TapeVar && x.trace === tape);
@@ -430,7 +430,7 @@ export function scan<C extends Tree, X extends Tree = Tree, Y extends Tree = Tre
   if (top !== tape && closed.length === 0) loop.discard();
   const outs = recordOutputs(tape, op, [...inputs, ...closed], [...primals, ...closed.map((v) => v.primal)],
     [...carry, ...(yLeaves as Tensor[])], (cts, rows) => loop.reverse(cts, rows));
-  return [unflatten<C>(def, outs.slice(0, carry.length)), unflatten<Y>(yDef, outs.slice(carry.length))];
+  return [rebuild<C>(def, outs.slice(0, carry.length)), rebuild<Y>(yDef, outs.slice(carry.length))];
 }
 
 /**
@@ -447,7 +447,7 @@ function stagedScan(trace: StagingTrace, stepFn: StepFunction, init: Tensor[], s
   let yAvals: { shape: readonly number[]; dtype: Tensor['dtype'] }[] = [];
   const { program, captures } = traceProgram(`${op} step`, [...carryAvals, ...xAvals], (ins) => {
     const { carry, ys } = stepFn.call(0, ins.slice(0, init.length), ins.slice(init.length), null);
-    const y = flatten(unflatten(stepFn.yTreeDef(), ys), `${op}: step's y`);
+    const y = flatten(rebuild(stepFn.yTreeDef(), ys), `${op}: step's y`);
     yDef = y.def;
     yAvals = (y.leaves as Tensor[]).map((t) => ({ shape: t.shape, dtype: t.dtype }));
     return [...carry, ...(y.leaves as Tensor[])];
@@ -460,13 +460,13 @@ function stagedScan(trace: StagingTrace, stepFn: StepFunction, init: Tensor[], s
       const run = executor(program, ins.slice(nc + nx));
       const step = (carry: unknown, x: unknown) => {
         const outs = run(...flatten(carry).leaves as Tensor[], ...(x === null ? [] : flatten(x).leaves as Tensor[]));
-        return [unflatten(stepFn.carryDef, outs.slice(0, nc)), unflatten(yDef!, outs.slice(nc))] as const;
+        return [rebuild(stepFn.carryDef, outs.slice(0, nc)), rebuild(yDef!, outs.slice(nc))] as const;
       };
-      const xsTree = seq.def === null ? { length: seq.length } : unflatten(seq.def, ins.slice(nc, nc + nx));
-      const [carry, ys] = scan(step, unflatten(stepFn.carryDef, ins.slice(0, nc)), xsTree, options);
+      const xsTree = seq.def === null ? { length: seq.length } : rebuild(seq.def, ins.slice(nc, nc + nx));
+      const [carry, ys] = scan(step, rebuild(stepFn.carryDef, ins.slice(0, nc)), xsTree, options);
       return unaliased([...flatten(carry).leaves as Tensor[], ...flatten(ys).leaves as Tensor[]], ins);
     },
   };
   const outs = trace.emitCall(call, [...init, ...seq.leaves, ...captures], [...carryAvals, ...yAvals.map((a) => ({ shape: [seq.length, ...a.shape], dtype: a.dtype }))]);
-  return [unflatten(stepFn.carryDef, outs.slice(0, nc)), unflatten(yDef!, outs.slice(nc))];
+  return [rebuild(stepFn.carryDef, outs.slice(0, nc)), rebuild(yDef!, outs.slice(nc))];
 }

@@ -6,7 +6,7 @@ import { ArgumentError } from '../errors.js';
 import { array } from '../tensor/create.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { toTensor } from '../ops/convert.js';
-import { flatten, unflatten } from '../tree.js';
+import { flatten, rebuild } from '../tree.js';
 import { valueAndGrad } from '../transforms/grad.js';
 import { scoped } from '../transforms/util.js';
 import type { Scalar, Tensors, TreeArgs } from '../transforms/types.js';
@@ -138,7 +138,7 @@ function firstOrder<X>(f: (x: never) => Scalar, x0: unknown, method: 'adam' | 's
   // A private copy of x0, so that the optimizer may free every iterate it replaces.
   const copy = scoped(() => {
     const { leaves, def } = flatten(x0, `${op}: x0`);
-    return unflatten(def, leaves.map((l) => array(toTensor(op, l))));
+    return rebuild(def, leaves.map((l) => array(toTensor(op, l))));
   });
   let x = copy;
   let state = opt.init(x);

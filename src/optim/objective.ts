@@ -5,7 +5,7 @@ import { ArgumentError, DTypeError } from '../errors.js';
 import { array } from '../tensor/create.js';
 import { Tensor, type DType } from '../tensor/tensor.js';
 import { toTensor } from '../ops/convert.js';
-import { flatten, unflatten, type TreeDef } from '../tree.js';
+import { flatten, rebuild, type TreeDef } from '../tree.js';
 import { valueAndGrad } from '../transforms/grad.js';
 import { scoped } from '../transforms/util.js';
 
@@ -46,7 +46,7 @@ export class Objective {
 
   /** The parameter tree for the vector x, as new tensors in the current scope. */
   tree(x: Float64Array): unknown {
-    return unflatten(this.def, this.leaves.map((l) => array(x.subarray(l.offset, l.offset + l.size), { shape: l.shape, dtype: l.dtype })));
+    return rebuild(this.def, this.leaves.map((l) => array(x.subarray(l.offset, l.offset + l.size), { shape: l.shape, dtype: l.dtype })));
   }
 
   /** f and its gradient at x. */

@@ -10,7 +10,7 @@ import { scalar, zeros } from '../tensor/create.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
 import { toTensor } from '../ops/convert.js';
 import { add, div, mul, sqrt, square, sub } from '../ops/elementwise.js';
-import { flatten, unflatten } from '../tree.js';
+import { flatten, rebuild } from '../tree.js';
 import { scoped } from '../transforms/util.js';
 import type { TensorLikes, Tensors } from '../transforms/types.js';
 
@@ -140,7 +140,7 @@ function makeOptimizer(name: string, slotCount: number, lr: LearningRate, rule: 
     for (const slots of state.slots) for (const s of slots) release(s);
     state.consumed = true;
     for (const x of next) made.add(x);
-    return [unflatten<Tensors<P>>(p.def, next), new OptimizerState(name, t, out.map((o) => o.slots), self)];
+    return [rebuild<Tensors<P>>(p.def, next), new OptimizerState(name, t, out.map((o) => o.slots), self)];
   };
   return Object.assign(self, { name, init, step });
 }

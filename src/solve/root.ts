@@ -14,7 +14,7 @@ import { resultDType, toTensor, type TensorLike } from '../ops/convert.js';
 import { div, neg, sub } from '../ops/elementwise.js';
 import { solveMatrix } from '../ops/linalg.js';
 import { reshape, slice, stack, transpose } from '../ops/shape.js';
-import { flatten, unflatten, type Tree } from '../tree.js';
+import { flatten, rebuild, type Tree } from '../tree.js';
 import { JvpTrace } from '../transforms/forward.js';
 import { TapeTrace } from '../transforms/reverse.js';
 import { jacfwd, pushForward } from '../transforms/jvp.js';
@@ -40,7 +40,7 @@ export function prepare(op: string, f: (x: Tensor, params: never) => TensorLike,
   const dtype = resultDType(leaves);
   const tensors = leaves.map((l) => toTensor(op, l, dtype));
   const call: Residual = (x, ls) => {
-    const y = f(x, unflatten<never>(def, ls));
+    const y = f(x, rebuild<never>(def, ls));
     const out = y instanceof Tensor ? y : typeof y === 'number' ? toTensor(op, y, x.dtype) : null;
     if (out === null) throw new ArgumentError(`${op}: the function must return a tensor (or number) shaped like x, got ${y === null ? 'null' : Array.isArray(y) ? 'an array' : typeof y}.`);
     if (!shapesEqual(out.shape, x.shape)) {

@@ -12,7 +12,7 @@ import { scalarOf, toTensor } from '../ops/convert.js';
 import { where } from '../ops/elementwise.js';
 import { closeScope, openScope } from '../tensor/scope.js';
 import { DenseTensor, type Tensor } from '../tensor/tensor.js';
-import { flatten, unflatten, type Tree, type TreeDef } from '../tree.js';
+import { flatten, rebuild, type Tree, type TreeDef } from '../tree.js';
 import { checkFunction, denseInResult } from '../transforms/util.js';
 import { evalProgram, runProgram } from './execute.js';
 import { fmtAval, type Program } from './program.js';
@@ -115,22 +115,22 @@ export function fori<T extends Tree>(lower: number, upper: number, body: (i: Ten
   const trace = staging();
   if (trace) {
     const { program, captures } = traceProgram(`${op} body`, [{ shape: [], dtype: 'float64' }, ...avals], ([i, ...carry]) =>
-      matching(op, 'the carry body returned', body(i, unflatten<T>(def, carry)), def, avals));
+      matching(op, 'the carry body returned', body(i, rebuild<T>(def, carry)), def, avals));
     const run = executor(program, []);
     const call = {
       name: op,
       params: { lower, upper, body: program },
       run: (ins: readonly Tensor[]) => {
         const caps = ins.slice(leaves.length);
-        const out = fori(lower, upper, (i, c) => unflatten<T>(def, run(i, ...leavesOf(op, c, 'carry').leaves, ...caps)), unflatten<T>(def, ins.slice(0, leaves.length)));
+        const out = fori(lower, upper, (i, c) => rebuild<T>(def, run(i, ...leavesOf(op, c, 'carry').leaves, ...caps)), rebuild<T>(def, ins.slice(0, leaves.length)));
         return unaliased(leavesOf(op, out, 'carry').leaves, ins);
       },
     };
-    return unflatten<T>(def, trace.emitCall(call, [...leaves, ...captures], avals));
+    return rebuild<T>(def, trace.emitCall(call, [...leaves, ...captures], avals));
   }
   const out = stepLoop(leaves, (_, i) => lower + i < upper, (carry, i) =>
-    matching(op, 'the carry body returned', body(scalarOf(lower + i, 'float64'), unflatten<T>(def, carry)), def, avals));
-  return unflatten<T>(def, out);
+    matching(op, 'the carry body returned', body(scalarOf(lower + i, 'float64'), rebuild<T>(def, carry)), def, avals));
+  return rebuild<T>(def, out);
 }
 
 /**
@@ -148,11 +148,11 @@ export function whileLoop<T extends Tree>(condFn: (carry: T) => Tensor | number,
   const trace = staging();
   if (trace) {
     const condPart = traceProgram(`${op} cond`, avals, (carry) => {
-      const c = toTensor(op, condFn(unflatten<T>(def, carry)));
+      const c = toTensor(op, condFn(rebuild<T>(def, carry)));
       if (c.size !== 1) throw new ShapeError(`${op}: condFn must return one element, got shape ${fmtShape(c.shape)}.`);
       return [c];
     });
-    const bodyPart = traceProgram(`${op} body`, avals, (carry) => matching(op, 'the carry body returned', body(unflatten<T>(def, carry)), def, avals));
+    const bodyPart = traceProgram(`${op} body`, avals, (carry) => matching(op, 'the carry body returned', body(rebuild<T>(def, carry)), def, avals));
     const nc = condPart.captures.length;
     const call = {
       name: op,
@@ -161,21 +161,21 @@ export function whileLoop<T extends Tree>(condFn: (carry: T) => Tensor | number,
         const carry0 = ins.slice(0, leaves.length);
         const condRun = executor(condPart.program, ins.slice(leaves.length, leaves.length + nc));
         const bodyRun = executor(bodyPart.program, ins.slice(leaves.length + nc));
-        const out = whileLoop((c) => condRun(...leavesOf(op, c, 'carry').leaves)[0], (c) => unflatten<T>(def, bodyRun(...leavesOf(op, c, 'carry').leaves)), unflatten<T>(def, carry0));
+        const out = whileLoop((c) => condRun(...leavesOf(op, c, 'carry').leaves)[0], (c) => rebuild<T>(def, bodyRun(...leavesOf(op, c, 'carry').leaves)), rebuild<T>(def, carry0));
         return unaliased(leavesOf(op, out, 'carry').leaves, ins);
       },
     };
-    return unflatten<T>(def, trace.emitCall(call, [...leaves, ...condPart.captures, ...bodyPart.captures], avals));
+    return rebuild<T>(def, trace.emitCall(call, [...leaves, ...condPart.captures, ...bodyPart.captures], avals));
   }
   const out = stepLoop(leaves, (carry) => {
     try {
-      return truth(op, toTensor(op, condFn(unflatten<T>(def, carry))));
+      return truth(op, toTensor(op, condFn(rebuild<T>(def, carry))));
     } catch (e) {
       if (!(e instanceof ConcretizationError)) throw e;
       throw new ConcretizationError(`${op}: the loop condition depends on a value traced by jit under another transform (jit(grad(f)) or jit(jvp(f)) with a whileLoop inside f), so the number of steps is not known while tracing. Use grad(jit(f)) or jvp(jit(f)) instead (the jitted loop is then differentiated step by step), or fori with fixed bounds.`);
     }
-  }, (carry) => matching(op, 'the carry body returned', body(unflatten<T>(def, carry)), def, avals));
-  return unflatten<T>(def, out);
+  }, (carry) => matching(op, 'the carry body returned', body(rebuild<T>(def, carry)), def, avals));
+  return rebuild<T>(def, out);
 }
 
 /**
@@ -216,7 +216,7 @@ export function cond<T extends Tree>(pred: Tensor | number | boolean, onTrue: (.
         return unaliased(out, ins);
       },
     };
-    return unflatten<T>(def!, trace.emitCall(call, [p, ...ops, ...yes.captures, ...no.captures], outAvals));
+    return rebuild<T>(def!, trace.emitCall(call, [p, ...ops, ...yes.captures, ...no.captures], outAvals));
   }
   let taken: boolean;
   try {
@@ -226,7 +226,7 @@ export function cond<T extends Tree>(pred: Tensor | number | boolean, onTrue: (.
     // The predicate is a value of an enclosing jit seen through another transform: select.
     const a = leavesOf(op, onTrue(...ops), 'the result of onTrue');
     const b = matching(op, 'the result of onFalse (it must match onTrue\'s)', onFalse(...ops), a.def, a.leaves.map(avalOf));
-    return unflatten<T>(a.def, a.leaves.map((l, i) => where(p, l, b[i])));
+    return rebuild<T>(a.def, a.leaves.map((l, i) => where(p, l, b[i])));
   }
   return (taken ? onTrue : onFalse)(...ops);
 }

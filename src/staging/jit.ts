@@ -3,7 +3,7 @@ import { topTrace, type Tracer } from '../core/trace.js';
 import { ArgumentError } from '../errors.js';
 import { toTensor } from '../ops/convert.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
-import { flatten, unflatten, type TreeDef } from '../tree.js';
+import { flatten, rebuild, type TreeDef } from '../tree.js';
 import { checkFunction, scoped } from '../transforms/util.js';
 import { JvpTrace } from '../transforms/forward.js';
 import { TapeTrace } from '../transforms/reverse.js';
@@ -89,7 +89,7 @@ export function jit<F extends Fn>(f: F, options: JitOptions = {}): Jitted<F> {
     const avals = leaves.map((l) => (typeof l === 'number' ? { shape: [], dtype: 'float64' as const, weak: true } : { shape: l.shape, dtype: l.dtype }));
     let outDef: TreeDef | null = null;
     const { program, captures } = traceProgram(op, avals, (inputs) => {
-      const trees = unflatten<unknown[]>(def, inputs);
+      const trees = rebuild<unknown[]>(def, inputs);
       const call = args.map((a, i) => (statics.has(i) ? a : trees[i]));
       const out = flatten(f(...call), `${op}: the function's output`);
       outDef = out.def;
@@ -126,7 +126,7 @@ export function jit<F extends Fn>(f: F, options: JitOptions = {}): Jitted<F> {
       else if (staged.captures.length === 0 && top instanceof TapeTrace) outs = tapedCall(staged.program, top, inputs, op);
       else if (staged.captures.length === 0 && top instanceof JvpTrace) outs = forwardCall(staged.program, top, inputs);
       // Deeper nests, other transforms and captured tracers: replay the program op by op.
-      return unflatten(staged.outDef, outs ?? evalProgram(staged.program, inputs));
+      return rebuild(staged.outDef, outs ?? evalProgram(staged.program, inputs));
     });
   };
 

@@ -9,7 +9,7 @@ import { ConcretizationError, fmtShape } from '../errors.js';
 import { adopt } from '../tensor/scope.js';
 import { DenseTensor, type DType, type Tensor } from '../tensor/tensor.js';
 import { toTensor } from '../ops/convert.js';
-import { flatten, unflatten, type TreeDef } from '../tree.js';
+import { flatten, rebuild, type TreeDef } from '../tree.js';
 import { Program, definedBy, fmtAval, type Equation, type StagedCall } from './program.js';
 
 export class StagedTracer extends Tracer {
@@ -198,7 +198,7 @@ export function abstractOutputs(f: (...args: never[]) => unknown, args: unknown[
   const avals = leaves.map((l) => (typeof l === 'number' ? { shape: [], dtype: 'float64' as const, weak: true } : { shape: l.shape, dtype: l.dtype }));
   let outDef: TreeDef | null = null;
   const { program } = traceProgram(op, avals, (inputs) => {
-    const out = flatten((f as (...a: unknown[]) => unknown)(...unflatten<unknown[]>(def, inputs)), `${op}: the function's output`);
+    const out = flatten((f as (...a: unknown[]) => unknown)(...rebuild<unknown[]>(def, inputs)), `${op}: the function's output`);
     outDef = out.def;
     return out.leaves.map((l) => toTensor(op, l));
   }, false);
@@ -213,5 +213,5 @@ export function abstractOutputs(f: (...args: never[]) => unknown, args: unknown[
  */
 export function evalShape(f: (...args: never[]) => unknown, ...args: unknown[]): unknown {
   const { avals, def } = abstractOutputs(f, args);
-  return unflatten(def, avals.map((a) => ({ shape: [...a.shape], dtype: a.dtype })));
+  return rebuild(def, avals.map((a) => ({ shape: [...a.shape], dtype: a.dtype })));
 }

@@ -221,8 +221,7 @@ export function randn(shape: readonly number[], options: DTypeOption & { seed?: 
   options = optionsOf('randn', options);
   const dims = checkShape('randn', shape);
   const dtype = checkDType('randn', options.dtype ?? 'float64');
-  const seed = options.seed ?? 0;
-  if (!Number.isSafeInteger(seed)) throw new ArgumentError(`randn: seed must be an integer, got ${typeof seed === 'number' ? seed : typeof seed}.`);
+  const seed = seedOf('randn', options.seed);
   checkFits('randn', dims, dtype);
   const n = sizeOf(dims);
   const uniform = seededUniform(seed);
@@ -235,6 +234,94 @@ export function randn(shape: readonly number[], options: DTypeOption & { seed?: 
     values[i] = r * Math.cos(2 * Math.PI * u2);
     if (i + 1 < n) values[i + 1] = r * Math.sin(2 * Math.PI * u2);
   }
+  return array(values, { dtype, shape: dims });
+}
+
+/** The seed option: an integer (default 0); only its low 32 bits seed the generator. */
+function seedOf(op: string, seed: unknown): number {
+  if (seed === undefined) return 0;
+  if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
+    throw new ArgumentError(`${op}: seed must be an integer, got ${typeof seed === 'number' ? seed : typeof seed}.`);
+  }
+  return seed;
+}
+
+const bits64 = new DataView(new ArrayBuffer(8));
+
+/** The float64 or float32 value next to `x` (finite) towards +Infinity (`up`) or -Infinity. */
+function nextTo(x: number, up: boolean, dtype: DType): number {
+  if (x === 0) return (up ? 1 : -1) * (dtype === 'float64' ? Number.MIN_VALUE : 2 ** -149);
+  const away = (x > 0) === up;
+  if (dtype === 'float32') {
+    bits64.setFloat32(0, x);
+    bits64.setUint32(0, bits64.getUint32(0) + (away ? 1 : -1));
+    return bits64.getFloat32(0);
+  }
+  bits64.setFloat64(0, x);
+  bits64.setBigUint64(0, bits64.getBigUint64(0) + (away ? 1n : -1n));
+  return bits64.getFloat64(0);
+}
+
+/**
+ * Uniform samples in [low, high) from the seeded generator of randn (sfc32 seeded by
+ * splitmix32, 53-bit uniform doubles u, then low + (high - low) u). Every value is a number of
+ * the dtype in [low, high): one that rounds onto high (or, in float32, below low) is moved to
+ * the nearest value of the dtype inside. Only exact IEEE arithmetic is involved, so the same
+ * seed gives the same values in Node and every browser.
+ * @example uniform([2, 3], {seed: 7, low: -1, high: 1})
+ */
+export function uniform(shape: readonly number[], options: DTypeOption & { seed?: number; low?: number; high?: number } = {}): Tensor {
+  options = optionsOf('uniform', options);
+  const dims = checkShape('uniform', shape);
+  const dtype = checkDType('uniform', options.dtype ?? 'float64');
+  const seed = seedOf('uniform', options.seed);
+  const low = options.low ?? 0;
+  const high = options.high ?? 1;
+  for (const [name, v] of [['low', low], ['high', high]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ArgumentError(`uniform: ${name} must be a finite number, got ${typeof v === 'number' ? v : typeof v}.`);
+  }
+  const width = high - low;
+  if (!(width > 0) || !Number.isFinite(width)) {
+    throw new ArgumentError(`uniform: needs low < high with high - low finite, got low = ${low} and high = ${high}; swap them or narrow the range.`);
+  }
+  const round = dtype === 'float32' ? Math.fround : (v: number) => v;
+  let least = round(low);
+  if (least < low) least = nextTo(least, true, dtype);
+  let most = round(high);
+  if (most >= high) most = nextTo(most, false, dtype);
+  if (least > most) {
+    throw new ArgumentError(`uniform: no ${dtype} number lies in [${low}, ${high}); widen the range${dtype === 'float32' ? ' or use float64' : ''}.`);
+  }
+  checkFits('uniform', dims, dtype);
+  const n = sizeOf(dims);
+  const next = seededUniform(seed);
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = round(low + width * next());
+    values[i] = v < least ? least : v > most ? most : v;
+  }
+  return array(values, { dtype, shape: dims });
+}
+
+/**
+ * Samples of a Bernoulli distribution: 1 with probability p and 0 otherwise, as a float
+ * tensor (1 where the seeded uniform double u of uniform() is below p, so p = 0 gives only
+ * zeros and p = 1 only ones). The same seed gives the same values everywhere.
+ * @example bernoulli([4], 0.25, {seed: 3}) // a dropout mask: 1 for about a quarter of the entries
+ */
+export function bernoulli(shape: readonly number[], p: number, options: DTypeOption & { seed?: number } = {}): Tensor {
+  options = optionsOf('bernoulli', options);
+  const dims = checkShape('bernoulli', shape);
+  const dtype = checkDType('bernoulli', options.dtype ?? 'float64');
+  const seed = seedOf('bernoulli', options.seed);
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
+    throw new ArgumentError(`bernoulli: p must be a probability, a number in [0, 1], got ${typeof p === 'number' ? p : (p as unknown) instanceof Tensor ? 'a Tensor (give a number; per-element probabilities are not supported yet)' : typeof p}.`);
+  }
+  checkFits('bernoulli', dims, dtype);
+  const n = sizeOf(dims);
+  const next = seededUniform(seed);
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = next() < p ? 1 : 0;
   return array(values, { dtype, shape: dims });
 }
 

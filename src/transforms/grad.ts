@@ -7,7 +7,7 @@ import { shapesEqual } from '../tensor/shape.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
 import { toTensor } from '../ops/convert.js';
 import { concat, reshape } from '../ops/shape.js';
-import { flatten, mapTree, unflatten, type Tree } from '../tree.js';
+import { flatten, mapTree, rebuild, type Tree } from '../tree.js';
 import { TapeTrace, TapeVar, backward } from './reverse.js';
 import { identityBlock, type JacOptions } from './jvp.js';
 import { checkDifferentiated, checkFunction, checkOptions, normalizeArgnums, refuseThenable, scoped, unaliased } from './util.js';
@@ -27,7 +27,7 @@ interface Taped {
 function tape(op: string, f: Fn, args: unknown[], list: number[], def: ReturnType<typeof flatten>['def'], leaves: unknown[], trace: TapeTrace): Taped {
   const xs = leaves.map((l) => toTensor(op, l as Tensor));
   const vars = xs.map((x) => trace.variable(x));
-  const trees = unflatten<unknown[]>(def, vars);
+  const trees = rebuild<unknown[]>(def, vars);
   const call = [...args];
   list.forEach((a, i) => (call[a] = trees[i]));
   const result = f(...call);
@@ -38,7 +38,7 @@ function tape(op: string, f: Fn, args: unknown[], list: number[], def: ReturnTyp
 /** Replaces this trace's variables in a result tree by their values. */
 function valuesOf(trace: TapeTrace, tree: unknown, op: string): unknown {
   const { leaves, def } = flatten(tree, `${op}: the function's output`);
-  return unflatten(def, leaves.map((l) => (l instanceof TapeVar && l.trace === trace ? l.primal : l)));
+  return rebuild(def, leaves.map((l) => (l instanceof TapeVar && l.trace === trace ? l.primal : l)));
 }
 
 function keepSet(...values: unknown[]): Set<DenseTensor> {
@@ -53,7 +53,7 @@ function keepSet(...values: unknown[]): Set<DenseTensor> {
 /** Cotangents [1, ...shape] (or null) to gradient trees mirroring the selected arguments. */
 function gradientTrees(cts: (Tensor | null)[], xs: Tensor[], def: ReturnType<typeof flatten>['def'], single: boolean): unknown {
   const grads = cts.map((c, i) => (c ? reshape(c, xs[i].shape) : zeros(xs[i].shape, { dtype: xs[i].dtype })));
-  const trees = unflatten<unknown[]>(def, grads);
+  const trees = rebuild<unknown[]>(def, grads);
   return single ? trees[0] : trees;
 }
 
@@ -186,7 +186,7 @@ export function vjp(f: Fn, ...primals: unknown[]): [unknown, unknown] {
   const outTensors = outLeaves.map((l) => toTensor(op, l));
   // The value is a fresh Tensor object even where it is an input or a value the tape saved,
   // so disposing it leaves the pullback and the inputs intact.
-  const value = unflatten(outDef, outTensors.map((l) => unaliased(l instanceof TapeVar && l.trace === trace ? l.primal : l)));
+  const value = rebuild(outDef, outTensors.map((l) => unaliased(l instanceof TapeVar && l.trace === trace ? l.primal : l)));
   const pullback = (cotangent: Tree): unknown[] => {
     const ct = flatten(cotangent, `${op}: cotangent`);
     if (ct.leaves.length !== outTensors.length || JSON.stringify(ct.def) !== JSON.stringify(outDef)) {
@@ -274,10 +274,10 @@ export function jacrevImpl(f: Fn, options: JacOptions, args: unknown[], decide: 
             return reshape(rowsAll, [...y.shape, ...x.shape]);
           });
         }
-        const trees = unflatten<unknown[]>(selected.def, perLeaf);
+        const trees = rebuild<unknown[]>(selected.def, perLeaf);
         return single ? trees[0] : trees;
       });
-      return unflatten(def, jac);
+      return rebuild(def, jac);
     } finally {
       popTrace(trace);
     }

@@ -6,7 +6,7 @@ import { shapesEqual } from '../tensor/shape.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
 import { toTensor } from '../ops/convert.js';
 import { concat, reshape, slice, transpose } from '../ops/shape.js';
-import { flatten, unflatten } from '../tree.js';
+import { flatten, rebuild } from '../tree.js';
 import { closeScope, openScope } from '../tensor/scope.js';
 import { Dual, JvpTrace } from './forward.js';
 import { checkDifferentiated, checkFunction, checkOptions, normalizeArgnums, refuseThenable, scoped, unaliased } from './util.js';
@@ -69,7 +69,7 @@ export function jvp(f: Fn, primals: readonly unknown[], tangents: readonly unkno
       }
       return reshape(tangent, [1, ...tangent.shape]);
     });
-    const out = pushForward(f, xs, ts, 1, (duals) => unflatten<unknown[]>(p.def, duals), 'jvp');
+    const out = pushForward(f, xs, ts, 1, (duals) => rebuild<unknown[]>(p.def, duals), 'jvp');
     const tangentOut = out.primals.map((y, i) => {
       const tan = out.tangents[i];
       return tan ? reshape(tan, y.shape) : zeros(y.shape, { dtype: y.dtype });
@@ -77,7 +77,7 @@ export function jvp(f: Fn, primals: readonly unknown[], tangents: readonly unkno
     // Outputs never alias an input or a closed-over tensor (jvp(v => v)): those get a fresh
     // Tensor object over the same data, so disposing the result leaves them intact.
     const own = (d: DenseTensor) => d.scope === scope;
-    return [unflatten(out.def, out.primals.map((y) => unaliased(y, own))), unflatten(out.def, tangentOut.map((y) => unaliased(y, own)))];
+    return [rebuild(out.def, out.primals.map((y) => unaliased(y, own))), rebuild(out.def, tangentOut.map((y) => unaliased(y, own)))];
   });
 }
 
@@ -142,7 +142,7 @@ export function jacfwd(f: Fn, options: JacOptions = {}) {
       const k = options.chunkSize ?? defaultChunk(n);
       if (!Number.isInteger(k) || k < 1) throw new ArgumentError(`jacfwd: chunkSize must be a positive integer, got ${k}.`);
       const build = (duals: Tensor[]) => {
-        const trees = unflatten<unknown[]>(selected.def, duals);
+        const trees = rebuild<unknown[]>(selected.def, duals);
         const call = [...args];
         list.forEach((a, i) => (call[a] = trees[i]));
         return call;
@@ -174,10 +174,10 @@ export function jacfwd(f: Fn, options: JacOptions = {}) {
       }
       const jac = outPrimals.map((y, i) => {
         const perLeaf = n === 0 ? xs.map((x) => zeros([...y.shape, ...x.shape], { dtype: y.dtype })) : assembleColumns(blocks[i], y.shape, xs);
-        const trees = unflatten<unknown[]>(selected.def, perLeaf);
+        const trees = rebuild<unknown[]>(selected.def, perLeaf);
         return single ? trees[0] : trees;
       });
-      return unflatten(outDef!, jac);
+      return rebuild(outDef!, jac);
     });
   };
 }
