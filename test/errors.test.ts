@@ -1,23 +1,19 @@
 // Error paths: each throws its typed error, and the message names the op, the shapes or
 // dtypes given, and the fix. Also what NaN and Infinity inputs give (they are values, not
 // errors: they propagate as IEEE arithmetic and Math.* do).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ArgumentError, AxisError, DTypeError, DifferentiationError, DisposedError, DualtapeError, NotReadyError,
   OutOfMemoryError, ShapeError, Tensor, abs, add, arange, array, astype, broadcastTo, concat, cos, div, dot, equal,
   exp, expandDims, eye, full, grad, greater, greaterEqual, jacfwd, jacrev, jvp, less, lessEqual, linspace, log,
-  logsumexp, matmul, max, maximum, mean, memory, min, minimum, mul, neg, ones, pad, pow, randn, reciprocal, reshape,
+  logsumexp, matmul, max, maximum, mean, min, minimum, mul, neg, ones, pad, pow, randn, reciprocal, reshape,
   scalar, sigmoid, sign, sin, slice, softmax, sqrt, squeeze, stack, sub, sum, tan, tanh, tidy, transpose, valueAndGrad,
   vjp, where, zeros, type TensorLike,
 } from './helpers/api.js';
+import { expectMemoryRestored, spec as tit } from './helpers/memory.js';
 
-let baseline = 0;
-beforeAll(() => { baseline = memory().bytesInUse; });
-afterAll(() => { expect(memory().bytesInUse).toBe(baseline); });
+expectMemoryRestored();
 
-function tit(name: string, body: () => void): void {
-  it(name, () => { tidy(body); });
-}
 
 type ErrorClass = new (...args: never[]) => Error;
 

@@ -4,15 +4,14 @@
 // dropped at top level.
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   DisposedError, OutOfMemoryError, add, array, concat, exp, full, grad, hessian, jacfwd, jacrev, jvp, matmul, maximum, memory, mul, ones,
   randn, reshape, sin, sum, tanh, tidy, transpose, valueAndGrad, vjp, zeros, type Tensor,
 } from './helpers/api.js';
+import { expectMemoryRestored } from './helpers/memory.js';
 
-let baseline = 0;
-beforeAll(() => { baseline = memory().bytesInUse; });
-afterAll(() => { expect(memory().bytesInUse).toBe(baseline); });
+expectMemoryRestored();
 // Every test here must also leave memory as it found it (the FinalizationRegistry must not
 // be what cleans up after a test).
 let atStart = 0;

@@ -2,22 +2,17 @@
 // random points inside each op's domain, on equal, broadcast and reduced shapes; forward
 // Jacobians against reverse ones; second order (grad of grad); JAX's conventions at the
 // non-differentiable points; and the kernels at every SIMD size class against plain JS.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import {
   abs, add, array, cos, div, equal, exp, grad, greater, greaterEqual, jacfwd, jacrev, jvp, less, lessEqual, log,
-  maximum, memory, minimum, mul, neg, pow, reciprocal, seededUniformForTests, sigmoid, sign, sin, sqrt, square,
-  sub, sum, tan, tanh, tidy, transpose, where, type Tensor, type TensorLike,
+  maximum, minimum, mul, neg, pow, reciprocal, seededUniformForTests, sigmoid, sign, sin, sqrt, square,
+  sub, sum, tan, tanh, transpose, where, type Tensor, type TensorLike,
 } from './helpers/api.js';
 import { checkGrads, expectClose } from './helpers/check.js';
+import { expectMemoryRestored, spec as tit } from './helpers/memory.js';
 
-let baseline = 0;
-beforeAll(() => { baseline = memory().bytesInUse; });
-afterAll(() => { expect(memory().bytesInUse).toBe(baseline); });
+expectMemoryRestored();
 
-/** `it` whose body runs inside tidy, so every test frees what it made. */
-function tit(name: string, body: () => void): void {
-  it(name, () => { tidy(body); });
-}
 
 type Unary = (x: Tensor) => Tensor;
 type Binary = (a: TensorLike, b: TensorLike) => Tensor;

@@ -2,21 +2,17 @@
 // axes; rules against finite differences, forward against reverse, second order; and the GEMM
 // kernel (with its transpose flags) against a plain-JS triple loop at sizes around the SIMD
 // lanes and the register and cache blocks.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import {
-  array, dot, exp, grad, jacfwd, jacrev, matmul, memory, ones, seededUniformForTests, sum, tanh, tidy, transpose,
+  array, dot, exp, grad, jacfwd, jacrev, matmul, ones, seededUniformForTests, sum, tanh, tidy, transpose,
   zeros, type Tensor,
 } from './helpers/api.js';
 import { checkGrads, expectClose } from './helpers/check.js';
 import { matmulT } from '../src/ops/matmul.js';
+import { expectMemoryRestored, spec as tit } from './helpers/memory.js';
 
-let baseline = 0;
-beforeAll(() => { baseline = memory().bytesInUse; });
-afterAll(() => { expect(memory().bytesInUse).toBe(baseline); });
+expectMemoryRestored();
 
-function tit(name: string, body: () => void): void {
-  it(name, () => { tidy(body); });
-}
 
 type DType = 'float64' | 'float32';
 

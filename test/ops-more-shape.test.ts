@@ -1,20 +1,16 @@
 // cumsum, norm and the shape ops of issue 16, part 3: values against closed forms and plain-JS
 // references, both derivative rules against finite differences (checkGrads), and JAX's
 // conventions where the norm is not differentiable.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  arange, array, cumprod, cumsum, diag, diagonal, flip, grad, jacfwd, jacrev, memory, norm, roll, seededUniformForTests, split,
+  arange, array, cumprod, cumsum, diag, diagonal, flip, grad, jacfwd, jacrev, norm, roll, seededUniformForTests, split,
   sum, tidy, tile, trace, tril, triu, ArgumentError, ShapeError, type Tensor,
 } from './helpers/api.js';
 import { checkGrads, expectClose } from './helpers/check.js';
+import { expectMemoryRestored, spec as tit } from './helpers/memory.js';
 
-let baseline = 0;
-beforeAll(() => { baseline = memory().bytesInUse; });
-afterAll(() => { expect(memory().bytesInUse).toBe(baseline); });
+expectMemoryRestored();
 
-function tit(name: string, body: () => void): void {
-  it(name, () => { tidy(body); });
-}
 
 function uniform(shape: number[], seed: number, lo = -2, hi = 2): Tensor {
   const rand = seededUniformForTests(seed);

@@ -1,20 +1,16 @@
 // Reductions: sum, max, min, mean, logsumexp and softmax over every kind of axis selection,
 // with and without keepdims. Rules against finite differences, forward against reverse,
 // second order, the tie convention of max/min, and the kernels against a plain-JS reference.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import {
-  array, exp, grad, jacfwd, jacrev, jvp, logsumexp, max, mean, memory, min, mul, seededUniformForTests, softmax,
-  sum, tidy, transpose, zeros, type Tensor, type TensorLike,
+  array, exp, grad, jacfwd, jacrev, jvp, logsumexp, max, mean, min, mul, seededUniformForTests, softmax,
+  sum, transpose, zeros, type Tensor, type TensorLike,
 } from './helpers/api.js';
 import { checkGrads, expectClose } from './helpers/check.js';
+import { expectMemoryRestored, spec as tit } from './helpers/memory.js';
 
-let baseline = 0;
-beforeAll(() => { baseline = memory().bytesInUse; });
-afterAll(() => { expect(memory().bytesInUse).toBe(baseline); });
+expectMemoryRestored();
 
-function tit(name: string, body: () => void): void {
-  it(name, () => { tidy(body); });
-}
 
 type Axes = number | number[] | undefined;
 type Reduce = (x: TensorLike, axes?: Axes, options?: { keepdims?: boolean }) => Tensor;

@@ -2,20 +2,16 @@
 // squeeze. They are linear, so the rules are checked against finite differences, forward
 // against reverse, and the layout kernels (strided copy, 2-D transpose, scatter) against a
 // plain-JS reference at SIMD-awkward sizes, on contiguous, transposed and broadcast inputs.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import {
-  array, broadcastTo, concat, exp, expandDims, grad, jacfwd, jacrev, memory, mul, pad, reshape,
-  seededUniformForTests, sin, slice, squeeze, stack, sum, tidy, transpose, zeros, type Tensor,
+  array, broadcastTo, concat, exp, expandDims, grad, jacfwd, jacrev, mul, pad, reshape,
+  seededUniformForTests, sin, slice, squeeze, stack, sum, transpose, zeros, type Tensor,
 } from './helpers/api.js';
 import { checkGrads, expectClose } from './helpers/check.js';
+import { expectMemoryRestored, spec as tit } from './helpers/memory.js';
 
-let baseline = 0;
-beforeAll(() => { baseline = memory().bytesInUse; });
-afterAll(() => { expect(memory().bytesInUse).toBe(baseline); });
+expectMemoryRestored();
 
-function tit(name: string, body: () => void): void {
-  it(name, () => { tidy(body); });
-}
 
 type DType = 'float64' | 'float32';
 

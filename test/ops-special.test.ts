@@ -1,21 +1,17 @@
 // Special functions and everyday numerics (issue 16, part 3): values against Math.* and
 // tabulated constants, both derivative rules against finite differences (checkGrads), forward
 // against reverse Jacobians, second order, and JAX's conventions at non-differentiable points.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   acos, array, asin, atan, atan2, ceil, clip, cosh, erf, expm1, floor, grad, jacfwd, jacrev, log1p, logaddexp,
-  memory, round, seededUniformForTests, sinh, softplus, std, sum, tidy, variance, ArgumentError, type Tensor,
+  round, seededUniformForTests, sinh, softplus, std, sum, tidy, variance, ArgumentError, type Tensor,
 } from './helpers/api.js';
 import * as api from './helpers/api.js';
 import { checkGrads, expectClose } from './helpers/check.js';
+import { expectMemoryRestored, spec as tit } from './helpers/memory.js';
 
-let baseline = 0;
-beforeAll(() => { baseline = memory().bytesInUse; });
-afterAll(() => { expect(memory().bytesInUse).toBe(baseline); });
+expectMemoryRestored();
 
-function tit(name: string, body: () => void): void {
-  it(name, () => { tidy(body); });
-}
 
 function uniform(shape: number[], lo: number, hi: number, seed: number): Tensor {
   const rand = seededUniformForTests(seed);

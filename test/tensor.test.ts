@@ -1,22 +1,18 @@
 // Tensors: creation, reading data back, dtypes (float32 against float64 for every op), NumPy
 // broadcasting against a plain-JS reference, plain numbers wherever a tensor goes, chainable
 // methods and .T.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import {
   Tensor, abs, add, arange, array, astype, broadcastTo, concat, cos, div, dot, equal, exp, expandDims, eye, full,
-  grad, greater, greaterEqual, jacfwd, jacrev, jvp, less, lessEqual, linspace, log, logsumexp, matmul, max, maximum, mean, memory, min,
+  grad, greater, greaterEqual, jacfwd, jacrev, jvp, less, lessEqual, linspace, log, logsumexp, matmul, max, maximum, mean, min,
   minimum, mul, neg, ones, pad, pow, randn, reciprocal, reshape, scalar, sigmoid, sign, sin, slice, softmax, sqrt,
-  square, squeeze, stack, sub, sum, tan, tanh, tidy, transpose, where, zeros, type TensorLike,
+  square, squeeze, stack, sub, sum, tan, tanh, transpose, where, zeros, type TensorLike,
 } from './helpers/api.js';
 import { expectClose } from './helpers/check.js';
+import { expectMemoryRestored, spec as tit } from './helpers/memory.js';
 
-let baseline = 0;
-beforeAll(() => { baseline = memory().bytesInUse; });
-afterAll(() => { expect(memory().bytesInUse).toBe(baseline); });
+expectMemoryRestored();
 
-function tit(name: string, body: () => void): void {
-  it(name, () => { tidy(body); });
-}
 
 describe('creation', () => {
   tit('array from a number, flat and nested arrays, with float64 as the default dtype', () => {
