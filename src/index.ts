@@ -36,6 +36,8 @@ export type { GradOptions } from './transforms/grad.js';
 export { jacobian, hessian, hvp, chooseJacobianMode, jacobianCost, jacobianCostModel } from './transforms/jacobian.js';
 export type { JacobianOptions, JacobianMode, JacobianCost } from './transforms/jacobian.js';
 export { customJvp, customVjp } from './transforms/custom.js';
+export { vmap } from './transforms/vmap.js';
+export type { VmapOptions, AxisSpec } from './transforms/vmap.js';
 export { checkpoint, name, saveNothing, saveAll, saveOnly, type CheckpointPolicy, type CheckpointValue } from './checkpoint/checkpoint.js';
 export { scan } from './checkpoint/scan.js';
 export type { ScanOptions, ScanLength } from './checkpoint/scan-options.js';
