@@ -49,6 +49,15 @@ function customShape(op: string, f: TensorFn, inputs: readonly Aval[]): Aval {
   return avals[0];
 }
 
+/**
+ * A forward rule applied direction by direction: `tangentOf` gets one tangent per input for
+ * each of the k directions (zeros where an input has none); the results are stacked.
+ */
+function perDirection(inputs: Tensor[], tangents: (Tensor | null)[], tangentOf: (dirs: Tensor[]) => Tensor): Tensor {
+  const k = tangents.find((t) => t !== null)?.shape[0] ?? 1;
+  return byRows(k, (j) => tangentOf(tangents.map((tan, i) => (tan ? reshape(row(tan, j), inputs[i].shape) : zeros(inputs[i].shape, { dtype: inputs[i].dtype })))));
+}
+
 // A call of a function with a custom forward rule, as one primitive: in a staged program it
 // stays one equation that keeps its rule. Its transpose pulls back through the rule's tangent
 // map, which is linear in the tangents (taken at zero tangents).
@@ -58,13 +67,7 @@ const customJvpP = definePrimitive<CustomJvpParams>({
   shape: (inputs, { f }) => customShape('customJvp', f, inputs),
   saves: 'all',
   sparsity: 'dense',
-  jvp: ({ inputs, tangents, params: { rule } }) => {
-    const k = tangents.find((t) => t !== null)?.shape[0] ?? 1;
-    return byRows(k, (j) => {
-      const dirs = tangents.map((tan, i) => (tan ? reshape(row(tan, j), inputs[i].shape) : zeros(inputs[i].shape, { dtype: inputs[i].dtype })));
-      return asTensorOutput('customJvp', rule(inputs, dirs)[1]);
-    });
-  },
+  jvp: ({ inputs, tangents, params: { rule } }) => perDirection(inputs, tangents, (dirs) => asTensorOutput('customJvp', rule(inputs, dirs)[1])),
   vjp: ({ ct, inputs, params: { rule } }) => {
     const primals = [...inputs];
     const zerosIn = primals.map((p) => zeros(p.shape, { dtype: p.dtype }));
@@ -147,12 +150,6 @@ const customVjpP = definePrimitive<CustomVjpParams>({
   shape: (inputs, { f }) => customShape('customVjp', f, inputs),
   saves: 'all',
   sparsity: 'dense',
-  jvp: ({ inputs, tangents, params: { f } }) => {
-    const k = tangents.find((t) => t !== null)?.shape[0] ?? 1;
-    return byRows(k, (j) => {
-      const dirs = tangents.map((tan, i) => (tan ? reshape(row(tan, j), inputs[i].shape) : zeros(inputs[i].shape, { dtype: inputs[i].dtype })));
-      return jvp((...xs: Tensor[]) => f(...xs), inputs, dirs)[1] as Tensor;
-    });
-  },
+  jvp: ({ inputs, tangents, params: { f } }) => perDirection(inputs, tangents, (dirs) => jvp((...xs: Tensor[]) => f(...xs), inputs, dirs)[1] as Tensor),
   vjp: ({ ct, inputs, params: { fwd, bwd } }) => pullRows('customVjp', bwd, fwd(...inputs)[1], ct, inputs),
 });
