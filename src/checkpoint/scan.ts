@@ -20,7 +20,7 @@ import { Closures, LiftingTape } from './scan-closures.js';
 import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { revolveSchedule, scheduleStats, uniformSchedule, type ScheduleAction } from './revolve.js';
 import { checkFunction, scoped } from '../transforms/util.js';
-import { executor, staging, unaliased } from '../staging/control.js';
+import { executor, freshOutputs, staging } from '../staging/control.js';
 import { traceProgram, type StagingTrace } from '../staging/trace.js';
 import {
   type Budget, type Layout, type ScanLength, type ScanOptions, type Sequence, describe, layoutOf, parseOptions, parseXs,
@@ -464,7 +464,7 @@ function stagedScan(trace: StagingTrace, stepFn: StepFunction, init: Tensor[], s
       };
       const xsTree = seq.def === null ? { length: seq.length } : rebuild(seq.def, ins.slice(nc, nc + nx));
       const [carry, ys] = scan(step, rebuild(stepFn.carryDef, ins.slice(0, nc)), xsTree, options);
-      return unaliased([...flatten(carry).leaves as Tensor[], ...flatten(ys).leaves as Tensor[]], ins);
+      return freshOutputs([...flatten(carry).leaves as Tensor[], ...flatten(ys).leaves as Tensor[]], ins);
     },
   };
   const outs = trace.emitCall(call, [...init, ...seq.leaves, ...captures], [...carryAvals, ...yAvals.map((a) => ({ shape: [seq.length, ...a.shape], dtype: a.dtype }))]);

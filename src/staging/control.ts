@@ -6,15 +6,15 @@
 // sub-programs, so a program containing a loop runs, differentiates (grad(jit(f)) replays the
 // loop eagerly under the tape) and inlines into an enclosing jit like any other.
 import type { Aval } from '../core/primitive.js';
-import { innermostTrace, topTrace } from '../core/trace.js';
+import { innermostTrace } from '../core/trace.js';
 import { ArgumentError, ConcretizationError, ShapeError, fmtShape } from '../errors.js';
 import { scalarOf, toTensor } from '../ops/convert.js';
 import { where } from '../ops/elementwise.js';
 import { closeScope, openScope } from '../tensor/scope.js';
 import { DenseTensor, type Tensor } from '../tensor/tensor.js';
 import { flatten, rebuild, type Tree, type TreeDef } from '../tree.js';
-import { checkFunction, denseInResult } from '../transforms/util.js';
-import { evalProgram, runProgram } from './execute.js';
+import { checkFunction, denseInResult, unaliased } from '../transforms/util.js';
+import { execute } from './execute.js';
 import { fmtAval, type Program } from './program.js';
 import { StagingTrace, traceProgram } from './trace.js';
 
@@ -53,15 +53,12 @@ function matching(op: string, what: string, out: unknown, def: TreeDef, avals: r
 
 /** A body as a function of tensors that runs a sub-program (concretely when it can). */
 export function executor(program: Program, captures: readonly Tensor[]): (...ins: Tensor[]) => Tensor[] {
-  return (...ins) => {
-    const all = [...ins, ...captures];
-    return topTrace('jit', all) === null ? runProgram(program, all as DenseTensor[]) : evalProgram(program, all);
-  };
+  return (...ins) => execute(program, [...ins, ...captures]);
 }
 
 /** Outputs that are the caller's inputs become new handles, so a program can free them safely. */
-export function unaliased(outs: Tensor[], ins: readonly Tensor[]): Tensor[] {
-  return outs.map((o) => (o instanceof DenseTensor && ins.includes(o) ? o.share(o.shape, 'jit') : o));
+export function freshOutputs(outs: Tensor[], ins: readonly Tensor[]): Tensor[] {
+  return outs.map((o) => unaliased(o, (d) => !ins.includes(d)));
 }
 
 /** The JS boolean of a scalar predicate; a traced one throws a ConcretizationError. */
@@ -123,7 +120,7 @@ export function fori<T extends Tree>(lower: number, upper: number, body: (i: Ten
       run: (ins: readonly Tensor[]) => {
         const caps = ins.slice(leaves.length);
         const out = fori(lower, upper, (i, c) => rebuild<T>(def, run(i, ...leavesOf(op, c, 'carry').leaves, ...caps)), rebuild<T>(def, ins.slice(0, leaves.length)));
-        return unaliased(leavesOf(op, out, 'carry').leaves, ins);
+        return freshOutputs(leavesOf(op, out, 'carry').leaves, ins);
       },
     };
     return rebuild<T>(def, trace.emitCall(call, [...leaves, ...captures], avals));
@@ -162,7 +159,7 @@ export function whileLoop<T extends Tree>(condFn: (carry: T) => Tensor | number,
         const condRun = executor(condPart.program, ins.slice(leaves.length, leaves.length + nc));
         const bodyRun = executor(bodyPart.program, ins.slice(leaves.length + nc));
         const out = whileLoop((c) => condRun(...leavesOf(op, c, 'carry').leaves)[0], (c) => rebuild<T>(def, bodyRun(...leavesOf(op, c, 'carry').leaves)), rebuild<T>(def, carry0));
-        return unaliased(leavesOf(op, out, 'carry').leaves, ins);
+        return freshOutputs(leavesOf(op, out, 'carry').leaves, ins);
       },
     };
     return rebuild<T>(def, trace.emitCall(call, [...leaves, ...condPart.captures, ...bodyPart.captures], avals));
@@ -213,7 +210,7 @@ export function cond<T extends Tree>(pred: Tensor | number | boolean, onTrue: (.
         const t = executor(yes.program, ins.slice(1 + n, 1 + n + nt));
         const f = executor(no.program, ins.slice(1 + n + nt));
         const out = cond(ins[0], (...a) => t(...a) as unknown as T, (...a) => f(...a) as unknown as T, ...xs) as unknown as Tensor[];
-        return unaliased(out, ins);
+        return freshOutputs(out, ins);
       },
     };
     return rebuild<T>(def!, trace.emitCall(call, [p, ...ops, ...yes.captures, ...no.captures], outAvals));

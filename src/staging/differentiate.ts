@@ -14,7 +14,7 @@ import { claimFor, recordOutputs } from '../transforms/group.js';
 import { pushForward } from '../transforms/jvp.js';
 import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { scoped } from '../transforms/util.js';
-import { evalProgram, runProgram } from './execute.js';
+import { evalProgram, execute, runProgram } from './execute.js';
 import type { Program } from './program.js';
 import { traceProgram } from './trace.js';
 
@@ -30,11 +30,6 @@ function cached(program: Program, key: string, make: () => Program): Program {
 }
 
 const allConcrete = (xs: readonly Tensor[]) => xs.every((x) => x instanceof DenseTensor);
-
-/** Runs a derived program: concretely when its inputs are, else through bind. */
-function execute(program: Program, inputs: readonly Tensor[]): Tensor[] {
-  return allConcrete(inputs) ? runProgram(program, inputs as DenseTensor[]) : evalProgram(program, inputs);
-}
 
 /**
  * The backward program: (inputs, cotangents of the outputs in `withCt`, each [rows, ...out])

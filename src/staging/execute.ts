@@ -5,7 +5,7 @@
 // inlined into an enclosing jit, without calling the traced function again.
 import { BYTES, allocBlock, releaseBlock } from '../backend/buffer.js';
 import type { BoundKernel } from '../backend/kernels.js';
-import { bind } from '../core/trace.js';
+import { bind, topTrace } from '../core/trace.js';
 import { empty } from '../tensor/create.js';
 import { sizeOf } from '../tensor/shape.js';
 import { DenseTensor, type Tensor } from '../tensor/tensor.js';
@@ -177,6 +177,11 @@ function runPlanned(program: Program, plan: Plan, inputs: readonly DenseTensor[]
     seen.add(v);
     return t;
   });
+}
+
+/** Runs `program` concretely when every input is concrete, else replays it through bind. */
+export function execute(program: Program, inputs: readonly Tensor[]): Tensor[] {
+  return topTrace('jit', inputs) === null ? runProgram(program, inputs as DenseTensor[]) : evalProgram(program, inputs);
 }
 
 /** Replays `program` on `inputs` (its inputs, then its captures) through bind. */
