@@ -120,6 +120,23 @@ export type DualImpl<P> = (primals: DenseTensor[], tangents: (DenseTensor | null
  */
 export type CotangentImpl<P> = (args: VjpArgs<P>) => (Tensor | null)[] | null;
 
+export interface BatchArgs<P> {
+  /** The inputs: each batched input carries the batch axis given in `axes`, the others do not. */
+  inputs: Tensor[];
+  /** Per input, the position of its batch axis, or null when the input is the same for every example. */
+  axes: readonly (number | null)[];
+  /** The batch size (the length of every batch axis). */
+  size: number;
+  params: P;
+}
+
+/**
+ * vmap rule: the output for every example at once, computed with public ops (so that it
+ * composes with every transform), and the position of its batch axis, or null when the output
+ * does not depend on the batch. At least one input is batched when a rule is called.
+ */
+export type BatchRule<P> = (args: BatchArgs<P>) => { out: Tensor; axis: number | null };
+
 export interface Primitive<P = Record<string, never>> {
   readonly name: string;
   /** Computes the output from concrete inputs with a backend kernel. */
@@ -133,6 +150,8 @@ export interface Primitive<P = Record<string, never>> {
   readonly vjp: VjpRule<P>;
   readonly saves: Saves;
   readonly sparsity: Sparsity<P>;
+  /** The vmap rule (src/ops/batching.ts has the shared ones). */
+  readonly batch?: BatchRule<P>;
   /** True for elementwise ops whose operands broadcast against each other. */
   readonly broadcasts?: boolean;
   /** Linear in its inputs (jit's transposition and constant folding may read this). */
@@ -190,6 +209,7 @@ export interface LinearSpec<P> {
   readonly apply: (tangents: (Tensor | null)[], args: { avals: readonly Aval[]; params: P }) => Tensor | null;
   /** The transpose on a chunked cotangent [k, ...out.shape]: one cotangent per input. */
   readonly transpose: (ct: Tensor, args: { avals: readonly Aval[]; params: P }) => (Tensor | null)[];
+  readonly batch?: BatchRule<P>;
   readonly broadcasts?: boolean;
   readonly dual?: DualImpl<P>;
   readonly into?: Primitive<P>['into'];
@@ -202,6 +222,7 @@ export function defineLinear<P = Record<string, never>>(spec: LinearSpec<P>): Pr
     impl: spec.impl,
     shape: spec.shape,
     sparsity: spec.sparsity,
+    batch: spec.batch,
     broadcasts: spec.broadcasts,
     dual: spec.dual,
     into: spec.into,
