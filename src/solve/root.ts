@@ -20,6 +20,7 @@ import { TapeTrace } from '../transforms/reverse.js';
 import { jacfwd, pushForward } from '../transforms/jvp.js';
 import { vjp } from '../transforms/grad.js';
 import { checkFunction, scoped } from '../transforms/util.js';
+import { BatchTrace } from '../transforms/batch.js';
 
 // Defined with the other error classes; re-exported here, where src/index.ts takes it from.
 
@@ -65,6 +66,11 @@ export function maxAbs(x: Tensor): number {
   let m = 0;
   for (const v of x.data()) m = Math.max(m, Math.abs(v));
   return m;
+}
+
+/** Example `i` of a batched value whose batch axis is `axis`. */
+function example(t: Tensor, axis: number, i: number): Tensor {
+  return reshape(slice(t, t.shape.map((_, d) => (d === axis ? i : 0)), t.shape.map((n, d) => (d === axis ? 1 : n))), t.shape.filter((_, d) => d !== axis));
 }
 
 function row(t: Tensor, j: number): Tensor {
@@ -130,6 +136,13 @@ export function implicitSolution(op: string, residual: Residual, leaves: Tensor[
         },
       };
       return top.record(rule, {}, ps, primals, x);
+    }
+    if (top instanceof BatchTrace) {
+      // Each example's solution is found on its own (the solvers iterate on concrete values);
+      // the derivatives still come from the lower levels' rules.
+      const parts = ps.map((p) => top.unwrap(p));
+      const solutions = Array.from({ length: top.size }, (_, i) => at(parts.map(({ value, axis }) => (axis === null ? value : example(value, axis, i)))));
+      return top.wrap(stack(solutions, 0), 0);
     }
     throw new DifferentiationError(`${op}: the implicit derivative is defined under jvp and grad (and their compositions), not under a ${top.kind} transform.`);
   };
