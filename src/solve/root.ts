@@ -6,7 +6,7 @@
 // recorded whose vjp solves the transposed system and pulls back through F in p. Both are
 // built from differentiable ops at the lower levels, so derivatives of any order nest.
 import { Tracer, topTrace } from '../core/trace.js';
-import { ArgumentError, ConvergenceError, DifferentiationError, ShapeError, fmtShape } from '../errors.js';
+import { ArgumentError, ConcretizationError, ConvergenceError, DifferentiationError, ShapeError, fmtShape } from '../errors.js';
 import { scalar } from '../tensor/create.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { Tensor, type DType } from '../tensor/tensor.js';
@@ -68,6 +68,16 @@ export function maxAbs(x: Tensor): number {
   return m;
 }
 
+/** Whether a one-element value is 0; false for a traced one (its value is not known here). */
+function isZero(x: Tensor): boolean {
+  try {
+    return x.item() === 0;
+  } catch (e) {
+    if (e instanceof ConcretizationError) return false;
+    throw e;
+  }
+}
+
 /** Example `i` of a batched value whose batch axis is `axis`. */
 function example(t: Tensor, axis: number, i: number): Tensor {
   return reshape(slice(t, t.shape.map((_, d) => (d === axis ? i : 0)), t.shape.map((n, d) => (d === axis ? 1 : n))), t.shape.filter((_, d) => d !== axis));
@@ -84,7 +94,7 @@ function solveInX(op: string, residual: Residual, x: Tensor, leaves: Tensor[], r
   const jac = jacfwd((y: Tensor) => residual(y, leaves))(x) as Tensor;
   if (n === 1) {
     const slope = reshape(jac, []);
-    if (slope.item() === 0) {
+    if (isZero(slope)) {
       throw new DifferentiationError(`${op}: dF/dx = 0 at the root x = ${x.item()}, so the root is not a differentiable function of the params there (implicit function theorem).`);
     }
     return div(rhs, slope);
