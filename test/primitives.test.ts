@@ -19,6 +19,8 @@ interface Case {
   positive?: boolean;
   /** Input 0 is made symmetric positive definite ([n, n]). */
   spd?: boolean;
+  /** The batch axes the vmap walk gives the inputs (default: drawn at random). */
+  batchAxes?: (number | null)[];
 }
 
 const unary: Case[] = [{ shapes: [[]] }, { shapes: [[0]] }, { shapes: [[1]] }, { shapes: [[3, 4]] }, { shapes: [[2, 0, 3]] }, { shapes: [[1, 5, 1]] }];
@@ -212,13 +214,26 @@ describe('batch rules equal a loop over the examples', () => {
   const B = 3;
   let state = 12345;
   const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+  // Layouts the batch rules special-case: outer products (a contraction of length 1) and a
+  // shared matrix against a batch of columns.
+  const batchOnly: Record<string, Case[]> = {
+    matmul: [
+      { shapes: [[3, 1], [1, 4]], params: { transA: false, transB: false }, batchAxes: [1, 0] },
+      { shapes: [[1, 3], [4, 1]], params: { transA: true, transB: true }, batchAxes: [0, null] },
+      { shapes: [[3, 2], [2, 1]], params: { transA: false, transB: false }, batchAxes: [null, 0] },
+      { shapes: [[2, 3, 2], [1, 2]], params: { transA: false, transB: true }, batchAxes: [null, 1] },
+      { shapes: [[3, 2], [2, 4]], params: { transA: false, transB: false }, batchAxes: [1, null] },
+      { shapes: [[3, 2], [4, 2]], params: { transA: false, transB: true }, batchAxes: [0, null] },
+    ],
+  };
   describe.each(walked.map((p) => [p.name, p] as [string, Primitive<unknown>]))('%s', (_, prim) => {
-    it.each((cases[prim.name] ?? []).map((c, i) => [i, c] as [number, Case]))('case %i', (_, c) => {
+    it.each([...(cases[prim.name] ?? []), ...(batchOnly[prim.name] ?? [])].map((c, i) => [i, c] as [number, Case]))('case %i', (_, c) => {
       tidy(() => {
         // Draw per input: null (shared) or an axis in [0, rank]; at least one input is batched.
         let axes: (number | null)[];
         do axes = c.shapes.map((s) => (random() < 0.3 ? null : Math.floor(random() * (s.length + 1))));
         while (axes.every((a) => a === null));
+        if (c.batchAxes) axes = c.batchAxes;
         const examples = Array.from({ length: B }, () => c.shapes.map((s, i) => input(s, c, i)));
         const shared = c.shapes.map((s, i) => input(s, c, i));
         const perExample = (e: number) => c.shapes.map((_, i) => (axes[i] === null ? shared[i] : examples[e][i]));

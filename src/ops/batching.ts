@@ -37,16 +37,21 @@ export function batchUnary<P = Record<string, never>>(prim?: () => Primitive<P>)
  * they are. The output's batch axis is 0.
  */
 export function batchBroadcasting<P = Record<string, never>>(prim?: () => Primitive<P>): BatchRule<P> {
-  return ({ inputs, axes, params, prim: self }) => {
-    const rank = Math.max(...inputs.map((x, i) => x.ndim - (axes[i] === null ? 0 : 1)));
-    const lined = inputs.map((x, i) => {
-      if (axes[i] === null) return x;
-      const first = moveAxis(x, axes[i] as number, 0);
-      const rest = first.shape.slice(1);
-      return rest.length === rank ? first : reshape(first, [first.shape[0], ...new Array<number>(rank - rest.length).fill(1), ...rest]);
-    });
-    return { out: bind(prim ? prim() : self, lined, params), axis: 0 };
-  };
+  return ({ inputs, axes, params, prim: self }) => ({ out: bind(prim ? prim() : self, lineUp(inputs, axes), params), axis: 0 });
+}
+
+/**
+ * Operands lined up for NumPy broadcasting over the batch: batched ones get their batch axis
+ * first and size-1 axes after it up to the largest per-example rank; shared ones are as they are.
+ */
+export function lineUp(inputs: readonly Tensor[], axes: readonly (number | null)[]): Tensor[] {
+  const rank = Math.max(...inputs.map((x, i) => x.ndim - (axes[i] === null ? 0 : 1)));
+  return inputs.map((x, i) => {
+    if (axes[i] === null) return x;
+    const first = moveAxis(x, axes[i] as number, 0);
+    const rest = first.shape.slice(1);
+    return rest.length === rank ? first : reshape(first, [first.shape[0], ...new Array<number>(rank - rest.length).fill(1), ...rest]);
+  });
 }
 
 /**

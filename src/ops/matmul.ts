@@ -14,7 +14,7 @@ import { coerce, type TensorLike } from './convert.js';
 import { reshape } from './shape.js';
 import { mul } from './elementwise.js';
 import { sum } from './reduce.js';
-import { batchBroadcasting } from './batching.js';
+import { batchBroadcasting, lineUp } from './batching.js';
 
 interface MatmulParams {
   transA: boolean;
@@ -99,6 +99,14 @@ function batchMatmul(args: BatchArgs<MatmulParams>): { out: Tensor; axis: number
     const row = p.transB ? b : reshape(b, [...lead, 1, k]);
     const out = matmulT(row, a, false, !p.transA);
     return { out: reshape(out, [...lead, out.shape[out.ndim - 1], 1]), axis: bb };
+  }
+  const leading = (x: Tensor, axis: number | null) => axis === null || axis < x.ndim - 2;
+  if (leading(a, ba) && leading(b, bb) && a.shape[a.ndim - (p.transA ? 2 : 1)] === 1) {
+    // A contraction of length 1 is an outer product: one broadcasting multiply, not a GEMM per example.
+    const col = p.transA ? reshape(a, [...a.shape.slice(0, -2), a.shape[a.ndim - 1], 1]) : a;
+    const row = p.transB ? reshape(b, [...b.shape.slice(0, -2), 1, b.shape[b.ndim - 2]]) : b;
+    const [x, y] = lineUp([col, row], [ba, bb]);
+    return { out: mul(x, y), axis: 0 };
   }
   return batchBroadcasting<MatmulParams>()(args);
 }
