@@ -12,7 +12,6 @@ import type { Tensor } from '../tensor/tensor.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { coerce, toTensor, type TensorLike } from './convert.js';
 import { batchInPlace, valueAxis } from '../core/batch-axes.js';
-import { add } from './elementwise.js';
 
 // reshape shares the input's buffer: no copy.
 const reshapeP = defineLinear<{ shape: number[] }>({
@@ -57,6 +56,12 @@ function batchToFront(x: Tensor, b: number): Tensor {
   if (b === 0) return x;
   const perm = x.shape.map((_, i) => i).filter((i) => i !== b);
   return bind(transposeP, [x], { perm: [b, ...perm] });
+}
+
+/** `x` repeated `size` times along a new leading axis. */
+function repeatOver(x: Tensor, size: number): Tensor {
+  const one = bind(reshapeP, [x], { shape: [1, ...x.shape] });
+  return size === 1 ? one : bind(concatP, new Array<Tensor>(size).fill(one), { axis: 0 });
 }
 
 function invertPerm(perm: readonly number[]): number[] {
@@ -224,10 +229,10 @@ function concatInto(xs: readonly Aval[], { axis }: { axis: number }): BoundKerne
 
 const concatP = defineLinear<{ axis: number }>({
   name: 'concat',
-  // Batch axes first; an operand shared by the examples is spread over the batch (an add
-  // that broadcasts it, so its cotangent sums over the examples).
+  // Batch axes first; an operand shared by the examples is repeated over the batch (a concat of
+  // copies, so its cotangent sums over the examples).
   batch: ({ inputs, axes, size, params: { axis }, prim }) => ({
-    out: bind(prim, inputs.map((x, i) => (axes[i] === null ? add(zeros([size, ...x.shape.map(() => 1)], { dtype: x.dtype }), x) : batchToFront(x, axes[i] as number))), { axis: axis + 1 }),
+    out: bind(prim, inputs.map((x, i) => (axes[i] === null ? repeatOver(x, size) : batchToFront(x, axes[i] as number))), { axis: axis + 1 }),
     axis: 0,
   }),
   impl: implFromKernel('concat', (xs, { axis }) => ({ shape: joinedShape(xs, axis), dtype: xs[0].dtype }), concatInto),
