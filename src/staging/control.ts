@@ -177,7 +177,7 @@ export function whileLoop<T extends Tree>(condFn: (carry: T) => Tensor | number,
       return perExample ? anyExample(op, c) : truth(op, c);
     } catch (e) {
       if (!(e instanceof ConcretizationError)) throw e;
-      throw new ConcretizationError(`${op}: the loop condition depends on a value traced by jit under another transform (jit(grad(f)) or jit(jvp(f)) with a whileLoop inside f), so the number of steps is not known while tracing. Use grad(jit(f)) or jvp(jit(f)) instead (the jitted loop is then differentiated step by step), or fori with fixed bounds.`);
+      throw new ConcretizationError(`${op}: the loop condition depends on a value traced by jit under another transform (jit(grad(f)), jit(jvp(f)) or jit(vmap(f)) with a whileLoop inside f), so the number of steps is not known while tracing. Use grad(jit(f)), jvp(jit(f)) or vmap(jit(f)) instead (the jitted loop is then transformed step by step), or fori with fixed bounds.`);
     }
   }, (carry) => {
     const next = matching(op, 'the carry body returned', body(rebuild<T>(def, carry)), def, avals);
