@@ -90,25 +90,29 @@ async function perExample(dt, opts, rows, [d, h, c], { loop, targets }) {
   const xs = dt.tidy(() => dt.split(X, BATCH, 0).map((x) => dt.reshape(x, [d])));
   const ys = dt.tidy(() => dt.split(Y, BATCH, 0).map((y) => dt.reshape(y, [c])));
   const g = dt.grad(loss);
+  const staged = dt.jit(perExampleGrad);
   const cases = [
     [`${S}: vmap(grad(f)), batch ${BATCH}`, discard(dt, () => perExampleGrad(params, X, Y))],
     [`${S}: hand-batched, batch ${BATCH}`, discard(dt, () => handBatched(dt, params, X, Y))],
+    [`${S}: jit(vmap(grad(f))), batch ${BATCH}`, discard(dt, () => staged(params, X, Y))],
   ];
   if (loop) {
     cases.push([`${S}: JS loop of grad(f), ${BATCH} calls`, discard(dt, () => {
       for (let i = 0; i < BATCH; i++) g(params, xs[i], ys[i]);
     })]);
   }
-  const [tv, th, tl] = await measureRounds(cases, opts);
+  const [tv, th, tj, tl] = await measureRounds(cases, opts);
   rows.push(
     row(S, 'vmap(grad(f))', 'time', 'ms', tv.ms),
     row(S, 'hand-batched', 'time', 'ms', th.ms),
+    row(S, 'jit(vmap(grad(f)))', 'time', 'ms', tj.ms),
   );
   if (tl) {
     rows.push(row(S, 'JS loop of grad(f)', 'time', 'ms', tl.ms));
     rows.push(row(S, 'loop / vmap (speed-up of vmap)', 'ratio', 'x', tl.ms / tv.ms, { better: 'higher', target: targets.loop }));
   }
   rows.push(row(S, 'vmap / hand-batched', 'ratio', 'x', tv.ms / th.ms, { target: targets.hand }));
+  rows.push(row(S, 'jit(vmap) / hand-batched', 'ratio', 'x', tj.ms / th.ms));
   for (const t of [...xs, ...ys, X, Y, ...Object.values(params)]) t.dispose();
 }
 
