@@ -46,6 +46,17 @@ describe('vmap: composition, against a loop over the examples', () => {
     closeTo(got, array([2, 8, 18]));
   });
 
+  spec('grad of a function that vmaps over a closed-over tape variable', () => {
+    const ys = array([1, 2, 3]);
+    // d/dx sum_y x^2 y = 2 x sum(y)
+    closeTo(grad((x: Tensor) => sum(vmap((y: Tensor) => mul(mul(x, x), y))(ys)))(array(0.5)), array(6));
+  });
+
+  spec('vmap of a grad whose function closes over the batched value', () => {
+    // d/dc x c^2 at c = 3 is 6 x, per example.
+    closeTo(vmap((x: Tensor) => grad((c: Tensor) => mul(x, mul(c, c)))(array(3)) as Tensor)(array([1, 2, 3])), array([6, 12, 18]));
+  });
+
   spec('grad of a loss over vmap with a batched matmul', () => {
     const W = array([[0.5, -0.2], [0.1, 0.3], [-0.4, 0.6]]);
     const loss = (w: Tensor) => sum(tanh(vmap((x: Tensor) => matmul(x, w))(array(X))));
