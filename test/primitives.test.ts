@@ -225,6 +225,15 @@ describe('batch rules equal a loop over the examples', () => {
       { shapes: [[3, 2], [2, 4]], params: { transA: false, transB: false }, batchAxes: [1, null] },
       { shapes: [[3, 2], [4, 2]], params: { transA: false, transB: true }, batchAxes: [0, null] },
     ],
+    solve: [
+      { shapes: [[3, 3], [3, 2]], params: { op: 'solve' }, spd: true, batchAxes: [null, 0] },
+      { shapes: [[3, 3], [3, 2]], params: { op: 'solve' }, spd: true, batchAxes: [null, 1] },
+      { shapes: [[3, 3], [3, 2]], params: { op: 'solve' }, spd: true, batchAxes: [null, 2] },
+    ],
+    triangular_solve: [
+      { shapes: [[3, 3], [3, 2]], params: { op: 'triangularSolve', lower: true, transpose: true, unitDiag: false }, spd: true, batchAxes: [null, 1] },
+      { shapes: [[3, 3], [3, 2]], params: { op: 'triangularSolve', lower: false, transpose: false, unitDiag: false }, spd: true, batchAxes: [null, 0] },
+    ],
   };
   describe.each(walked.map((p) => [p.name, p] as [string, Primitive<unknown>]))('%s', (_, prim) => {
     it.each([...(cases[prim.name] ?? []), ...(batchOnly[prim.name] ?? [])].map((c, i) => [i, c] as [number, Case]))('case %i', (_, c) => {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ArgumentError, ConcretizationError, add, array, checkpoint, cond, cos, customJvp, customVjp, exp, fixedPoint, fori, grad, greater,
-  hessian, jacfwd, jit, jvp, less, matmul, memory, mul, rootFind, scan, sin, stack, sub, sum, tanh, transpose, vmap, whileLoop,
+  hessian, jacfwd, jit, jvp, less, matmul, memory, mul, rootFind, scan, sin, solve, stack, sub, sum, tanh, transpose, vmap, whileLoop,
   type Tensor,
 } from './helpers/api.js';
 import { expectMemoryRestored, spec } from './helpers/memory.js';
@@ -62,6 +62,13 @@ describe('vmap: composition, against a loop over the examples', () => {
     const loss = (w: Tensor) => sum(tanh(vmap((x: Tensor) => matmul(x, w))(array(X))));
     const loopLoss = (w: Tensor) => rows().map((x) => sum(tanh(matmul(x, w)))).reduce((a, b) => add(a, b));
     closeTo(grad(loss)(W), grad(loopLoss)(W));
+  });
+
+  spec('grad through a vmapped solve with a shared matrix (one solve with the examples as columns)', () => {
+    const A = array([[4, 1, 0], [1, 3, 1], [0, 1, 5]]);
+    const loss = (a: Tensor) => sum(tanh(vmap((b: Tensor) => solve(a, b))(array(X))));
+    const loopLoss = (a: Tensor) => rows().map((b) => sum(tanh(solve(a, b)))).reduce((p, q) => add(p, q));
+    closeTo(grad(loss)(A), grad(loopLoss)(A));
   });
 
   spec('vmap(hessian(f)) of a function with a matmul', () => {

@@ -88,3 +88,21 @@ export function batchMatrix<P = Record<string, never>>(): BatchRule<P> {
     return { out: bind(prim, [moveAxis(x, at, 0)], params), axis: 0 };
   };
 }
+
+/**
+ * The rule of a solve with a matrix [n, n] and right-hand sides [n, m] (solve, triangular
+ * solve): a shared matrix against batched right-hand sides is one solve with the examples as
+ * extra columns ([n, B*m]: one factorisation, not one per example); otherwise the batch
+ * broadcasts over the leading axes.
+ */
+export function batchSolve<P>(): BatchRule<P> {
+  const broadcasting = batchBroadcasting<P>();
+  return (args) => {
+    const { inputs: [a, b], axes: [ba, bb], size, params, prim } = args;
+    if (ba !== null || a.ndim !== 2 || bb === null || b.ndim !== 3) return broadcasting(args);
+    const columns = moveAxis(b, bb, 1);
+    const [n, , m] = columns.shape;
+    const out = bind(prim, [a, reshape(columns, [n, size * m])], params);
+    return { out: reshape(out, [n, size, m]), axis: 1 };
+  };
+}

@@ -20,7 +20,7 @@ import { matmulT } from './matmul.js';
 import { sum } from './sum.js';
 import { reshape, transpose } from './shape.js';
 import { detShift, illMembers } from './det-shift.js';
-import { batchBroadcasting, batchMatrix } from './batching.js';
+import { batchMatrix, batchSolve } from './batching.js';
 
 // Defined with the other error classes; re-exported here, where src/index.ts takes it from.
 
@@ -227,7 +227,7 @@ function allOf(n: number): [number, number][] {
 // X = A^{-1} B.  dX = A^{-1} (dB - dA X);  B_bar = A^{-T} X_bar, A_bar = -B_bar X^T.
 const solveP = definePrimitive<OpParams>({
   name: 'solve',
-  batch: batchBroadcasting(),
+  batch: batchSolve(),
   broadcasts: true,
   impl: ([a, b], { op }) => solveEach(op, a, b),
   shape: ([a, b], { op }) => ({ shape: [...broadcastShapes(op, a.shape.slice(0, -2), b.shape.slice(0, -2)), ...b.shape.slice(-2)], dtype: a.dtype }),
@@ -418,7 +418,7 @@ function phi(x: Tensor): Tensor {
 // T_bar = -B_bar X^T (no transpose) or -X B_bar^T (transpose), restricted to the read triangle.
 const triangularSolveP = definePrimitive<TriParams>({
   name: 'triangular_solve',
-  batch: batchBroadcasting(),
+  batch: batchSolve(),
   broadcasts: true,
   impl([t, b], p) {
     const n = lastDim(t);
