@@ -43,13 +43,7 @@ export function logaddexp(a: TensorLike, b: TensorLike): Tensor {
   return add(maximum(ta, tb), log1p(exp(neg(gap))));
 }
 
-/**
- * log(1 + e^x) elementwise, computed stably as logaddexp(x, 0); its derivative is sigmoid(x).
- * @example softplus(0).item() // Math.LN2
- */
-export function softplus(x: TensorLike): Tensor {
-  return logaddexp(toTensor('softplus', x), 0);
-}
+export { softplus } from './special.js';
 
 export interface MomentOptions extends ReduceOptions {
   /** Delta degrees of freedom: the sum of squares is divided by n - ddof (default 0). */
