@@ -134,6 +134,35 @@ describe('einsum derivatives', () => {
   });
 });
 
+/** The primitives of the program einsum(spec, ...) traces to, in order. */
+function loweredTo(spec: string, shapes: number[][]): string[] {
+  const f = jit((...xs: Tensor[]) => einsum(spec, ...xs));
+  const text = f.program(...shapes.map((shape, i) => uniform(shape, 90 + i))).toString();
+  return [...text.matchAll(/ = ([a-z_]+)/g)].map((m) => m[1]);
+}
+
+describe('einsum lowering', () => {
+  tit('a batched matrix product is one matmul', () => {
+    expect(loweredTo('bij,bjk->bik', [[2, 3, 4], [2, 4, 5]])).toEqual(['matmul']);
+  });
+  tit('a product with transposed operands is transposes and one matmul, never an elementwise loop', () => {
+    const prims = loweredTo('ji,kj->ik', [[4, 3], [5, 4]]);
+    expect(prims.filter((p) => p === 'matmul')).toHaveLength(1);
+    expect(prims.every((p) => ['matmul', 'transpose', 'reshape'].includes(p))).toBe(true);
+  });
+  tit('a bilinear form is a matrix-vector product and one reduction of a product', () => {
+    expect(loweredTo('i,ij,j->', [[3], [3, 4], [4]]).filter((p) => p !== 'reshape')).toEqual(['matmul', 'mul', 'sum']);
+  });
+  tit('contracts the pair with the smallest intermediate first', () => {
+    // a [30, 2], b [2, 30], c [30, 2]: (a, b) first would make a 30 x 30 intermediate, (b, c)
+    // first makes a 2 x 2 one, then a [30, 2] times it.
+    const f = jit((a: Tensor, b: Tensor, c: Tensor) => einsum('ij,jk,kl->il', a, b, c));
+    const text = f.program(uniform([30, 2], 95), uniform([2, 30], 96), uniform([30, 2], 97)).toString();
+    expect(text).toMatch(/:f64\[2,2\] = matmul[^\n]*\n[^\n]*:f64\[30,2\] = matmul/);
+    expect(text).not.toContain('f64[30,30]');
+  });
+});
+
 describe('einsum under transforms', () => {
   tit('jit(einsum) gives the eager values and gradients', () => {
     const f = (a: Tensor, b: Tensor, c: Tensor) => sum(einsum('bij,bjk,k->bi', a, b, c));
