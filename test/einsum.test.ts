@@ -84,6 +84,9 @@ describe('einsum values', () => {
     expectMatchesNaive('ab,bc,cd,da->', [uniform([2, 3], 28), uniform([3, 4], 29), uniform([4, 5], 30), uniform([5, 2], 31)]);
     expectMatchesNaive('bi,bj,ij,b->bj', [uniform([2, 3], 32), uniform([2, 4], 33), uniform([3, 4], 34), uniform([2], 35)]);
     expectMatchesNaive('ia,ib,ic,id->abcd', [uniform([3, 2], 36), uniform([3, 2], 37), uniform([3, 1], 38), uniform([3, 2], 39)]);
+    expectMatchesNaive('i,i,i->', [uniform([5], 80), uniform([5], 81), uniform([5], 82)]);
+    expectMatchesNaive('bi,bj,bk->bijk', [uniform([2, 3], 83), uniform([2, 2], 84), uniform([2, 4], 85)]);
+    expectMatchesNaive('ij,ij,ij->i', [uniform([3, 4], 86), uniform([3, 4], 87), uniform([3, 4], 88)]);
   });
   tit('without ->, outputs the subscripts used once in alphabetical order', () => {
     expectMatchesNaive('ij,jk', [uniform([3, 4], 40), uniform([4, 2], 41)], 'ij,jk->ik');
@@ -105,6 +108,12 @@ describe('einsum values', () => {
     expect(einsum(',i->i', array(2), array([1, 2])).toArray()).toEqual([2, 4]);
     expect(einsum('ij,jk->ik', array(new Float64Array(0), { shape: [2, 0] }), array(new Float64Array(0), { shape: [0, 3] })).toArray())
       .toEqual([[0, 0, 0], [0, 0, 0]]);
+  });
+  tit('gives the same values when called again with the same spec and shapes (the cached plan)', () => {
+    const a = uniform([2, 3, 3], 89), b = uniform([3, 4], 90), c = uniform([2, 3, 3], 91);
+    const first = einsum('bii,ij->bj', a, b).data();
+    expect(einsum('bii,ij->bj', a, b).data()).toEqual(first);
+    expectMatchesNaive('bii,ij->bj', [c, b]);
   });
   tit('keeps float32 as float32', () => {
     const a = array([[1, 2], [3, 4]], { dtype: 'float32' });
@@ -195,6 +204,7 @@ describe('einsum errors', () => {
     expect(() => einsum('ijk->i', a())).toThrow(/operand 0 of spec 'ijk->i' has 3 subscript\(s\) but shape \[2, ?3\]/);
   });
   tit('rejects mismatched sizes of one subscript, naming both shapes', () => {
+    expect(() => einsum('ij,jk->ik', a(), b())).toThrow(ShapeError);
     expect(() => einsum('ij,jk->ik', a(), b())).toThrow(ShapeError);
     expect(() => einsum('ij,jk->ik', a(), b())).toThrow(/einsum: subscript 'j' of spec 'ij,jk->ik' has sizes 3 in operand 0 and 2 in operand 1 \(shapes \[2, ?3\], \[2, ?2\]\)/);
   });
