@@ -8,7 +8,7 @@
 
 import {
   NEG, ABS, SIGN, SQRT, SQUARE, RECIPROCAL, EXP, EXPM1, LOG, LOG1P, SIN, COS, TAN, TANH, SIGMOID,
-  ADD, SUB, MUL, DIV, MAXIMUM, MINIMUM, GREATER, LESS, EQUAL, GREATER_EQUAL, LESS_EQUAL, POW,
+  ADD, SUB, MUL, DIV, MAXIMUM, MINIMUM, GREATER, LESS, EQUAL, GREATER_EQUAL, LESS_EQUAL, POW, ERF, SOFTPLUS,
   binaryOp, cheap, is, lanes, loadOne, storeOne, unaryOp, whereOp,
 } from './ops';
 
@@ -239,6 +239,8 @@ export function cos_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, COS>
 export function tan_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, TAN>(out, a, n); }
 export function tanh_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, TANH>(out, a, n); }
 export function sigmoid_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, SIGMOID>(out, a, n); }
+export function erf_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, ERF>(out, a, n); }
+export function softplus_f64(out: usize, a: usize, n: i32): void { unaryRow<f64, SOFTPLUS>(out, a, n); }
 
 export function neg_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, NEG>(out, a, n); }
 export function abs_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, ABS>(out, a, n); }
@@ -255,6 +257,8 @@ export function cos_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, COS>
 export function tan_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, TAN>(out, a, n); }
 export function tanh_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, TANH>(out, a, n); }
 export function sigmoid_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, SIGMOID>(out, a, n); }
+export function erf_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, ERF>(out, a, n); }
+export function softplus_f32(out: usize, a: usize, n: i32): void { unaryRow<f32, SOFTPLUS>(out, a, n); }
 
 // binary <op>_<dt>(out, a, b, n) and <op>_nd_<dt>(out, a, b, meta, ndim); see index.ts.
 export function add_f64(out: usize, a: usize, b: usize, n: i32): void { binaryRow<f64, ADD>(CONTIG, CONTIG, out, a, b, 1, 1, n); }

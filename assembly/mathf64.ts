@@ -14,12 +14,13 @@
 //
 // The code is split by family under assembly/math/: lanes.ts (vector helpers and shared
 // constants), exp.ts (exp, expm1, tanh, sigmoid), log.ts, trig.ts (sin, cos, tan and the
-// Payne-Hanek reduction) and pow.ts. This file is the interface the kernels import.
+// Payne-Hanek reduction), pow.ts and erf.ts (erf and softplus). This file is the interface the kernels import.
 
 import { expLanes, expm1Lanes, sigmoidLanes, tanhLanes } from './math/exp';
 import { log1pLanes, logLanes } from './math/log';
 import { cosLanes, cosOfLast, sinLanes, sincosLanes, tanLanes } from './math/trig';
 import { powLanes } from './math/pow';
+import { erfLanes, softplusLanes } from './math/erf';
 
 // ---- exports -----------------------------------------------------------------------------
 // Thin @inline wrappers: AssemblyScript warns about v128 in the signature of any exported
@@ -37,3 +38,5 @@ import { powLanes } from './math/pow';
 @inline export function cos_of_last_f64x2(): v128 { return cosOfLast; }
 @inline export function tan_f64x2(x: v128): v128 { return tanLanes(x); }
 @inline export function pow_f64x2(x: v128, y: v128): v128 { return powLanes(x, y); }
+@inline export function erf_f64x2(x: v128): v128 { return erfLanes(x); }
+@inline export function softplus_f64x2(x: v128): v128 { return softplusLanes(x); }

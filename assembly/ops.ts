@@ -9,6 +9,7 @@
 
 import {
   exp_f64x2, expm1_f64x2, log_f64x2, log1p_f64x2, sin_f64x2, cos_f64x2, tan_f64x2, tanh_f64x2, sigmoid_f64x2, pow_f64x2,
+  erf_f64x2, softplus_f64x2,
 } from './mathf64';
 
 // ---- ops ---------------------------------------------------------------------------------
@@ -44,6 +45,8 @@ import {
 @final export class GREATER_EQUAL {}
 @final export class LESS_EQUAL {}
 @final export class POW {}
+@final export class ERF {}
+@final export class SOFTPLUS {}
 
 /** Whether op tag A is B: a compile-time constant. */
 @inline export function is<A, B>(): bool { return idof<A>() == idof<B>(); }
@@ -51,7 +54,7 @@ import {
 /** Ops that cost a few cycles per vector (not transcendental, not pow): their loops are unrolled four vectors deep. */
 @inline export function cheap<OP>(): bool {
   return !(is<OP, EXP>() || is<OP, EXPM1>() || is<OP, LOG>() || is<OP, LOG1P>() || is<OP, SIN>() || is<OP, COS>() || is<OP, TAN>() || is<OP, TANH>()
-    || is<OP, SIGMOID>() || is<OP, POW>());
+    || is<OP, SIGMOID>() || is<OP, POW>() || is<OP, ERF>() || is<OP, SOFTPLUS>());
 }
 
 @inline export function lanes<T>(): usize { return 16 / sizeof<T>(); }
@@ -79,6 +82,8 @@ import {
   if (is<OP, TAN>()) return tan_f64x2(x);
   if (is<OP, TANH>()) return tanh_f64x2(x);
   if (is<OP, SIGMOID>()) return sigmoid_f64x2(x);
+  if (is<OP, ERF>()) return erf_f64x2(x);
+  if (is<OP, SOFTPLUS>()) return softplus_f64x2(x);
   return unreachable();
 }
 

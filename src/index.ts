@@ -24,6 +24,7 @@ export type { ReduceOptions } from './ops/reduce.js';
 export { reshape, transpose, slice, pad, concat, stack, expandDims, squeeze } from './ops/shape.js';
 export { broadcastTo } from './ops/sum.js';
 export { matmul, dot } from './ops/matmul.js';
+export { einsum } from './ops/einsum.js';
 export { solve, inv, det, logdet, cholesky, triangularSolve } from './ops/linalg.js';
 export type { TriangularSolveOptions } from './ops/linalg.js';
 export { qr, eigh, svd } from './ops/decomp.js';

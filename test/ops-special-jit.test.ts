@@ -39,3 +39,14 @@ describe('under jit', () => {
     y.dispose();
   });
 });
+
+describe('matrix norms from singular values under jit', () => {
+  // No memory check in this file: a jitted program keeps its constants for its lifetime.
+  it('give the eager values', () => {
+    tidy(() => {
+      const f = (t: Tensor) => norm(t, { ord: 2 }).add(norm(t, { ord: -2 })).add(norm(t, { ord: 'nuc' }));
+      const x = uniform([3, 3], -1, 1, 75);
+      expectClose(jit(f)(x).data(), f(x).data(), 1e-14);
+    });
+  });
+});

@@ -80,7 +80,7 @@ const cases: Record<string, Case[]> = {
   pinv: [{ shapes: [[4, 3]], params: { rcond: 1e-15 } }, { shapes: [[2, 3]], params: { rcond: 1e-15 } }, { shapes: [[2, 0]], params: { rcond: 1e-15 } }],
   triangular_solve: [false, true].flatMap((lower) => [false, true].flatMap((tr) => [false, true].map((unitDiag) => ({
     shapes: [[4, 4], [4, 2]], params: { op: 'triangularSolve', lower, transpose: tr, unitDiag }, spd: true,
-  })))),
+  })))),  softplus: unary,
 };
 
 /** Ops whose Jacobian may vanish where the declared pattern does not: selections (max, where, ...). */

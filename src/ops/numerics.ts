@@ -9,7 +9,8 @@ import type { Tensor } from '../tensor/tensor.js';
 import { coerce, toTensor, type TensorLike } from './convert.js';
 import { abs, add, div, equal, exp, maximum, minimum, neg, pow, sqrt, square, sub, where } from './elementwise.js';
 import { max, mean, min } from './reduce.js';
-import { reshape } from './shape.js';
+import { svd } from './decomp.js';
+import { reshape, transpose } from './shape.js';
 import { log1p } from './special.js';
 import { sum, type ReduceOptions } from './sum.js';
 
@@ -43,13 +44,7 @@ export function logaddexp(a: TensorLike, b: TensorLike): Tensor {
   return add(maximum(ta, tb), log1p(exp(neg(gap))));
 }
 
-/**
- * log(1 + e^x) elementwise, computed stably as logaddexp(x, 0); its derivative is sigmoid(x).
- * @example softplus(0).item() // Math.LN2
- */
-export function softplus(x: TensorLike): Tensor {
-  return logaddexp(toTensor('softplus', x), 0);
-}
+export { softplus } from './special.js';
 
 export interface MomentOptions extends ReduceOptions {
   /** Delta degrees of freedom: the sum of squares is divided by n - ddof (default 0). */
@@ -82,14 +77,15 @@ export function std(x: TensorLike, axes?: number | readonly number[] | null, opt
   return sqrt(variance(x, axes, options));
 }
 
-/** Vector norm orders; 'fro' for matrices (Frobenius). */
-export type NormOrd = number | 'fro';
+/** Vector norm orders; 'fro' (Frobenius) and 'nuc' (nuclear) for matrices. */
+export type NormOrd = number | 'fro' | 'nuc';
 
 export interface NormOptions {
   /**
    * Vector: 2 (default), 1, Infinity, -Infinity or any other non-zero p ((sum |x|^p)^(1/p)).
    * Matrix (two axes): 'fro' (default), 1, -1 (max, min column sum of |x|), Infinity,
-   * -Infinity (max, min row sum).
+   * -Infinity (max, min row sum), 2, -2 (largest, smallest singular value), 'nuc' (the sum of
+   * the singular values).
    */
   ord?: NormOrd;
   /** One axis (vector norm) or two (matrix norm); default: all elements as one vector, or the matrix for a 2-D x with a matrix ord. */
@@ -106,9 +102,24 @@ function vectorNorm(t: Tensor, ord: number, axes: number[]): Tensor {
   return pow(sum(pow(abs(t), ord), axes, keep), 1 / ord);
 }
 
+/**
+ * ord 2, -2 and 'nuc' from the singular values of the matrices over [rows, cols], with 1s left
+ * at those axes (keepdims). Their derivatives are svd's for S (diag(U^T dA V), finite where
+ * singular values repeat) through max, min or sum, so where the largest (smallest) singular
+ * value repeats the tied ones share the derivative evenly, as in JAX, whose norm is the same
+ * max/min/sum of svd's singular values.
+ */
+function spectralNorm(t: Tensor, ord: 2 | -2 | 'nuc', rows: number, cols: number): Tensor {
+  const rest = t.shape.map((_, i) => i).filter((i) => i !== rows && i !== cols);
+  const [, s] = svd(transpose(t, [...rest, rows, cols]));
+  const reduced = ord === 'nuc' ? sum(s, -1) : (ord === 2 ? max : min)(s, -1);
+  return reshape(reduced, t.shape.map((d, i) => (i === rows || i === cols ? 1 : d)));
+}
+
 function matrixNorm(t: Tensor, ord: NormOrd, [rows, cols]: number[]): Tensor {
   const keep = { keepdims: true };
   if (ord === 'fro') return sqrt(sum(square(t), [rows, cols], keep));
+  if (ord === 2 || ord === -2 || ord === 'nuc') return spectralNorm(t, ord, rows, cols);
   if (ord === 1 || ord === -1) return (ord === 1 ? max : min)(sum(abs(t), rows, keep), cols, keep);
   return (ord === Infinity ? max : min)(sum(abs(t), cols, keep), rows, keep);
 }
@@ -116,9 +127,11 @@ function matrixNorm(t: Tensor, ord: NormOrd, [rows, cols]: number[]): Tensor {
 /**
  * Vector or matrix norm, as numpy.linalg.norm for the orders listed in NormOptions. The
  * derivative at x = 0 is JAX's: NaN for the 2-norm and 'fro' (the norm has no derivative
- * there), 0 for ord 1 and ±Infinity (abs'(0) = 0); max/min ties share the derivative evenly.
+ * there), 0 for ord 1 and ±Infinity (abs'(0) = 0); max/min ties share the derivative evenly,
+ * also between repeated singular values for matrix ord 2 and -2.
  * @example norm(array([3, 4])).item() // 5
  * @example norm(array([[1, -2], [3, 4]]), { ord: 1, axis: [0, 1] }).item() // 6
+ * @example norm(array([[2, 0], [0, -3]]), { ord: 'nuc' }).item() // 5
  */
 export function norm(x: TensorLike, options: NormOptions = {}): Tensor {
   const t = toTensor('norm', x);
@@ -138,14 +151,14 @@ export function norm(x: TensorLike, options: NormOptions = {}): Tensor {
   let out: Tensor;
   if (matrix) {
     const o = ord ?? 'fro';
-    if (o !== 'fro' && o !== 1 && o !== -1 && o !== Infinity && o !== -Infinity) {
-      throw new ArgumentError(`norm: matrix ord ${String(o)} is not supported; use 'fro', 1, -1, Infinity or -Infinity (for the spectral norm, take max of svd's singular values).`);
+    if (o !== 'fro' && o !== 'nuc' && o !== 1 && o !== -1 && o !== 2 && o !== -2 && o !== Infinity && o !== -Infinity) {
+      throw new ArgumentError(`norm: matrix ord ${String(o)} is not supported (shape ${fmtShape(t.shape)}, axes [${axes.join(', ')}]); use 'fro', 'nuc', 1, -1, 2, -2, Infinity or -Infinity.`);
     }
     out = matrixNorm(t, o, axes);
   } else {
     const o = ord ?? 2;
     if (typeof o !== 'number' || o === 0 || Number.isNaN(o)) {
-      throw new ArgumentError(`norm: vector ord ${String(o)} is not supported; use 2, 1, Infinity, -Infinity or another non-zero number.`);
+      throw new ArgumentError(`norm: vector ord ${String(o)} is not supported; use 2, 1, Infinity, -Infinity or another non-zero number ('fro' and 'nuc' are matrix norms: pass two axes).`);
     }
     out = vectorNorm(t, o, axes);
   }
