@@ -12,7 +12,6 @@ import { empty } from '../tensor/create.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
 import { coerce, toTensor, type TensorLike } from './convert.js';
 import { add, div, exp, mul, neg, reciprocal, sigmoid, sqrt, square, sub } from './elementwise.js';
-import { batchUnary } from './batching.js';
 import { broadcastTo } from './sum.js';
 import { broadcastShapes } from '../tensor/shape.js';
 import { batchSame } from '../core/batch-axes.js';
@@ -115,7 +114,6 @@ function kernelUnary(name: 'log1p' | 'expm1' | 'erf' | 'softplus', slope: (x: Te
     sparsity: 'elementwise',
     jvp: ({ inputs: [x], tangents: [t], out }) => (t ? mul(slope(x, out), t) : null),
     vjp: ({ ct, inputs: [x], out }) => [mul(ct, slope(x, out))],
-    batch: batchUnary(() => prim),
   });
   return prim;
 }
