@@ -25,7 +25,7 @@ import { binomial, optimalAdvances, revolveSchedule, type ScheduleAction } from 
 class Binomials {
   private readonly rows: number[][] = [];
 
-  constructor(private readonly snapshots: number) {
+  constructor(snapshots: number) {
     for (let c = 0; c <= snapshots + 1; c++) this.rows.push([1]);
   }
 
