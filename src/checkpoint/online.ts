@@ -158,6 +158,7 @@ export function backwardPlan(kept: readonly number[], steps: number, snapshots: 
     throw new ArgumentError(`backwardPlan: kept must be at most ${snapshots} increasing positions starting at 0 and below ${steps}, got [${kept.join(', ')}].`);
   }
   const actions: ScheduleAction[] = [];
+  if (steps === 0) return actions;
   for (let j = kept.length - 1; j >= 0; j--) {
     const from = kept[j];
     const to = j + 1 < kept.length ? kept[j + 1] : steps;
