@@ -23,6 +23,7 @@ const suites = [
   { id: 'ratios', file: 'suites/ratios.mjs', title: 'Transform cost: jvp/f, grad/f, chunking, scalar overhead, tape bytes' },
   { id: 'jit', file: 'suites/jit.mjs', title: 'jit: per-equation overhead, scalar programs against plain JS, MLP, tape bytes' },
   { id: 'checkpoint', file: 'checkpoint.mjs', title: 'Checkpointing: memory against time' },
+  { id: 'online', file: 'suites/online.mjs', title: 'Online checkpointing: whileLoop body calls against offline Revolve, and a timed loop' },
   { id: 'sparse', file: 'sparse.mjs', title: 'Sparse Jacobians' },
   { id: 'peers', file: 'suites/peers.mjs', title: 'Peers: TensorFlow.js and jax-js (wasm, float32)' },
 ];

@@ -58,6 +58,7 @@ export { Program } from './staging/program.js';
 export { evalShape } from './staging/trace.js';
 export { cond } from './staging/control.js';
 export { fori, whileLoop, type LoopOptions } from './checkpoint/loops.js';
+export { OnlineSchedule, backwardPlan, onlineCost, offlineCalls, type OnlineCost } from './checkpoint/online.js';
 export { sgd, momentum, adam, OptimizerState } from './optim/optimizers.js';
 export type { Optimizer, LearningRate, SgdOptions, MomentumOptions, AdamOptions } from './optim/optimizers.js';
 export { minimize } from './optim/minimize.js';
