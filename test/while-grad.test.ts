@@ -5,7 +5,7 @@
 // warning. Inside jit: while-grad-jit.test.ts.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  ArgumentError, add, array, grad, jvp, less, linspace, memory, mul, scalar, sin, sum, tidy, vjp, whileLoop,
+  ArgumentError, add, array, grad, jvp, less, linspace, memory, mul, scalar, sin, sub, sum, tidy, vjp, whileLoop,
   type LoopOptions, type Tensor,
 } from './helpers/api.js';
 import { onlineCost } from '../src/checkpoint/online.js';
@@ -127,4 +127,23 @@ describe('whileLoop: budget errors and the recomputation warning', () => {
     expect(warn).toHaveBeenCalledTimes(1);
     expect(String(warn.mock.calls[0][0])).toMatch(/300 steps .* 1 snapshots .*\{checkpoints: \d+\}/);
   });
+});
+
+describe('whileLoop: the README example', () => {
+  it('integrates until x leaves the unit ball and differentiates with respect to the closed-over p', () => tidy(() => {
+    const h = 0.01, xs0 = array([0.5, 0]), vs0 = array([0, 1]);
+    const run = (options: LoopOptions) => (p: Tensor) => {
+      const [t, x] = whileLoop(([, x]: Tensor[]) => less(sum(mul(x, x)), 1),
+        ([t, x, v]: Tensor[]) => [add(t, h), add(x, mul(v, h)), sub(v, mul(x, mul(p, h)))],
+        [scalar(0), xs0, vs0], options);
+      return add(t, sum(x));
+    };
+    const g = (grad(run({ checkpoints: 10 }))(scalar(0.3)) as Tensor).item();
+    const taped = (grad(run({}))(scalar(0.3)) as Tensor).item();
+    expectClose(g, taped, 1e-12);
+    // Central differences at a p where the step count does not change in between.
+    const e = 1e-6;
+    const fd = ((run({})(scalar(0.3 + e)) as Tensor).item() - (run({})(scalar(0.3 - e)) as Tensor).item()) / (2 * e);
+    expectClose(g, fd, 1e-5);
+  }));
 });
