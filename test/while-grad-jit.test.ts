@@ -43,6 +43,17 @@ describe('whileLoop: reverse mode inside jit', () => {
     expect(text).toContain('whileLoop[checkpoints=5');
     expect(text).toContain('whileLoop_backward[checkpoints=5');
   });
+
+  it('with a budget the forward equation hands its s snapshots, their positions and the step count to the backward one', () => {
+    const program = jit(grad(looped(l, { checkpoints: s }), { argnums: [0, 1, 2] })).program(x0, v0, p0);
+    const calls = program.equations.flatMap((eq) => (eq.call ? [{ name: eq.call.name, inputs: eq.inputs, outs: eq.outs }] : []));
+    const forward = calls.find((eq) => eq.name === 'whileLoop')!;
+    const back = calls.find((eq) => eq.name === 'whileLoop_backward')!;
+    // Carry [k, x, v]: 3 leaves, then 5 snapshots of 3 leaves, positions [5] and the step count.
+    expect(forward.outs.length).toBe(3 + 5 * 3 + 2);
+    expect(program.avals[forward.outs[3 + 15]].shape).toEqual([5]);
+    for (const v of forward.outs.slice(3)) expect(back.inputs).toContain(v);
+  });
 });
 
 describe('fori with tensor bounds', () => {
