@@ -5,7 +5,7 @@
 // warning. Inside jit: while-grad-jit.test.ts.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  ArgumentError, add, array, grad, jvp, less, linspace, memory, mul, scalar, sin, sub, sum, tidy, vjp, whileLoop,
+  ArgumentError, add, array, grad, jvp, less, linspace, memory, mul, scalar, sin, sub, sum, tidy, vjp, vmap, whileLoop,
   type LoopOptions, type Tensor,
 } from './helpers/api.js';
 import { onlineCost } from '../src/checkpoint/online.js';
@@ -147,4 +147,19 @@ describe('whileLoop: the README example', () => {
     const fd = ((run({})(scalar(0.3 + e)) as Tensor).item() - (run({})(scalar(0.3 - e)) as Tensor).item()) / (2 * e);
     expectClose(g, fd, 1e-5);
   }), 60_000);
+});
+
+describe('whileLoop: composed transforms with a budget', () => {
+  // x_{k+1} = sin(x_k) + a x_k from x_0 = a, seven steps.
+  const f = (options: LoopOptions) => (a: Tensor) =>
+    whileLoop(([k]: Tensor[]) => less(k, 7), ([k, x]: Tensor[]) => [add(k, 1), add(sin(x), mul(x, a))], [scalar(0), a], options)[1] as Tensor;
+
+  it('grad of grad equals the taped loop\'s', () => tidy(() => {
+    expectClose((grad(grad(f({ checkpoints: 2 })))(scalar(0.5)) as Tensor).item(), (grad(grad(f({})))(scalar(0.5)) as Tensor).item(), 1e-12);
+  }));
+
+  it('vmap of grad equals the taped loop\'s', () => tidy(() => {
+    const a = array([0.5, 0.6, -0.3]);
+    expectClose(Array.from((vmap(grad(f({ checkpoints: 2 })))(a) as Tensor).data()), Array.from((vmap(grad(f({})))(a) as Tensor).data()), 1e-12);
+  }));
 });
