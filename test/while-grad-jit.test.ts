@@ -26,6 +26,11 @@ describe('whileLoop: reverse mode inside jit', () => {
     expectSame(steady(() => gradientsOf(g)), reference);
   }, 60_000);
 
+  it('jit(grad(f)) with a budget handles a loop that takes no step', () => {
+    const g = jit(grad(looped(0, { checkpoints: s }), { argnums: [0, 1, 2] }));
+    expectSame(steady(() => gradientsOf(g)), gradients(unrolled(0)));
+  });
+
   it('jit(grad(f)) gives the unrolled gradient without a budget', () => {
     const g = jit(grad(looped(l, {}), { argnums: [0, 1, 2] }));
     expectSame(steady(() => gradientsOf(g)), reference);
