@@ -9,7 +9,7 @@ import {
   type LoopOptions, type Tensor,
 } from './helpers/api.js';
 import { onlineCost } from '../src/checkpoint/online.js';
-import { expectClose } from './helpers/check.js';
+import { checkGrads, expectClose } from './helpers/check.js';
 import { counter, expectSame, gradients, looped, loss, p0, stepOf, unrolled, v0, x0, type State } from './helpers/loops.js';
 import { expectMemoryRestored } from './helpers/memory.js';
 
@@ -168,4 +168,10 @@ describe('whileLoop: composed transforms with a budget', () => {
     const a = array([0.5, 0.6, -0.3]);
     expectClose(Array.from((vmap(grad(f({ checkpoints: 2 })))(a) as Tensor).data()), Array.from((vmap(grad(f({})))(a) as Tensor).data()), 1e-12);
   }));
+});
+
+describe('whileLoop: against finite differences', () => {
+  it('the budgeted gradient with respect to x0, v0 and the closed-over p matches central differences (float64)', () => {
+    checkGrads(looped(50, { checkpoints: 4 }), [x0, v0, p0]);
+  });
 });
