@@ -53,7 +53,7 @@ describe('whileLoop: the gradient with a budget equals the unrolled loop\'s', ()
     expectSame(got, gradients(unrolled(37)));
   });
 
-  it('converts a memory budget to snapshots of the carry (three 8-byte leaves: 3 x 16 bytes after rounding)', () => {
+  it('converts a memory budget to snapshots of the carry (the bytes of three carry states, as the allocator charges them, give s = 3)', () => {
     const oneState = (() => {
       const m0 = memory().bytesInUse;
       const t = [scalar(0), array([1, 2, 3]), array([1, 2, 3])];
