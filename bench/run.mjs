@@ -26,6 +26,7 @@ const suites = [
   { id: 'jit', file: 'suites/jit.mjs', title: 'jit: per-equation overhead, scalar programs against plain JS, MLP, tape bytes' },
   { id: 'vmap', file: 'suites/vmap.mjs', title: 'vmap: per-example MLP gradients against a loop of grad and a hand-batched version' },
   { id: 'checkpoint', file: 'checkpoint.mjs', title: 'Checkpointing: memory against time' },
+  { id: 'online', file: 'suites/online.mjs', title: 'Online checkpointing: whileLoop body calls against offline Revolve, and a timed loop' },
   { id: 'sparse', file: 'sparse.mjs', title: 'Sparse Jacobians' },
   { id: 'peers', file: 'suites/peers.mjs', title: 'Peers: TensorFlow.js and jax-js (wasm, float32)' },
 ];
