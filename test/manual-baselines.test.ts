@@ -71,6 +71,11 @@ describe('logsumexp baseline', () => {
     expectClose([v.item()], [value], AD_RTOL);
     expectClose(numbers(g), grad, AD_RTOL);
   });
+  spec('its value and gradient match dualtape valueAndGrad of the composed model (max, exp, sum, log)', () => {
+    const [v, g] = dt.valueAndGrad(models.logsumexpComposedModel(dt))(dt.array(x));
+    expectClose([v.item()], [value], AD_RTOL);
+    expectClose(numbers(g), grad, AD_RTOL);
+  });
 });
 
 describe('ode baseline (GradBench ode, RK4)', () => {

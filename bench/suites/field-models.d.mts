@@ -6,6 +6,7 @@ type Lib = typeof Dualtape;
 interface LotkaVolterraSetting { x0: number; y0: number; h: number; steps: number }
 
 export function logsumexpModel(dt: Lib): (x: Tensor) => Tensor;
+export function logsumexpComposedModel(dt: Lib): (x: Tensor) => Tensor;
 export function odeModel(dt: Lib, s: number): (x: Tensor) => Tensor;
 export function lstmModel(dt: Lib): (main: Tensor, extra: Tensor, state: Tensor, seq: Tensor) => Tensor;
 export function detModel(dt: Lib): (A: Tensor) => Tensor;

@@ -6,6 +6,16 @@
 export const logsumexpModel = (dt) => (x) => dt.logsumexp(x);
 
 /**
+ * The same written out from elementwise ops and reductions, as a user without the op would:
+ * m + log(sum(exp(x - m))), the shift m = max(x) held constant (it cancels in the derivative).
+ * An elementwise chain feeding a reduction: what jit's fusion is for.
+ */
+export const logsumexpComposedModel = (dt) => (x) => {
+  const m = dt.stopGradient(dt.max(x));
+  return dt.add(m, dt.log(dt.sum(dt.exp(dt.sub(x, m)))));
+};
+
+/**
  * GradBench "ode": y' = x * [1, y_0, ..., y_{n-2}] from y = 0, RK4 with s steps over [0, 2];
  * the last entry of the final state.
  */

@@ -125,19 +125,24 @@ function uniforms(seed, count, lo = -1, hi = 1) {
 }
 
 async function logsumexpRows(dt, opts, rows) {
+  const variants = [
+    ['logsumexp', models.logsumexpModel(dt)],
+    // Written out from elementwise ops and reductions: an elementwise chain feeding a reduction.
+    ['logsumexp composed', models.logsumexpComposedModel(dt)],
+  ];
   for (const n of [1e3, 1e4, 1e5, 1e6]) {
     const data = uniforms(n, n, -5, 5);
     const x = dt.array(data);
     const grad = new Float64Array(n);
     const out = new Float64Array(n + 1);
-    rows.push(await workload(dt, opts, {
-      group: 'logsumexp', name: `logsumexp n=${n}`, size: n, args: [x], vg: dt.valueAndGrad(models.logsumexpModel(dt)),
-      hand: () => {
-        out[0] = manual.logsumexpValueAndGrad(data, grad);
-        out.set(grad, 1);
-        return out;
-      },
-    }));
+    const hand = () => {
+      out[0] = manual.logsumexpValueAndGrad(data, grad);
+      out.set(grad, 1);
+      return out;
+    };
+    for (const [name, model] of variants) {
+      rows.push(await workload(dt, opts, { group: name, name: `${name} n=${n}`, size: n, args: [x], vg: dt.valueAndGrad(model), hand }));
+    }
     x.dispose();
   }
 }
