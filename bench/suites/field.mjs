@@ -276,7 +276,9 @@ async function compileRows(dt, opts, rows) {
   const equations = jf.program(x, w).equations.length;
   const traceMs = performance.now() - t0;
   const t1 = performance.now();
-  dt.tidy(() => jf(x, w));
+  dt.tidy(() => {
+    jf(x, w);
+  });
   const firstCallMs = performance.now() - t1;
   const [steady] = await timeRounds([[`${equations}-equation program: steady call`, () => dt.tidy(() => {
     jf(x, w);
