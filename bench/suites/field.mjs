@@ -6,6 +6,7 @@
 // (fori, and an unrolled JS loop); scalar Rosenbrock; and the compile time of a program of
 // 10,000 equations. Every jitted and eager result is checked against the hand-written one
 // before anything is timed. The jit suite's MLP rows give the large-kernel jit/eager ratio.
+// Node only (it writes bench/results/field.md, the table the README shows).
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as manual from '../manual/index.mjs';
@@ -320,11 +321,9 @@ export async function run({ quick = false, lib, log = console.log, only } = {}) 
     ['traceMs', formatTime], ['compileMs', formatTime], ['equations', (v) => (v === undefined ? '' : String(v))],
   ], log);
   log('');
-  if (typeof process !== 'undefined' && process.versions?.node) {
-    const dir = fileURLToPath(new URL('../results/', import.meta.url));
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(`${dir}field.md`, `${markdownTable(rows)}\n`);
-    log('field: wrote bench/results/field.md');
-  }
+  const dir = fileURLToPath(new URL('../results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}field.md`, `${markdownTable(rows)}\n`);
+  log('field: wrote bench/results/field.md');
   return rows;
 }
