@@ -10,6 +10,7 @@ import { definePrimitive } from '../src/core/primitive.js';
 import { bind } from '../src/core/trace.js';
 import type { DenseTensor } from '../src/tensor/tensor.js';
 import { expectMemoryRestored } from './helpers/memory.js';
+import { batchSame } from '../src/core/batch-axes.js';
 
 expectMemoryRestored();
 
@@ -24,6 +25,7 @@ const countedExpP = definePrimitive({
   shape: ([x]) => x,
   saves: ['out'],
   sparsity: 'elementwise',
+  batch: batchSame(),
   jvp: ({ tangents: [t], out }) => (t ? mul(t, out) : null),
   vjp: ({ ct, out }) => [mul(ct, out)],
 });

@@ -6,8 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { allPrimitives, definePrimitive, type Primitive } from '../src/core/primitive.js';
 import { bind } from '../src/core/trace.js';
 import { DenseTensor } from '../src/tensor/tensor.js';
-import { add, array, cos, jacfwd, jacobian, jacrev, matmul, mul, sin, sparsityPattern, sum, tidy, transpose, type Tensor } from '../src/index.js';
+import { add, array, cos, jacfwd, jacobian, jacrev, matmul, mul, sin, sparsityPattern, stack, sum, tidy, transpose, vmap, type Tensor } from '../src/index.js';
 import { empty, seededUniform } from '../src/tensor/create.js';
+import { batchSame } from '../src/core/batch-axes.js';
 
 type Params = Record<string, unknown>;
 const denseMap = (x: Tensor) => mul(x, sum(x));
@@ -18,6 +19,8 @@ interface Case {
   positive?: boolean;
   /** Input 0 is made symmetric positive definite ([n, n]). */
   spd?: boolean;
+  /** The batch axes the vmap walk gives the inputs (default: drawn at random). */
+  batchAxes?: (number | null)[];
 }
 
 const unary: Case[] = [{ shapes: [[]] }, { shapes: [[0]] }, { shapes: [[1]] }, { shapes: [[3, 4]] }, { shapes: [[2, 0, 3]] }, { shapes: [[1, 5, 1]] }];
@@ -152,6 +155,7 @@ describe('jacobian auto chooses by abstract evaluation', () => {
     shape: ([x]) => x,
     saves: [0],
     sparsity: 'elementwise',
+    batch: batchSame(),
     jvp: ({ inputs: [x], tangents: [t] }) => (t ? mul(t, cos(x)) : null),
     vjp: ({ ct, inputs: [x] }) => [mul(ct, cos(x))],
   });
@@ -198,6 +202,63 @@ describe('bound kernels (into) equal impl to the bit', () => {
         const out = empty(expected.shape, expected.dtype);
         kernel(out, xs);
         expect(Array.from(out.data()).map((v) => Object.is(v, -0) ? '-0' : v)).toEqual(Array.from(expected.data()).map((v) => Object.is(v, -0) ? '-0' : v));
+      });
+    });
+  });
+});
+
+// The batch (vmap) rule of every primitive against a loop over the examples: the inputs get
+// random batch axes (or none: an operand shared by every example), and vmap of the primitive
+// must equal stacking it applied to each example.
+describe('batch rules equal a loop over the examples', () => {
+  const B = 3;
+  let state = 12345;
+  const random = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+  // Layouts the batch rules special-case: outer products (a contraction of length 1) and a
+  // shared matrix against a batch of columns.
+  const batchOnly: Record<string, Case[]> = {
+    matmul: [
+      { shapes: [[3, 1], [1, 4]], params: { transA: false, transB: false }, batchAxes: [1, 0] },
+      { shapes: [[1, 3], [4, 1]], params: { transA: true, transB: true }, batchAxes: [0, null] },
+      { shapes: [[3, 2], [2, 1]], params: { transA: false, transB: false }, batchAxes: [null, 0] },
+      { shapes: [[2, 3, 2], [1, 2]], params: { transA: false, transB: true }, batchAxes: [null, 1] },
+      { shapes: [[3, 2], [2, 4]], params: { transA: false, transB: false }, batchAxes: [1, null] },
+      { shapes: [[3, 2], [4, 2]], params: { transA: false, transB: true }, batchAxes: [0, null] },
+    ],
+    solve: [
+      { shapes: [[3, 3], [3, 2]], params: { op: 'solve' }, spd: true, batchAxes: [null, 0] },
+      { shapes: [[3, 3], [3, 2]], params: { op: 'solve' }, spd: true, batchAxes: [null, 1] },
+      { shapes: [[3, 3], [3, 2]], params: { op: 'solve' }, spd: true, batchAxes: [null, 2] },
+    ],
+    triangular_solve: [
+      { shapes: [[3, 3], [3, 2]], params: { op: 'triangularSolve', lower: true, transpose: true, unitDiag: false }, spd: true, batchAxes: [null, 1] },
+      { shapes: [[3, 3], [3, 2]], params: { op: 'triangularSolve', lower: false, transpose: false, unitDiag: false }, spd: true, batchAxes: [null, 0] },
+    ],
+  };
+  describe.each(walked.map((p) => [p.name, p] as [string, Primitive<unknown>]))('%s', (_, prim) => {
+    it.each([...(cases[prim.name] ?? []), ...(batchOnly[prim.name] ?? [])].map((c, i) => [i, c] as [number, Case]))('case %i', (_, c) => {
+      tidy(() => {
+        // Draw per input: null (shared) or an axis in [0, rank]; at least one input is batched.
+        let axes: (number | null)[];
+        do axes = c.shapes.map((s) => (random() < 0.3 ? null : Math.floor(random() * (s.length + 1))));
+        while (axes.every((a) => a === null));
+        if (c.batchAxes) axes = c.batchAxes;
+        const examples = Array.from({ length: B }, () => c.shapes.map((s, i) => input(s, c, i)));
+        const shared = c.shapes.map((s, i) => input(s, c, i));
+        const perExample = (e: number) => c.shapes.map((_, i) => (axes[i] === null ? shared[i] : examples[e][i]));
+        const batched = c.shapes.map((_, i) => (axes[i] === null ? shared[i] : stack(examples.map((ex) => ex[i]), axes[i]!)));
+        const f = (...xs: Tensor[]) => bind(prim, xs, c.params ?? {});
+        const got = vmap(f, { inAxes: axes })(...batched);
+        const expected = stack(Array.from({ length: B }, (_, e) => f(...perExample(e))));
+        expect([...got.shape], `${prim.name} with batch axes ${JSON.stringify(axes)}`).toEqual([...expected.shape]);
+        expect(got.dtype).toBe(expected.dtype);
+        const g = got.data(), x = expected.data();
+        for (let k = 0; k < x.length; k++) {
+          const tol = 1e-9 * Math.max(1, Math.abs(x[k]));
+          if (!(Math.abs(g[k] - x[k]) <= tol || (Number.isNaN(g[k]) && Number.isNaN(x[k])))) {
+            expect(g[k], `${prim.name} with batch axes ${JSON.stringify(axes)}, element ${k}`).toBe(x[k]);
+          }
+        }
       });
     });
   });

@@ -11,6 +11,7 @@ import { bind } from '../src/core/trace.js';
 import type { DenseTensor } from '../src/tensor/tensor.js';
 import { expectClose } from './helpers/check.js';
 import { expectMemoryRestored } from './helpers/memory.js';
+import { batchSame } from '../src/core/batch-axes.js';
 
 expectMemoryRestored();
 
@@ -122,6 +123,7 @@ describe('sparsityPattern', () => {
         shape: ([x]) => x,
         saves: [],
         sparsity: 'dense',
+        batch: batchSame(),
         jvp: ({ tangents: [t] }) => t,
         vjp: ({ ct }) => [ct],
       });

@@ -1,7 +1,7 @@
 // vmap against a JS loop over the batch: each mapped result equals stacking f on each example.
 import { describe, expect, it } from 'vitest';
 import {
-  ArgumentError, ShapeError, array, exp, grad, hessian, jit, jvp, matmul, memory, mul, sin, stack, sum, tidy, transpose, vmap, type Tensor,
+  ArgumentError, ShapeError, array, cond, exp, fori, grad, greater, hessian, jit, jvp, matmul, memory, mul, sin, stack, sum, tidy, transpose, vmap, type Tensor,
 } from '../src/index.js';
 
 const rows = (m: number[][]) => m.map((r) => array(r));
@@ -121,6 +121,19 @@ describe('vmap: composition with transforms', () => {
       const ref = stack(rows(X).map(f));
       expectClose(vmap(jit(f) as (x: Tensor) => Tensor)(array(X)), ref);
       expectClose(jit(vmap(f)) (array(X)) as Tensor, ref);
+    });
+  });
+
+  it('vmap(jit(f)) with a loop and a branch in the program', () => {
+    tidy(() => {
+      const f = (x: Tensor) => {
+        const y = fori(0, 2, (_i, c: Tensor) => mul(c, 1.5), x);
+        return cond(greater(sum(y), 0), (a) => exp(a), (a) => mul(a, -1), y);
+      };
+      const jf = jit(f);
+      expectClose(vmap(jf)(array(X)), stack(rows(X).map(f)));
+      expectClose(vmap(jf)(array(X)), stack(rows(X).map(f)));
+      expect(jf.stats().traces).toBe(1);
     });
   });
 

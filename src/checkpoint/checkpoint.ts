@@ -14,10 +14,12 @@ import { flatten, rebuild, type Leaf } from '../tree.js';
 import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { checkFunction, scoped } from '../transforms/util.js';
 import { claimFor, recordOutputs, type Pullback } from '../transforms/group.js';
+import { batchSame } from '../core/batch-axes.js';
 
 // name(x, label) = x, sharing x's data; d name(x) = dx.
 const nameP = defineLinear<{ label: string }>({
   name: 'name',
+  batch: batchSame(),
   impl: ([x]) => x.share(x.shape, 'name'),
   shape: ([x]) => x,
   sparsity: 'elementwise',

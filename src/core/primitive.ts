@@ -128,6 +128,8 @@ export interface BatchArgs<P> {
   /** The batch size (the length of every batch axis). */
   size: number;
   params: P;
+  /** The primitive being batched (shared rules bind it again on the batched values). */
+  prim: Primitive<P>;
 }
 
 /**
@@ -151,7 +153,7 @@ export interface Primitive<P = Record<string, never>> {
   readonly saves: Saves;
   readonly sparsity: Sparsity<P>;
   /** The vmap rule (src/ops/batching.ts has the shared ones). */
-  readonly batch?: BatchRule<P>;
+  readonly batch: BatchRule<P>;
   /** True for elementwise ops whose operands broadcast against each other. */
   readonly broadcasts?: boolean;
   /** Linear in its inputs (jit's transposition and constant folding may read this). */
@@ -209,7 +211,7 @@ export interface LinearSpec<P> {
   readonly apply: (tangents: (Tensor | null)[], args: { avals: readonly Aval[]; params: P }) => Tensor | null;
   /** The transpose on a chunked cotangent [k, ...out.shape]: one cotangent per input. */
   readonly transpose: (ct: Tensor, args: { avals: readonly Aval[]; params: P }) => (Tensor | null)[];
-  readonly batch?: BatchRule<P>;
+  readonly batch: BatchRule<P>;
   readonly broadcasts?: boolean;
   readonly dual?: DualImpl<P>;
   readonly into?: Primitive<P>['into'];

@@ -8,6 +8,7 @@ import { ArgumentError } from '../errors.js';
 import { DenseTensor, Tensor, foreignTensorMessage, isForeignTensor, type DType } from '../tensor/tensor.js';
 import { writeAt } from '../backend/io.js';
 import { allocBlock } from '../backend/buffer.js';
+import { batchSame } from '../core/batch-axes.js';
 
 /** A tensor or a plain JS number (a number takes the dtype of the tensors it meets). */
 export type TensorLike = Tensor | number;
@@ -75,6 +76,7 @@ const copyInto: BoundKernel = (out, [a]) => kernels.copy(out, a);
 // d astype(x) = astype(dx); the cotangent is cast back to the input's dtype.
 const astypeP = defineLinear<{ dtype: DType }>({
   name: 'astype',
+  batch: batchSame(),
   impl: implFromKernel('astype', ([x], { dtype }) => ({ shape: x.shape, dtype }), () => castInto),
   into: () => castInto,
   shape: ([x], { dtype }) => ({ shape: x.shape, dtype }),
@@ -93,6 +95,7 @@ export function astype(x: TensorLike, dtype: DType): Tensor {
 // The identity whose derivative is zero: both rules return symbolic zeros.
 const stopGradientP = definePrimitive({
   name: 'stop_gradient',
+  batch: batchSame(),
   impl: implFromKernel('stopGradient', ([x]) => x, () => copyInto),
   into: () => copyInto,
   shape: ([x]) => x,

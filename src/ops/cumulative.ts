@@ -11,6 +11,7 @@ import { toTensor, type TensorLike } from './convert.js';
 import { mul } from './elementwise.js';
 import { flip } from './more-shape.js';
 import { concat, slice } from './shape.js';
+import { batchInPlace, valueAxis } from '../core/batch-axes.js';
 
 interface CumParams {
   axis: number;
@@ -28,6 +29,7 @@ function forEachRun(shape: readonly number[], axis: number, visit: (offset: numb
 // d cumsum(x) = cumsum(dx); its transpose sums from the other end.
 const cumsumP: Primitive<CumParams> = defineLinear<CumParams>({
   name: 'cumsum',
+  batch: batchInPlace((p, b) => ({ ...p, axis: valueAxis(p.axis, b) })),
   shape: ([x]) => x,
   sparsity: (algebra, { inputs: [x], params: { axis, reverse } }) => {
     const size = sizeOf(x.shape);

@@ -24,6 +24,7 @@ import { triSolveMatrix, type TriParams } from './linalg.js';
 import { matmulT } from './matmul.js';
 import { sum } from './sum.js';
 import { concat, expandDims, reshape, slice, transpose } from './shape.js';
+import { batchMatrix } from './batching.js';
 
 // ---------------------------------------------------------------------------------------------
 // Packing several factors into one output.
@@ -235,6 +236,7 @@ function notConverged(op: string, what: string, a: Tensor, m: number): Convergen
 // would not); the public op factors a wide A through its leading square block.
 const qrP = definePrimitive({
   name: 'qr',
+  batch: batchMatrix(),
   shape: ([a]) => packedAval(a, qrParts(a.shape[a.shape.length - 2], a.shape[a.shape.length - 1])),
   saves: ['out'],
   sparsity: memberSparsity(1, qrDeps),
@@ -280,6 +282,7 @@ function rSolve(transpose: boolean): TriParams {
 // Its transpose: A_bar = sym(V (diag(w_bar) + F o (V^T V_bar)) V^T).
 const eighP = definePrimitive({
   name: 'eigh',
+  batch: batchMatrix(),
   shape: ([a]) => packedAval(a, eighParts(a.shape[a.shape.length - 1])),
   saves: ['out'],
   sparsity: memberSparsity(1, eighDeps),
@@ -330,6 +333,7 @@ function eigenGaps(w: Tensor): Tensor {
 // [+ (I - U U^T) U_bar S^{-1} V^T when m > n] [+ U S^{-1} V_bar^T (I - V V^T) when n > m].
 const svdP = definePrimitive({
   name: 'svd',
+  batch: batchMatrix(),
   shape: ([a]) => packedAval(a, svdParts(a.shape[a.shape.length - 2], a.shape[a.shape.length - 1])),
   saves: ['out'],
   sparsity: memberSparsity(1, svdDeps),

@@ -9,6 +9,8 @@ import { empty } from '../tensor/create.js';
 import { broadcastShapes, shapesEqual } from '../tensor/shape.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
 import { astype, coerce, toTensor, type TensorLike } from './convert.js';
+import { batchSame } from '../core/batch-axes.js';
+import { batchBroadcasting } from './batching.js';
 
 type Unary = Primitive<Record<string, never>>;
 
@@ -110,6 +112,7 @@ function unaryPrim(name: string, { slope, from, fused }: UnarySpec): Unary {
     shape: sameAval,
     saves: [from === 'x' ? 0 : 'out'],
     sparsity: 'elementwise',
+    batch: batchSame(),
     dual: unaryDual(name),
     cotangent: fused === 'both' ? unaryCotangent(name, from) : undefined,
     into: unaryInto(name),
@@ -121,6 +124,7 @@ function unaryPrim(name: string, { slope, from, fused }: UnarySpec): Unary {
 // d(-x) = -dx
 const negP: Unary = defineLinear({
   name: 'neg',
+  batch: batchSame(),
   impl: unaryImpl('neg'),
   into: unaryInto('neg'),
   shape: sameAval,
@@ -153,6 +157,7 @@ const absP = unaryPrim('abs', { from: 'x', slope: (x) => sign(x), fused: 'both' 
 // d sign(x) = 0
 const signP: Unary = definePrimitive({
   name: 'sign',
+  batch: batchSame(),
   impl: unaryImpl('sign'),
   into: unaryInto('sign'),
   shape: sameAval,
@@ -218,6 +223,7 @@ function binaryPrim(name: string, spec: BinarySpec): Binary {
   return definePrimitive({
     name,
     broadcasts: true,
+    batch: batchBroadcasting(),
     impl: binaryImpl(name),
     into: binaryInto(name),
     shape: broadcastAval(name),
@@ -239,6 +245,7 @@ function addTerms(...terms: (Tensor | null)[]): Tensor | null {
 // d(a + b) = da + db
 const addP: Binary = defineLinear({
   name: 'add',
+  batch: batchBroadcasting(),
   broadcasts: true,
   impl: binaryImpl('add'),
   into: binaryInto('add'),
@@ -250,6 +257,7 @@ const addP: Binary = defineLinear({
 // d(a - b) = da - db
 const subP: Binary = defineLinear({
   name: 'sub',
+  batch: batchBroadcasting(),
   broadcasts: true,
   impl: binaryImpl('sub'),
   into: binaryInto('sub'),
@@ -376,6 +384,7 @@ export const lessEqual = binaryOp(lessEqualP);
 // d where(c, a, b) = where(c, da, db); c is a mask and gets no derivative.
 const whereP = definePrimitive({
   name: 'where',
+  batch: batchBroadcasting<Record<string, never>>(),
   broadcasts: true,
   impl([c, a, b]) {
     const shape = broadcastShapes('where', c.shape, a.shape, b.shape);

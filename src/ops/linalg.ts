@@ -20,6 +20,7 @@ import { matmulT } from './matmul.js';
 import { sum } from './sum.js';
 import { reshape, transpose } from './shape.js';
 import { detShift, illMembers } from './det-shift.js';
+import { batchMatrix, batchSolve } from './batching.js';
 
 // Defined with the other error classes; re-exported here, where src/index.ts takes it from.
 
@@ -226,6 +227,7 @@ function allOf(n: number): [number, number][] {
 // X = A^{-1} B.  dX = A^{-1} (dB - dA X);  B_bar = A^{-T} X_bar, A_bar = -B_bar X^T.
 const solveP = definePrimitive<OpParams>({
   name: 'solve',
+  batch: batchSolve(),
   broadcasts: true,
   impl: ([a, b], { op }) => solveEach(op, a, b),
   shape: ([a, b], { op }) => ({ shape: [...broadcastShapes(op, a.shape.slice(0, -2), b.shape.slice(0, -2)), ...b.shape.slice(-2)], dtype: a.dtype }),
@@ -251,6 +253,7 @@ export function solveMatrix(a: Tensor, b: Tensor, op = 'solve'): Tensor {
 // C = A^{-1}.  dC = -C dA C (from 0 = d(C A));  A_bar = -C^T C_bar C^T.
 const invP = definePrimitive<OpParams>({
   name: 'inv',
+  batch: batchMatrix(),
   impl([a], { op }) {
     const n = lastDim(a);
     const identity = empty([n, n], a.dtype, op);
@@ -339,6 +342,7 @@ function cofactor(a: Tensor, d: Tensor): Tensor {
 // d det A = sum(adj(A)^T * dA) (= det A tr(A^{-1} dA) for invertible A);  A_bar = det_bar adj(A)^T.
 const detP = definePrimitive({
   name: 'det',
+  batch: batchMatrix(),
   impl: ([a]) => detImpl('det', a, false),
   shape: determinantAval,
   saves: [0, 'out'],
@@ -350,6 +354,7 @@ const detP = definePrimitive({
 // d log|det A| = tr(A^{-1} dA);  A_bar = logdet_bar A^{-T}.
 const logdetP = definePrimitive({
   name: 'logdet',
+  batch: batchMatrix(),
   impl: ([a]) => detImpl('logdet', a, true),
   shape: determinantAval,
   saves: [0],
@@ -362,6 +367,7 @@ const logdetP = definePrimitive({
 // dL = L Phi(L^{-1} sym(dA) L^{-T});  A_bar = sym(L^{-T} Phi(L^T L_bar) L^{-1}).
 const choleskyP = definePrimitive({
   name: 'cholesky',
+  batch: batchMatrix(),
   impl([a]) {
     const op = 'cholesky';
     const n = lastDim(a);
@@ -412,6 +418,7 @@ function phi(x: Tensor): Tensor {
 // T_bar = -B_bar X^T (no transpose) or -X B_bar^T (transpose), restricted to the read triangle.
 const triangularSolveP = definePrimitive<TriParams>({
   name: 'triangular_solve',
+  batch: batchSolve(),
   broadcasts: true,
   impl([t, b], p) {
     const n = lastDim(t);

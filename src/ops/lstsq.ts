@@ -16,6 +16,7 @@ import { add, greater, mul, neg, reciprocal, sub, where } from './elementwise.js
 import { matmul, matmulT } from './matmul.js';
 import { max } from './reduce.js';
 import { expandDims } from './shape.js';
+import { batchMatrix } from './batching.js';
 
 interface PinvParams {
   /** Singular values at or below rcond * max(s) count as zero. */
@@ -27,6 +28,7 @@ interface PinvParams {
 // Its transpose: A_bar = -P^T P_bar P^T + (I - A P) P_bar^T P P^T + P^T P P_bar^T (I - P A).
 const pinvP = definePrimitive<PinvParams>({
   name: 'pinv',
+  batch: batchMatrix(),
   shape: ([a]) => ({ shape: [...a.shape.slice(0, -2), a.shape[a.shape.length - 1], a.shape[a.shape.length - 2]], dtype: a.dtype }),
   saves: [0, 'out'],
   // Every element of pinv(A) depends on all of A's member.

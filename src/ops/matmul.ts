@@ -3,7 +3,7 @@
 // in either layout.
 import * as kernels from '../backend/kernels.js';
 import { broadcastStrides } from '../backend/kernels.js';
-import { definePrimitive, type Aval, type Sparsity } from '../core/primitive.js';
+import { definePrimitive, type Aval, type BatchArgs, type Sparsity } from '../core/primitive.js';
 import type { BoundKernel } from '../backend/kernels.js';
 import { bind } from '../core/trace.js';
 import { empty } from '../tensor/create.js';
@@ -14,6 +14,7 @@ import { coerce, type TensorLike } from './convert.js';
 import { reshape } from './shape.js';
 import { mul } from './elementwise.js';
 import { sum } from './reduce.js';
+import { batchBroadcasting, lineUp } from './batching.js';
 
 interface MatmulParams {
   transA: boolean;
@@ -81,9 +82,39 @@ const matmulSparsity: Sparsity<MatmulParams> = (algebra, { inputs: [a, b], out, 
   });
 };
 
+/**
+ * vmap of a product. Examples x against a shared matrix W: the batch joins x's rows and the
+ * product is one GEMM ([B*n, k] @ W), the batch axis staying where it was. A shared matrix
+ * against a batch of columns: one GEMM too, as (x^T W^T)^T. Otherwise batch axes go first and
+ * the leading axes broadcast (a batched product).
+ */
+function batchMatmul(args: BatchArgs<MatmulParams>): { out: Tensor; axis: number | null } {
+  const { inputs: [a, b], axes: [ba, bb], params: p } = args;
+  if (ba !== null && bb === null && b.ndim === 2 && !p.transA && ba < a.ndim - 2) {
+    return { out: matmulT(a, b, false, p.transB), axis: ba };
+  }
+  if (ba === null && bb !== null && a.ndim === 2 && bb < b.ndim - 2 && b.shape[p.transB ? b.ndim - 2 : b.ndim - 1] === 1) {
+    const lead = b.shape.slice(0, -2);
+    const k = b.shape[p.transB ? b.ndim - 1 : b.ndim - 2];
+    const row = p.transB ? b : reshape(b, [...lead, 1, k]);
+    const out = matmulT(row, a, false, !p.transA);
+    return { out: reshape(out, [...lead, out.shape[out.ndim - 1], 1]), axis: bb };
+  }
+  const leading = (x: Tensor, axis: number | null) => axis === null || axis < x.ndim - 2;
+  if (leading(a, ba) && leading(b, bb) && a.shape[a.ndim - (p.transA ? 2 : 1)] === 1) {
+    // A contraction of length 1 is an outer product: one broadcasting multiply, not a GEMM per example.
+    const col = p.transA ? reshape(a, [...a.shape.slice(0, -2), a.shape[a.ndim - 1], 1]) : a;
+    const row = p.transB ? reshape(b, [...b.shape.slice(0, -2), 1, b.shape[b.ndim - 2]]) : b;
+    const [x, y] = lineUp([col, row], [ba, bb]);
+    return { out: mul(x, y), axis: 0 };
+  }
+  return batchBroadcasting<MatmulParams>()(args);
+}
+
 // d(A B) = dA B + A dB;  its transpose: dA = C_bar B^T, dB = A^T C_bar (with the flags folded in).
 const matmulP = definePrimitive<MatmulParams>({
   name: 'matmul',
+  batch: batchMatmul,
   broadcasts: true,
   impl([a, b], p) {
     const { m, n } = dims(a.shape, b.shape, p);

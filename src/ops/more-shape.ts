@@ -12,6 +12,7 @@ import { toTensor, type TensorLike } from './convert.js';
 import { where } from './elementwise.js';
 import { concat, pad, reshape, slice, transpose } from './shape.js';
 import { broadcastTo, sum } from './sum.js';
+import { batchInPlace, valueAxis } from '../core/batch-axes.js';
 
 /** Per element of a row-major `shape`, the element it reads when `axis` is reversed. */
 function flipMap(shape: readonly number[], axis: number): Int32Array {
@@ -29,6 +30,7 @@ function flipMap(shape: readonly number[], axis: number): Int32Array {
 // flip is a permutation of the elements: d flip(x) = flip(dx), and it is its own transpose.
 const flipP: Primitive<{ axis: number }> = defineLinear<{ axis: number }>({
   name: 'flip',
+  batch: batchInPlace((p, b) => ({ ...p, axis: valueAxis(p.axis, b) })),
   shape: ([x]) => x,
   sparsity: (algebra, { inputs: [x], params: { axis } }) =>
     algebra.union(x.deps ? [{ deps: x.deps, map: flipMap(x.shape, axis) }] : [], sizeOf(x.shape)),

@@ -11,6 +11,7 @@ import { stopGradient, toTensor, type TensorLike } from './convert.js';
 import { abs, add, div, equal, exp, less, log, mul, sub, where } from './elementwise.js';
 import { reshape } from './shape.js';
 import { reduceImpl, reduceOp, reducedAval, reduceSparsity, shift, sum, unreduce, type ReduceOptions, type ReduceParams } from './sum.js';
+import { batchReduce } from '../core/batch-axes.js';
 
 /**
  * A rule of max or min in one kernel pass (assembly/dual.ts) on concrete values, when the axes
@@ -38,6 +39,7 @@ function extremumPrim(op: 'max' | 'min'): Primitive<ReduceParams> {
   const mask = (x: Tensor, out: Tensor, p: ReduceParams) => equal(x, unreduce(out, x.shape, p, false));
   return definePrimitive<ReduceParams>({
     name: op,
+    batch: batchReduce(),
     impl: ([x], p) => reduceImpl(op, x, p),
     shape: reducedAval,
     saves: [0, 'out'],

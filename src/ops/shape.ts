@@ -11,10 +11,12 @@ import { checkRank, normalizeAxis, shapesEqual, sizeOf } from '../tensor/shape.j
 import type { Tensor } from '../tensor/tensor.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
 import { coerce, toTensor, type TensorLike } from './convert.js';
+import { batchInPlace, valueAxis } from '../core/batch-axes.js';
 
 // reshape shares the input's buffer: no copy.
 const reshapeP = defineLinear<{ shape: number[] }>({
   name: 'reshape',
+  batch: ({ inputs: [x], axes: [b], size, params: { shape }, prim }) => ({ out: bind(prim, [batchToFront(x, b as number)], { shape: [size, ...shape] }), axis: 0 }),
   impl: ([x], { shape }) => x.share(shape, 'reshape'),
   shape: ([x], { shape }) => ({ shape, dtype: x.dtype }),
   sparsity: 'elementwise',
@@ -49,6 +51,19 @@ export function reshape(x: TensorLike, shape: readonly number[]): Tensor {
   return bind(reshapeP, [t], { shape: target });
 }
 
+/** `x` with its batch axis `b` moved to the front (a transpose; none when it is there). */
+function batchToFront(x: Tensor, b: number): Tensor {
+  if (b === 0) return x;
+  const perm = x.shape.map((_, i) => i).filter((i) => i !== b);
+  return bind(transposeP, [x], { perm: [b, ...perm] });
+}
+
+/** `x` repeated `size` times along a new leading axis. */
+function repeatOver(x: Tensor, size: number): Tensor {
+  const one = bind(reshapeP, [x], { shape: [1, ...x.shape] });
+  return size === 1 ? one : bind(concatP, new Array<Tensor>(size).fill(one), { axis: 0 });
+}
+
 function invertPerm(perm: readonly number[]): number[] {
   const inv = new Array<number>(perm.length);
   perm.forEach((p, i) => (inv[p] = i));
@@ -81,6 +96,12 @@ function transposeInto([x]: readonly Aval[], { perm }: { perm: number[] }): Boun
 
 const transposeP = defineLinear<{ perm: number[] }>({
   name: 'transpose',
+  batch: batchInPlace(({ perm }, b) => {
+    const full = new Array<number>(perm.length + 1);
+    full[b] = b;
+    perm.forEach((p, i) => (full[valueAxis(i, b)] = valueAxis(p, b)));
+    return { perm: full };
+  }),
   shape: ([x], { perm }) => ({ shape: perm.map((p) => x.shape[p]), dtype: x.dtype }),
   sparsity: indexMap(({ algebra, inShape, outShape, params: { perm } }) => {
     const s = contiguousStrides(inShape);
@@ -117,6 +138,7 @@ function sliceInto([x]: readonly Aval[], { begin, size }: { begin: number[]; siz
 
 const sliceP = defineLinear<{ begin: number[]; size: number[] }>({
   name: 'slice',
+  batch: batchInPlace(({ begin, size }, b, count) => ({ begin: [...begin.slice(0, b), 0, ...begin.slice(b)], size: [...size.slice(0, b), count, ...size.slice(b)] })),
   shape: ([x], { size }) => ({ shape: size, dtype: x.dtype }),
   sparsity: indexMap(({ algebra, inShape, outShape, params: { begin } }) => {
     const s = contiguousStrides(inShape);
@@ -164,6 +186,7 @@ function padInto([x]: readonly Aval[], { widths }: { widths: [number, number][] 
 
 const padP = defineLinear<{ widths: [number, number][] }>({
   name: 'pad',
+  batch: batchInPlace(({ widths }, b) => ({ widths: [...widths.slice(0, b), [0, 0] as [number, number], ...widths.slice(b)] })),
   shape: ([x], { widths }) => ({ shape: x.shape.map((d, i) => d + widths[i][0] + widths[i][1]), dtype: x.dtype }),
   sparsity: indexMap(({ algebra, inShape, outShape, params: { widths } }) => {
     const s = contiguousStrides(outShape);
@@ -206,6 +229,12 @@ function concatInto(xs: readonly Aval[], { axis }: { axis: number }): BoundKerne
 
 const concatP = defineLinear<{ axis: number }>({
   name: 'concat',
+  // Batch axes first; an operand shared by the examples is repeated over the batch (a concat of
+  // copies, so its cotangent sums over the examples).
+  batch: ({ inputs, axes, size, params: { axis }, prim }) => ({
+    out: bind(prim, inputs.map((x, i) => (axes[i] === null ? repeatOver(x, size) : batchToFront(x, axes[i] as number))), { axis: axis + 1 }),
+    axis: 0,
+  }),
   impl: implFromKernel('concat', (xs, { axis }) => ({ shape: joinedShape(xs, axis), dtype: xs[0].dtype }), concatInto),
   into: concatInto,
   shape: (xs, { axis }) => ({ shape: joinedShape(xs, axis), dtype: xs[0].dtype }),

@@ -13,6 +13,8 @@ import { coerce, toTensor, type TensorLike } from './convert.js';
 import { add, div, exp, mul, neg, reciprocal, sqrt, square, sub } from './elementwise.js';
 import { broadcastTo } from './sum.js';
 import { broadcastShapes } from '../tensor/shape.js';
+import { batchSame } from '../core/batch-axes.js';
+import { batchFirstWith } from './batching.js';
 
 type NoParams = Record<string, never>;
 const sameAval = ([x]: readonly Aval[]): Aval => x;
@@ -60,6 +62,7 @@ function mapImpl(name: MapName) {
 function smoothUnary(name: MapName, slope: (x: Tensor, out: Tensor) => Tensor, saves: readonly (0 | 'out')[]): Primitive<NoParams> {
   return definePrimitive({
     name,
+    batch: batchSame(),
     impl: mapImpl(name),
     shape: sameAval,
     saves,
@@ -73,6 +76,7 @@ function smoothUnary(name: MapName, slope: (x: Tensor, out: Tensor) => Tensor, s
 function stepUnary(name: MapName): Primitive<NoParams> {
   return definePrimitive({
     name,
+    batch: batchSame(),
     impl: mapImpl(name),
     shape: sameAval,
     saves: [],
@@ -135,6 +139,7 @@ function roundHalfEven(x: number): number {
 function kernelUnary(name: 'log1p' | 'expm1', slope: (x: Tensor, out: Tensor) => Tensor, saves: readonly (0 | 'out')[]): Primitive<NoParams> {
   return definePrimitive({
     name,
+    batch: batchSame(),
     impl([x]) {
       const out = empty(x.shape, x.dtype, name);
       kernels.unary(name, out.liveBuffer(name), x.liveBuffer(name));
@@ -173,6 +178,7 @@ const roundP = stepUnary('round');
 // The operands have one shape: the public op broadcasts them first, so the rules need not.
 const atan2P: Primitive<NoParams> = definePrimitive({
   name: 'atan2',
+  batch: batchFirstWith(),
   impl([y, x]) {
     const a = readData(y.liveBuffer('atan2')), b = readData(x.liveBuffer('atan2'));
     const out = empty(y.shape, y.dtype, 'atan2');

@@ -11,6 +11,7 @@ import { DenseTensor, Tensor } from '../tensor/tensor.js';
 import { ShapeError, fmtShape } from '../errors.js';
 import { toTensor, type TensorLike } from './convert.js';
 import { reshape } from './shape.js';
+import { batchReduce } from '../core/batch-axes.js';
 
 export interface ReduceOptions {
   keepdims?: boolean;
@@ -96,6 +97,7 @@ function sumInto(shape: readonly number[], axes: readonly number[]): BoundKernel
 // d sum(x) = sum(dx); its transpose broadcasts the cotangent back over the reduced axes.
 const sumP = defineLinear<ReduceParams>({
   name: 'sum',
+  batch: batchReduce(),
   impl: ([x], p) => reduceImpl('sum', x, p),
   into: ([x], p) => sumInto(x.shape, p.axes),
   shape: reducedAval,
@@ -147,6 +149,11 @@ function broadcastInto([x]: readonly Aval[], { shape }: { shape: number[] }): Bo
 // d broadcastTo(x) = broadcastTo(dx); its transpose sums over the stretched axes.
 const broadcastToP = defineLinear<{ shape: number[] }>({
   name: 'broadcast_to',
+  // The batch axis keeps its place counted from the end, where broadcasting aligns axes.
+  batch: ({ inputs: [x], axes: [b], size, params: { shape }, prim }) => {
+    const at = (b as number) + shape.length - (x.ndim - 1);
+    return { out: bind(prim, [x], { shape: [...shape.slice(0, at), size, ...shape.slice(at)] }), axis: at };
+  },
   impl: implFromKernel('broadcastTo', ([x], { shape }) => ({ shape, dtype: x.dtype }), broadcastInto),
   into: broadcastInto,
   shape: ([x], { shape }) => ({ shape, dtype: x.dtype }),

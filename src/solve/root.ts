@@ -6,7 +6,7 @@
 // recorded whose vjp solves the transposed system and pulls back through F in p. Both are
 // built from differentiable ops at the lower levels, so derivatives of any order nest.
 import { Tracer, topTrace } from '../core/trace.js';
-import { ArgumentError, ConvergenceError, DifferentiationError, ShapeError, fmtShape } from '../errors.js';
+import { ArgumentError, ConcretizationError, ConvergenceError, DifferentiationError, ShapeError, fmtShape } from '../errors.js';
 import { scalar } from '../tensor/create.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { Tensor, type DType } from '../tensor/tensor.js';
@@ -20,6 +20,7 @@ import { TapeTrace } from '../transforms/reverse.js';
 import { jacfwd, pushForward } from '../transforms/jvp.js';
 import { vjp } from '../transforms/grad.js';
 import { checkFunction, scoped } from '../transforms/util.js';
+import { BatchTrace } from '../transforms/batch.js';
 
 // Defined with the other error classes; re-exported here, where src/index.ts takes it from.
 
@@ -67,6 +68,21 @@ export function maxAbs(x: Tensor): number {
   return m;
 }
 
+/** Whether a one-element value is 0; false for a traced one (its value is not known here). */
+function isZero(x: Tensor): boolean {
+  try {
+    return x.item() === 0;
+  } catch (e) {
+    if (e instanceof ConcretizationError) return false;
+    throw e;
+  }
+}
+
+/** Example `i` of a batched value whose batch axis is `axis`. */
+function example(t: Tensor, axis: number, i: number): Tensor {
+  return reshape(slice(t, t.shape.map((_, d) => (d === axis ? i : 0)), t.shape.map((n, d) => (d === axis ? 1 : n))), t.shape.filter((_, d) => d !== axis));
+}
+
 function row(t: Tensor, j: number): Tensor {
   return reshape(slice(t, [j, ...t.shape.slice(1).map(() => 0)], [1, ...t.shape.slice(1)]), t.shape.slice(1));
 }
@@ -78,7 +94,7 @@ function solveInX(op: string, residual: Residual, x: Tensor, leaves: Tensor[], r
   const jac = jacfwd((y: Tensor) => residual(y, leaves))(x) as Tensor;
   if (n === 1) {
     const slope = reshape(jac, []);
-    if (slope.item() === 0) {
+    if (isZero(slope)) {
       throw new DifferentiationError(`${op}: dF/dx = 0 at the root x = ${x.item()}, so the root is not a differentiable function of the params there (implicit function theorem).`);
     }
     return div(rhs, slope);
@@ -130,6 +146,13 @@ export function implicitSolution(op: string, residual: Residual, leaves: Tensor[
         },
       };
       return top.record(rule, {}, ps, primals, x);
+    }
+    if (top instanceof BatchTrace) {
+      // Each example's solution is found on its own (the solvers iterate on concrete values);
+      // the derivatives still come from the lower levels' rules.
+      const parts = ps.map((p) => top.unwrap(p));
+      const solutions = Array.from({ length: top.size }, (_, i) => at(parts.map(({ value, axis }) => (axis === null ? value : example(value, axis, i)))));
+      return top.wrap(stack(solutions, 0), 0);
     }
     throw new DifferentiationError(`${op}: the implicit derivative is defined under jvp and grad (and their compositions), not under a ${top.kind} transform.`);
   };

@@ -6,17 +6,20 @@
 // sub-programs, so a program containing a loop runs, differentiates (grad(jit(f)) replays the
 // loop eagerly under the tape) and inlines into an enclosing jit like any other.
 import type { Aval } from '../core/primitive.js';
-import { innermostTrace } from '../core/trace.js';
+import { Tracer, innermostTrace } from '../core/trace.js';
 import { ArgumentError, ConcretizationError, ShapeError, fmtShape } from '../errors.js';
 import { scalarOf, toTensor } from '../ops/convert.js';
-import { where } from '../ops/elementwise.js';
+import { abs, where } from '../ops/elementwise.js';
+import { max } from '../ops/reduce.js';
+import { reshape } from '../ops/shape.js';
 import { closeScope, openScope } from '../tensor/scope.js';
 import { DenseTensor, type Tensor } from '../tensor/tensor.js';
 import { flatten, rebuild, type Tree, type TreeDef } from '../tree.js';
 import { checkFunction, denseInResult, unaliased } from '../transforms/util.js';
 import { execute } from './execute.js';
 import { fmtAval, type Program } from './program.js';
-import { StagingTrace, traceProgram } from './trace.js';
+import { StagedTracer, StagingTrace, traceProgram } from './trace.js';
+import { BatchTracer } from '../transforms/batch.js';
 
 /** The jit trace to record into, when the innermost active trace is one. */
 export function staging(): StagingTrace | null {
@@ -164,15 +167,41 @@ export function whileLoop<T extends Tree>(condFn: (carry: T) => Tensor | number,
     };
     return rebuild<T>(def, trace.emitCall(call, [...leaves, ...condPart.captures, ...bodyPart.captures], avals));
   }
+  // Under vmap the condition may differ per example: the loop then runs while any example's
+  // does, and an example whose condition is false keeps its carry (selected with where).
+  let perExample: Tensor | null = null;
   const out = stepLoop(leaves, (carry) => {
     try {
-      return truth(op, toTensor(op, condFn(rebuild<T>(def, carry))));
+      const c = toTensor(op, condFn(rebuild<T>(def, carry)));
+      perExample = batchedPart(c) ? c : null;
+      return perExample ? anyExample(op, c) : truth(op, c);
     } catch (e) {
       if (!(e instanceof ConcretizationError)) throw e;
-      throw new ConcretizationError(`${op}: the loop condition depends on a value traced by jit under another transform (jit(grad(f)) or jit(jvp(f)) with a whileLoop inside f), so the number of steps is not known while tracing. Use grad(jit(f)) or jvp(jit(f)) instead (the jitted loop is then differentiated step by step), or fori with fixed bounds.`);
+      throw new ConcretizationError(`${op}: the loop condition depends on a value traced by jit under another transform (jit(grad(f)), jit(jvp(f)) or jit(vmap(f)) with a whileLoop inside f), so the number of steps is not known while tracing. Use grad(jit(f)), jvp(jit(f)) or vmap(jit(f)) instead (the jitted loop is then transformed step by step), or fori with fixed bounds.`);
     }
-  }, (carry) => matching(op, 'the carry body returned', body(rebuild<T>(def, carry)), def, avals));
+  }, (carry) => {
+    const next = matching(op, 'the carry body returned', body(rebuild<T>(def, carry)), def, avals);
+    if (perExample === null) return next;
+    const running = reshape(perExample, []);
+    return next.map((x, i) => where(running, x, carry[i]));
+  });
   return rebuild<T>(def, out);
+}
+
+/** The BatchTracer inside `x` (under tracers of other transforms), or null when x is not batched. */
+function batchedPart(x: Tensor): BatchTracer | null {
+  for (let t: Tensor = x; t instanceof Tracer && !(t instanceof StagedTracer); t = t.primal) {
+    if (t instanceof BatchTracer) return t;
+  }
+  return null;
+}
+
+/** Whether a one-element predicate is non-zero for some example of every enclosing vmap. */
+function anyExample(op: string, pred: Tensor): boolean {
+  if (pred.size !== 1) throw new ShapeError(`${op}: the predicate must have one element, got shape ${fmtShape(pred.shape)}.`);
+  let t = pred;
+  for (let batched = batchedPart(t); batched; batched = batchedPart(t)) t = max(abs(batched.value));
+  return truth(op, t);
 }
 
 /**
@@ -223,7 +252,7 @@ export function cond<T extends Tree>(pred: Tensor | number | boolean, onTrue: (.
     // The predicate is a value of an enclosing jit seen through another transform: select.
     const a = leavesOf(op, onTrue(...ops), 'the result of onTrue');
     const b = matching(op, 'the result of onFalse (it must match onTrue\'s)', onFalse(...ops), a.def, a.leaves.map(avalOf));
-    return rebuild<T>(a.def, a.leaves.map((l, i) => where(p, l, b[i])));
+    return rebuild<T>(a.def, a.leaves.map((l, i) => where(reshape(p, []), l, b[i])));
   }
   return (taken ? onTrue : onFalse)(...ops);
 }

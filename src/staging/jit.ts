@@ -8,6 +8,8 @@ import { checkFunction, scoped } from '../transforms/util.js';
 import { JvpTrace } from '../transforms/forward.js';
 import { TapeTrace } from '../transforms/reverse.js';
 import { forwardCall, tapedCall } from './differentiate.js';
+import { batchedCall } from './batched.js';
+import { BatchTrace } from '../transforms/batch.js';
 import { arenaOf, evalProgram, runProgram } from './execute.js';
 import type { Program } from './program.js';
 import { traceProgram } from './trace.js';
@@ -125,6 +127,7 @@ export function jit<F extends Fn>(f: F, options: JitOptions = {}): Jitted<F> {
       if (top === null) outs = runProgram(staged.program, inputs as DenseTensor[]);
       else if (staged.captures.length === 0 && top instanceof TapeTrace) outs = tapedCall(staged.program, top, inputs, op);
       else if (staged.captures.length === 0 && top instanceof JvpTrace) outs = forwardCall(staged.program, top, inputs);
+      else if (staged.captures.length === 0 && top instanceof BatchTrace) outs = batchedCall(staged.program, top, inputs);
       // Deeper nests, other transforms and captured tracers: replay the program op by op.
       return rebuild(staged.outDef, outs ?? evalProgram(staged.program, inputs));
     });

@@ -13,6 +13,9 @@ import { TapeTrace } from './reverse.js';
 import { vjp } from './grad.js';
 import { jvp } from './jvp.js';
 import { checkFunction } from './util.js';
+import { moveAxis } from '../ops/batching.js';
+import { sum } from '../ops/sum.js';
+import { vmap } from './vmap.js';
 
 type TensorFn = (...args: Tensor[]) => Tensor;
 
@@ -63,6 +66,11 @@ function perDirection(inputs: Tensor[], tangents: (Tensor | null)[], tangentOf: 
 // map, which is linear in the tangents (taken at zero tangents).
 const customJvpP = definePrimitive<CustomJvpParams>({
   name: 'custom_jvp',
+  // Batched: the same call with f and the rule mapped over the batch (so the rule is kept).
+  batch: ({ inputs, axes, params: { f, rule }, prim }) => ({
+    out: bind(prim, inputs, { f: vmap(f, { inAxes: [...axes] }), rule: (ps, ts) => vmap((p: Tensor[], t: Tensor[]) => rule(p, t), { inAxes: [[...axes], [...axes]] })(ps, ts) }),
+    axis: 0,
+  }),
   impl: (xs, { f }) => asTensorOutput('customJvp', f(...xs)).dense(),
   shape: (inputs, { f }) => customShape('customJvp', f, inputs),
   saves: 'all',
@@ -146,6 +154,13 @@ function pullRows(op: string, bwd: CustomVjpParams['bwd'], residuals: unknown, c
 // runs fwd again in the backward sweep to get the residuals.
 const customVjpP = definePrimitive<CustomVjpParams>({
   name: 'custom_vjp',
+  // Batched: f, fwd and bwd mapped over the batch; a shared input's cotangent sums over it.
+  batch: ({ inputs, axes, params: { f, fwd, bwd }, prim }) => {
+    const inAxes = [...axes];
+    const batchedBwd = (residuals: unknown, ct: Tensor) => vmap((r: unknown, c: Tensor) => bwd(r, c), { inAxes: [0, 0] })(residuals, ct)
+      .map((c, i) => (c === null ? null : axes[i] === null ? sum(c, 0) : moveAxis(c, 0, axes[i] as number)));
+    return { out: bind(prim, inputs, { f: vmap(f, { inAxes }), fwd: vmap(fwd, { inAxes }), bwd: batchedBwd }), axis: 0 };
+  },
   impl: (xs, { f }) => asTensorOutput('customVjp', f(...xs)).dense(),
   shape: (inputs, { f }) => customShape('customVjp', f, inputs),
   saves: 'all',

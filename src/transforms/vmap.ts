@@ -1,16 +1,19 @@
-// vmap: maps a function over a batch axis of its arguments and stacks the results.
-//
-// This first version runs `f` once per example (slicing each mapped argument along its batch
-// axis) and stacks the per-example results along the output axes. It is built from
-// differentiable ops (slice, reshape, stack), so it composes with grad, jvp, jit, hessian and
-// with itself; it is correct but does not vectorize: a BatchTrace with per-primitive batch
-// rules (issue #15) is the follow-up that makes it fast.
+// vmap: maps a function over a batch axis of its arguments, vectorized. f runs once, on
+// BatchTracers that carry the whole batch (batch.ts); every primitive's `batch` rule computes
+// all examples at once, and ops on values that do not depend on the batch run once, unbatched.
+// Each vmap owns a level of the trace stack, so it nests and composes with grad, jvp and jit in
+// any order.
+import { popTrace, pushTrace } from '../core/trace.js';
 import { ArgumentError, ShapeError, fmtShape } from '../errors.js';
-import { reshape, slice, stack } from '../ops/shape.js';
+import { moveAxis } from '../ops/batching.js';
+import { toTensor } from '../ops/convert.js';
+import { reshape } from '../ops/shape.js';
+import { broadcastTo } from '../ops/sum.js';
 import { normalizeAxis } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { flatten, isPlainObject, isThenable, unflatten, asyncMessage, type Leaf, type TreeDef } from '../tree.js';
-import { scoped } from './util.js';
+import { BatchTrace, BatchTracer } from './batch.js';
+import { scoped, unaliased } from './util.js';
 
 /** A batch axis for every leaf below: a number (negative counts from the end), null for unmapped, or a tree of them. */
 export type AxisSpec = number | null | readonly AxisSpec[] | { readonly [key: string]: AxisSpec };
@@ -21,16 +24,20 @@ export interface VmapOptions {
    * per argument, each a number, null or a tree matching (a prefix of) that argument. Default 0.
    */
   inAxes?: AxisSpec;
-  /** Where the batch axis goes in each output leaf: a number or a tree matching the result. Default 0. */
+  /**
+   * Where the batch axis goes in each output leaf: a number (negative counts from the end), null
+   * for an output that is the same for every example (returned once, without a batch axis), or
+   * a tree of them matching the result. Default 0.
+   */
   outAxes?: AxisSpec;
 }
 
 /**
- * Maps `f` over a batch axis of its arguments: `vmap(f)(xs)` is `f` applied to each
- * `xs[i]`, the results stacked along a new leading axis. Unmapped arguments (inAxes null) and
- * number leaves are passed whole to every call. Composes with grad, jvp, jit and itself.
- *
- * Note: this version runs `f` once per example (correct, not yet vectorized).
+ * Maps `f` over a batch axis of its arguments: `vmap(f)(xs)` equals `f` applied to each
+ * `xs[i]` with the results stacked along a new leading axis, computed in one vectorized pass
+ * (a matmul of a batch of vectors by a shared matrix is one matrix product). Unmapped
+ * arguments (inAxes null) and number leaves are shared by every example. Composes with grad,
+ * jvp, jit and itself in any order.
  *
  * @example
  * ```ts
@@ -50,31 +57,42 @@ export function vmap<A extends unknown[], R>(f: (...args: A) => R, options: Vmap
   checkSpec('outAxes', outAxes);
   return (...args: A): R => scoped(() => {
     const { leaves, def } = flatten(args, 'vmap argument');
-    const argSpec = inAxes;
-    if (Array.isArray(argSpec) && argSpec.length !== args.length) {
-      throw new ArgumentError(`vmap: inAxes has ${argSpec.length} entries but the function was called with ${args.length} arguments; give one entry per argument (or a single number/null for all).`);
+    if (Array.isArray(inAxes) && inAxes.length !== args.length) {
+      throw new ArgumentError(`vmap: inAxes has ${inAxes.length} entries but the function was called with ${args.length} arguments; give one entry per argument (or a single number/null for all).`);
     }
-    const axes = leafAxes(argSpec, def, 'inAxes', 'argument');
+    const axes = leafAxes(inAxes, def, 'inAxes', 'argument');
     const size = batchSize(leaves, axes);
-    const results: Leaf[][] = [];
-    let outDef: TreeDef | undefined;
-    for (let i = 0; i < size; i++) {
-      const example = leaves.map((leaf, j) => (axes[j] === null || typeof leaf === 'number' ? leaf : take(leaf, axes[j] as number, i)));
-      const out = f(...unflatten<A>(def, example));
+    const trace = pushTrace((level) => new BatchTrace(level, size));
+    let outLeaves: Leaf[];
+    let outDef: TreeDef;
+    try {
+      const wrapped = leaves.map((leaf, j) => (axes[j] === null || !(leaf instanceof Tensor) ? leaf : new BatchTracer(trace, leaf, normalizeAxis('vmap', axes[j] as number, leaf.ndim))));
+      const out = f(...unflatten<A>(def, wrapped));
       if (isThenable(out)) throw new ArgumentError(asyncMessage('vmap'));
-      const flat = flatten(out, 'vmap result');
-      outDef ??= flat.def;
-      results.push(flat.leaves);
+      ({ leaves: outLeaves, def: outDef } = flatten(out, 'vmap result'));
+      const oaxes = leafAxes(outAxes, outDef, 'outAxes', 'result');
+      outLeaves = outLeaves.map((leaf, j) => placeBatch(trace, toTensor('vmap', leaf), oaxes[j], j));
+    } finally {
+      popTrace(trace);
     }
-    const od = outDef as TreeDef;
-    const oaxes = leafAxes(outAxes, od, 'outAxes', 'result');
-    const stacked = results[0].map((_, j) => {
-      const ax = oaxes[j];
-      if (ax === null) throw new ArgumentError('vmap: outAxes null is not supported yet; give each output a batch axis (a number).');
-      return stack(results.map((r) => r[j]), ax);
-    });
-    return unflatten<R>(od, stacked);
+    return unflatten<R>(outDef, outLeaves);
   });
+}
+
+/** Output leaf `j` with its batch axis at `outAxis` (a shared value is broadcast over the batch). */
+function placeBatch(trace: BatchTrace, leaf: Tensor, outAxis: number | null, j: number): Tensor {
+  const { value, axis } = trace.unwrap(leaf);
+  if (outAxis === null) {
+    if (axis !== null) {
+      throw new ArgumentError(`vmap: outAxes gives result leaf ${j} (shape ${fmtShape(leaf.shape)} per example) no batch axis (null), but it depends on the mapped arguments, so it differs from example to example. Give it a batch axis (a number) in outAxes, or return a value that does not depend on the mapped arguments.`);
+    }
+    return unaliased(value);
+  }
+  const rank = axis === null ? value.ndim + 1 : value.ndim;
+  const to = normalizeAxis(`vmap (outAxes of result leaf ${j})`, outAxis, rank);
+  if (axis !== null) return moveAxis(value, axis, to);
+  const shape = [...value.shape.slice(0, to), trace.size, ...value.shape.slice(to)];
+  return broadcastTo(reshape(value, [...value.shape.slice(0, to), 1, ...value.shape.slice(to)]), shape);
 }
 
 function checkSpec(what: string, spec: unknown, depth = 0): void {
@@ -138,12 +156,4 @@ function batchSize(leaves: Leaf[], axes: (number | null)[]): number {
   }
   if (size === 0) throw new ShapeError('vmap: the batch axis has size 0; vmap needs at least one example.');
   return size;
-}
-
-/** Example `i` of `x` along `axis` (the axis removed). */
-function take(x: Tensor, axis: number, i: number): Tensor {
-  const ax = normalizeAxis('vmap', axis, x.ndim);
-  const begin = x.shape.map((_, k) => (k === ax ? i : 0));
-  const size = x.shape.map((d, k) => (k === ax ? 1 : d));
-  return reshape(slice(x, begin, size), x.shape.filter((_, k) => k !== ax));
 }
