@@ -401,16 +401,41 @@ function genericCharts(suite) {
   return charts.length ? `<div class="charts">${charts.join('')}</div>` : '';
 }
 
-const sectionRenderers = { 'forward-vs-reverse': forwardVsReverse, ratios, jit: ratios, peers };
+/**
+ * The field suite: its table (hand-written JS, eager, jit and their ratios, trace + plan time)
+ * and the ratios as bars; when the jit suite ran in the same report, its MLP jit/eager rows
+ * (the large-kernel case, where eager is at the kernel limit) join the table.
+ */
+function field(suite, results) {
+  const work = suite.rows.filter((r) => r.kind === 'workload');
+  const mlp = (results?.suites ?? []).find((s) => s.id === 'jit' && s.status === 'ok')?.rows.filter((r) => r.metric === 'jit/eager' && /^MLP/.test(r.name)) ?? [];
+  const ms = (v) => (Number.isFinite(v) ? `${fmt(v)} ms` : '');
+  const x = (v) => (Number.isFinite(v) ? `${fmt(v)}x` : '');
+  const cells = [
+    ...work.map((r) => [r.name, ms(r.manualMs), ms(r.eagerMs), ms(r.jitMs), x(r.jitVsManual), x(r.eagerVsManual), x(r.jitVsEager), r.compileMs === undefined ? '' : `${ms(r.compileMs)} (${r.equations} eq.)`]),
+    ...mlp.map((r) => [`${r.name} (jit suite)`, '', ms(r.baseMs), ms(r.ms), '', '', x(r.value), '']),
+    ...suite.rows.filter((r) => r.kind === 'compile').map((r) => [r.name, '', '', ms(r.jitMs), '', '', '', `${ms(r.compileMs)} (target < 1000 ms)`]),
+  ];
+  const head = ['workload', 'hand-written JS', 'eager', 'jit', 'jit / hand', 'eager / hand', 'jit / eager', 'trace + plan'];
+  const tableHtml = `<table><tr>${head.map((h, i) => `<th class="${i ? '' : 's'}">${escapeHtml(h)}</th>`).join('')}</tr>${cells.map((c) => `<tr>${c.map((v, i) => `<td class="${i ? '' : 's'}">${escapeHtml(v)}</td>`).join('')}</tr>`).join('')}</table>`;
+  const bars = barChart({
+    title: 'time / hand-written JS (log scale; dashed line: equal; target for jit: 3x)', xLabel: 'ratio', log: true, ref: 1, width: 640,
+    groups: work.map((r) => ({ label: r.name, target: 3, bars: [{ name: 'jit', value: r.jitVsManual, color: colors.dualtape, note: 'jit' }, { name: 'eager', value: r.eagerVsManual, color: colors.tfjs, note: 'eager' }] })),
+  });
+  return `${tableHtml}<div class="charts">${bars}</div>`;
+}
 
-function section(suite) {
+const sectionRenderers = { 'forward-vs-reverse': forwardVsReverse, ratios, jit: ratios, peers, field };
+
+function section(suite, results) {
   const head = `<h2 id="${escapeHtml(suite.id)}">${escapeHtml(suite.title ?? suite.id)}</h2>`;
   if (suite.status !== 'ok') {
     return `${head}<p class="${suite.status === 'missing' ? 'note' : 'bad'}">${escapeHtml(suite.status === 'missing' ? `not run: ${suite.file} is not there yet` : `failed: ${suite.error}`)}</p>`;
   }
   const render = sectionRenderers[suite.id] ?? genericCharts;
+  // Renderers take the suite, and the whole report for the few that read another suite's rows.
   const seconds = Number.isFinite(suite.seconds) ? ` in ${suite.seconds.toFixed(1)} s` : '';
-  return `${head}<p class="note">${suite.rows.length} rows${seconds}.</p>${render(suite)}<details><summary>all rows</summary>${table(suite.rows)}</details>`;
+  return `${head}<p class="note">${suite.rows.length} rows${seconds}.</p>${render(suite, results)}<details><summary>all rows</summary>${table(suite.rows)}</details>`;
 }
 
 /** The report body (no <html> wrapper), for pages that bring their own document. */
@@ -418,7 +443,7 @@ export function renderBody(results) {
   const meta = results.meta ?? {};
   const info = Object.entries(meta).filter(([, v]) => typeof v !== 'object').map(([k, v]) => `<b>${escapeHtml(k)}</b>: ${escapeHtml(fmt(v))}`).join(' · ');
   const index = results.suites.map((s) => `<li><a href="#${escapeHtml(s.id)}">${escapeHtml(s.title ?? s.id)}</a>: <span class="${s.status === 'ok' ? 'ok' : s.status === 'missing' ? 'note' : 'bad'}">${escapeHtml(s.status)}</span></li>`).join('');
-  return `<h1>dualtape benchmarks</h1><p class="note">${info}</p><ul>${index}</ul>${results.suites.map(section).join('')}`;
+  return `<h1>dualtape benchmarks</h1><p class="note">${info}</p><ul>${index}</ul>${results.suites.map((s) => section(s, results)).join('')}`;
 }
 
 /** A complete, self-contained HTML document. */
