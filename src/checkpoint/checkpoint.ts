@@ -18,6 +18,7 @@ import { claimFor, recordOutputs, type Pullback } from '../transforms/group.js';
 // name(x, label) = x, sharing x's data; d name(x) = dx.
 const nameP = defineLinear<{ label: string }>({
   name: 'name',
+  integer: true,
   impl: ([x]) => x.share(x.shape, 'name'),
   shape: ([x]) => x,
   sparsity: 'elementwise',

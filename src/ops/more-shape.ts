@@ -29,6 +29,7 @@ function flipMap(shape: readonly number[], axis: number): Int32Array {
 // flip is a permutation of the elements: d flip(x) = flip(dx), and it is its own transpose.
 const flipP: Primitive<{ axis: number }> = defineLinear<{ axis: number }>({
   name: 'flip',
+  integer: true,
   shape: ([x]) => x,
   sparsity: (algebra, { inputs: [x], params: { axis } }) =>
     algebra.union(x.deps ? [{ deps: x.deps, map: flipMap(x.shape, axis) }] : [], sizeOf(x.shape)),

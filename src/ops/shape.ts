@@ -15,6 +15,7 @@ import { coerce, toTensor, type TensorLike } from './convert.js';
 // reshape shares the input's buffer: no copy.
 const reshapeP = defineLinear<{ shape: number[] }>({
   name: 'reshape',
+  integer: true,
   impl: ([x], { shape }) => x.share(shape, 'reshape'),
   shape: ([x], { shape }) => ({ shape, dtype: x.dtype }),
   sparsity: 'elementwise',
@@ -81,6 +82,7 @@ function transposeInto([x]: readonly Aval[], { perm }: { perm: number[] }): Boun
 
 const transposeP = defineLinear<{ perm: number[] }>({
   name: 'transpose',
+  integer: true,
   shape: ([x], { perm }) => ({ shape: perm.map((p) => x.shape[p]), dtype: x.dtype }),
   sparsity: indexMap(({ algebra, inShape, outShape, params: { perm } }) => {
     const s = contiguousStrides(inShape);
@@ -117,6 +119,7 @@ function sliceInto([x]: readonly Aval[], { begin, size }: { begin: number[]; siz
 
 const sliceP = defineLinear<{ begin: number[]; size: number[] }>({
   name: 'slice',
+  integer: true,
   shape: ([x], { size }) => ({ shape: size, dtype: x.dtype }),
   sparsity: indexMap(({ algebra, inShape, outShape, params: { begin } }) => {
     const s = contiguousStrides(inShape);
@@ -164,6 +167,7 @@ function padInto([x]: readonly Aval[], { widths }: { widths: [number, number][] 
 
 const padP = defineLinear<{ widths: [number, number][] }>({
   name: 'pad',
+  integer: true,
   shape: ([x], { widths }) => ({ shape: x.shape.map((d, i) => d + widths[i][0] + widths[i][1]), dtype: x.dtype }),
   sparsity: indexMap(({ algebra, inShape, outShape, params: { widths } }) => {
     const s = contiguousStrides(outShape);
@@ -206,6 +210,7 @@ function concatInto(xs: readonly Aval[], { axis }: { axis: number }): BoundKerne
 
 const concatP = defineLinear<{ axis: number }>({
   name: 'concat',
+  integer: true,
   impl: implFromKernel('concat', (xs, { axis }) => ({ shape: joinedShape(xs, axis), dtype: xs[0].dtype }), concatInto),
   into: concatInto,
   shape: (xs, { axis }) => ({ shape: joinedShape(xs, axis), dtype: xs[0].dtype }),

@@ -96,6 +96,7 @@ function sumInto(shape: readonly number[], axes: readonly number[]): BoundKernel
 // d sum(x) = sum(dx); its transpose broadcasts the cotangent back over the reduced axes.
 const sumP = defineLinear<ReduceParams>({
   name: 'sum',
+  integer: true,
   impl: ([x], p) => reduceImpl('sum', x, p),
   into: ([x], p) => sumInto(x.shape, p.axes),
   shape: reducedAval,
@@ -147,6 +148,7 @@ function broadcastInto([x]: readonly Aval[], { shape }: { shape: number[] }): Bo
 // d broadcastTo(x) = broadcastTo(dx); its transpose sums over the stretched axes.
 const broadcastToP = defineLinear<{ shape: number[] }>({
   name: 'broadcast_to',
+  integer: true,
   impl: implFromKernel('broadcastTo', ([x], { shape }) => ({ shape, dtype: x.dtype }), broadcastInto),
   into: broadcastInto,
   shape: ([x], { shape }) => ({ shape, dtype: x.dtype }),

@@ -63,6 +63,7 @@ function perDirection(inputs: Tensor[], tangents: (Tensor | null)[], tangentOf: 
 // map, which is linear in the tangents (taken at zero tangents).
 const customJvpP = definePrimitive<CustomJvpParams>({
   name: 'custom_jvp',
+  integer: true,
   impl: (xs, { f }) => asTensorOutput('customJvp', f(...xs)).dense(),
   shape: (inputs, { f }) => customShape('customJvp', f, inputs),
   saves: 'all',
@@ -146,6 +147,7 @@ function pullRows(op: string, bwd: CustomVjpParams['bwd'], residuals: unknown, c
 // runs fwd again in the backward sweep to get the residuals.
 const customVjpP = definePrimitive<CustomVjpParams>({
   name: 'custom_vjp',
+  integer: true,
   impl: (xs, { f }) => asTensorOutput('customVjp', f(...xs)).dense(),
   shape: (inputs, { f }) => customShape('customVjp', f, inputs),
   saves: 'all',

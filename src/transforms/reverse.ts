@@ -40,7 +40,7 @@ function within(t: DenseTensor, scope: Scope): boolean {
   return false;
 }
 
-const DTYPES: DType[] = ['float64', 'float32'];
+const DTYPES: DType[] = ['float64', 'float32', 'int32'];
 
 // Column buffers of finished small tapes, reused: a scalar gradient makes a tape per call, and
 // allocating a typed array costs more than the rest of a small tape's bookkeeping.
@@ -155,6 +155,8 @@ export class TapeTrace extends Trace {
 
   /** Records `out = rule(inputs)` where `primals` are the inputs' values at this level. */
   record<P>(rule: TapeRule<P>, params: P, inputs: readonly Tensor[], primals: readonly Tensor[], out: Tensor): Tensor {
+    // An int32 output (indices, argmax) is a constant of the tape: nothing flows back through it.
+    if (out.dtype === 'int32') return out;
     let any = false;
     for (let i = 0; i < inputs.length; i++) {
       const x = inputs[i];
