@@ -70,3 +70,6 @@ export {
   DualtapeError, ShapeError, DTypeError, AxisError, DisposedError, OutOfMemoryError, ConversionError,
   ArgumentError, NotReadyError, DifferentiationError, LinAlgError, ConvergenceError, ConcretizationError,
 } from './errors.js';
+export { IndexError } from './errors.js';
+export { take, takeAlongAxis, scatterAdd, oneHot, argmax, argmin, argsort, sort } from './ops/indexing.js';
+export type { Indices } from './ops/indexing.js';
