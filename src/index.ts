@@ -72,4 +72,5 @@ export {
 } from './errors.js';
 export { IndexError } from './errors.js';
 export { take, takeAlongAxis, scatterAdd, oneHot, argmax, argmin, argsort, sort } from './ops/indexing.js';
+export { randint, permutation } from './ops/random.js';
 export type { Indices } from './ops/indexing.js';

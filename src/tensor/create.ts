@@ -267,7 +267,7 @@ export function randn(shape: readonly number[], options: DTypeOption & { seed?: 
 }
 
 /** The seed option: an integer (default 0); only its low 32 bits seed the generator. */
-function seedOf(op: string, seed: unknown): number {
+export function seedOf(op: string, seed: unknown): number {
   if (seed === undefined) return 0;
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
     throw new ArgumentError(`${op}: seed must be an integer, got ${typeof seed === 'number' ? seed : typeof seed}.`);
@@ -335,23 +335,50 @@ export function uniform(shape: readonly number[], options: DTypeOption & { seed?
 /**
  * Samples of a Bernoulli distribution: 1 with probability p and 0 otherwise, as a float
  * tensor (1 where the seeded uniform double u of uniform() is below p, so p = 0 gives only
- * zeros and p = 1 only ones). The same seed gives the same values everywhere.
+ * zeros and p = 1 only ones). p is a number or a tensor of probabilities that broadcasts to
+ * `shape` (per-element probabilities, read as values: not differentiated). The same seed gives
+ * the same values everywhere.
  * @example bernoulli([4], 0.25, {seed: 3}) // a dropout mask: 1 for about a quarter of the entries
+ * @example bernoulli([2, 3], array([[0.1], [0.9]]), {seed: 3}) // row 0 mostly 0, row 1 mostly 1
  */
-export function bernoulli(shape: readonly number[], p: number, options: DTypeOption & { seed?: number } = {}): Tensor {
+export function bernoulli(shape: readonly number[], p: number | Tensor, options: DTypeOption & { seed?: number } = {}): Tensor {
   options = optionsOf('bernoulli', options);
   const dims = checkShape('bernoulli', shape);
   const dtype = checkFloatDType('bernoulli', options.dtype ?? 'float64');
   const seed = seedOf('bernoulli', options.seed);
-  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
-    throw new ArgumentError(`bernoulli: p must be a probability, a number in [0, 1], got ${typeof p === 'number' ? p : (p as unknown) instanceof Tensor ? 'a Tensor (give a number; per-element probabilities are not supported yet)' : typeof p}.`);
-  }
+  const probability = probabilities(dims, p);
   checkFits('bernoulli', dims, dtype);
   const n = sizeOf(dims);
   const next = seededUniform(seed);
   const values = new Float64Array(n);
-  for (let i = 0; i < n; i++) values[i] = next() < p ? 1 : 0;
+  for (let i = 0; i < n; i++) values[i] = next() < probability(i) ? 1 : 0;
   return array(values, { dtype, shape: dims });
+}
+
+/** bernoulli's p as a function of the output element: a number, or a tensor broadcast to `dims`. */
+function probabilities(dims: readonly number[], p: number | Tensor): (i: number) => number {
+  if (typeof p === 'number' && p >= 0 && p <= 1) return () => p;
+  if (!(p instanceof Tensor)) {
+    throw new ArgumentError(`bernoulli: p must be a probability, a number in [0, 1], got ${typeof p === 'number' ? p : typeof p}; per-element probabilities go in a tensor.`);
+  }
+  if (p.ndim > dims.length || p.shape.some((d, j) => d !== 1 && d !== dims[dims.length - p.ndim + j])) {
+    throw new ShapeError(`bernoulli: p of shape ${fmtShape(p.shape)} does not broadcast to the shape ${fmtShape(dims)}.`);
+  }
+  const values = p.data();
+  for (const v of values) {
+    if (!(v >= 0 && v <= 1)) throw new ArgumentError(`bernoulli: p must hold probabilities in [0, 1], got ${v}.`);
+  }
+  const strides = kernels.broadcastStrides(p.shape, dims);
+  const at = new Array<number>(dims.length).fill(0);
+  return (i) => {
+    let offset = 0;
+    for (let d = dims.length - 1, rest = i; d >= 0; d--) {
+      at[d] = rest % dims[d];
+      rest = Math.floor(rest / dims[d]);
+      offset += at[d] * strides[d];
+    }
+    return values[offset];
+  };
 }
 
 /** Uniform doubles in [0, 1) from sfc32, seeded by splitmix32. */
