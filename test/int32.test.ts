@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DTypeError, ArgumentError, abs, add, arange, array, astype, concat, div, equal, exp, eye, full, grad, greater, jvp,
   less, matmul, max, maximum, mean, min, minimum, mul, neg, ones, pow, reshape, scalar, sign, slice, sqrt, square, sub,
-  sum, transpose, vjp, vmap, where, zeros, broadcastTo, pad, flip, stopGradient,
+  sum, transpose, vjp, vmap, where, zeros, broadcastTo, pad, flip, stopGradient, scan, randn, uniform, linspace,
 } from './helpers/api.js';
 import { expectMemoryRestored, spec } from './helpers/memory.js';
 
@@ -43,8 +43,7 @@ describe('int32 creation', () => {
     expect(r.dtype).toBe('int32');
     expect(r.toArray()).toEqual([2, 5, 8]);
   });
-  it('random floats refuse int32 with a DTypeError', async () => {
-    const { randn, uniform, linspace } = await import('./helpers/api.js');
+  it('random floats refuse int32 with a DTypeError', () => {
     expect(() => randn([2], { dtype: 'int32' } as never)).toThrow(DTypeError);
     expect(() => uniform([2], { dtype: 'int32' } as never)).toThrow(/randint/);
     expect(() => linspace(0, 1, 3, { dtype: 'int32' } as never)).toThrow(DTypeError);
@@ -196,5 +195,17 @@ describe('int32 under transforms', () => {
   });
   spec('vmap carries int32', () => {
     expect(vmap((i: ReturnType<typeof ints>) => sum(i))(reshape(ints(1, 2, 3, 4), [2, 2])).toArray()).toEqual([3, 7]);
+  });
+});
+
+describe('int32 carries in loops', () => {
+  spec('a scan with an int32 counter differentiates the float carry only', () => {
+    const f = (x: ReturnType<typeof array>) => {
+      const [[y], ] = scan(([c, i]: [ReturnType<typeof array>, ReturnType<typeof array>]) => [[add(mul(c, add(astype(i, 'float64'), 1)), mul(astype(i, 'float64'), 0)), add(i, 1)], c], [x, scalar(0, { dtype: 'int32' })], { length: 3 }) as never;
+      return sum(y);
+    };
+    // y = x * 1 * 2 * 3
+    expect(f(array([2])).item()).toBe(12);
+    expect(grad(f)(array([2])).toArray()).toEqual([6]);
   });
 });
