@@ -203,6 +203,20 @@ describe('composition with transforms', () => {
         .toEqual([0, 1, 2].map((b) => Array.from(f(take(xs, [b], 0).reshape([4, 2]), take(idx, 0, 0)).data())).flat());
     }
   });
+  spec('vmap with unbatched data and batched indices equals a loop', () => {
+    const x = randomArray([4, 2], 13);
+    const idx = ints([[0, 3], [-1, 1], [2, 2]], [3, 2]);
+    const expected = [0, 1, 2].map((b) => Array.from(take(x, take(idx, b, 0), 0).data())).flat();
+    expect(Array.from(vmap((a: Tensor, i: Tensor) => take(a, i, 0), { inAxes: [null, 0] })(x, idx).data())).toEqual(expected);
+    const scattered = [0, 1, 2].map((b) => Array.from(scatterAdd(x, take(idx, b, 0), 1, 0).data())).flat();
+    expect(Array.from(vmap((a: Tensor, i: Tensor) => scatterAdd(a, i, 1, 0), { inAxes: [null, 0] })(x, idx).data())).toEqual(scattered);
+  });
+  spec('vmap of the gradient of sort (a batched scatter along an axis) equals a loop', () => {
+    const xs = randomArray([3, 5], 14), w = randomArray([5], 15);
+    const g = grad((a: Tensor) => sum(mul(sort(a), w)));
+    const expected = [0, 1, 2].map((b) => Array.from(g(take(xs, b, 0)).data())).flat();
+    expect(Array.from(vmap(g)(xs).data())).toEqual(expected);
+  });
   spec('forward and reverse Jacobians agree', () => {
     const x = randomArray([4], 12);
     const f = (a: Tensor) => add(take(a, [3, 0, 3], 0), sort(a).reshape([4]).sum());
