@@ -46,6 +46,19 @@ export function gather(out: usize, x: usize, idx: usize, outer: i32, n: i32, m: 
   if (bad >= 0) return bad;
   const eb = <usize>bytes;
   const rowBytes = <usize>inner * eb;
+  if (along == 0 && inner == 1) {
+    // One element per index (a gather of scalars): a load and a store each, no row copy.
+    for (let o = 0; o < outer; o++) {
+      const src = x + <usize>o * <usize>n * eb;
+      const dst = out + <usize>o * <usize>m * eb;
+      for (let j = 0; j < m; j++) {
+        const k = wrapIndex(load<i32>(idx + (<usize>j << 2)), n);
+        if (eb == 8) store<u64>(dst + (<usize>j << 3), load<u64>(src + (<usize>k << 3)));
+        else store<u32>(dst + (<usize>j << 2), load<u32>(src + (<usize>k << 2)));
+      }
+    }
+    return -1;
+  }
   if (along == 0) {
     for (let o = 0; o < outer; o++) {
       const src = x + <usize>o * <usize>n * rowBytes;

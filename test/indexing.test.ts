@@ -229,3 +229,31 @@ describe('composition with transforms', () => {
     expect(Array.from(q.indptr)).toEqual([0, 0, 2]);
   });
 });
+
+describe('indexing kernels at several sizes', () => {
+  spec('take, takeAlongAxis and scatterAdd against JS for inner runs 1, 2, 3, 5 and float32/int32', () => {
+    for (const inner of [1, 2, 3, 5]) {
+      for (const dtype of ['float64', 'float32', 'int32'] as const) {
+        const n = 6, outer = 2;
+        const v = Array.from({ length: outer * n * inner }, (_, i) => i * 3 - 11);
+        const x = array(v, { shape: [outer, n, inner], dtype });
+        const idx = [5, 0, -1, 3, 3, -6, 2];
+        expect(Array.from(take(x, idx, 1).data())).toEqual(takeRef(x, idx, 1));
+        const along = Array.from({ length: outer * 3 * inner }, (_, p) => ((p * 5) % n) - (p % 2 ? n : 0));
+        const got = Array.from(takeAlongAxis(x, ints(along, [outer, 3, inner]), 1).data());
+        const want = along.map((k, p) => {
+          const o = Math.floor(p / (3 * inner)), i = p % inner;
+          return v[(o * n + (k < 0 ? k + n : k)) * inner + i];
+        });
+        expect(got).toEqual(want);
+        const u = Array.from({ length: outer * idx.length * inner }, (_, p) => p + 1);
+        const acc = v.slice();
+        for (let o = 0; o < outer; o++) for (let j = 0; j < idx.length; j++) for (let i = 0; i < inner; i++) {
+          const k = idx[j] < 0 ? idx[j] + n : idx[j];
+          acc[(o * n + k) * inner + i] += u[(o * idx.length + j) * inner + i];
+        }
+        expect(Array.from(scatterAdd(x, idx, array(u, { shape: [outer, idx.length, inner], dtype }), 1).data())).toEqual(acc);
+      }
+    }
+  });
+});

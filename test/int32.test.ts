@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DTypeError, ArgumentError, abs, add, arange, array, astype, concat, div, equal, exp, eye, full, grad, greater, jvp,
   less, matmul, max, maximum, mean, min, minimum, mul, neg, ones, pow, reshape, scalar, sign, slice, sqrt, square, sub,
-  sum, transpose, vjp, vmap, where, zeros, broadcastTo, pad, flip, stopGradient, scan, randn, uniform, linspace,
+  sum, transpose, vjp, vmap, where, zeros, broadcastTo, pad, flip, stopGradient, scan, randn, uniform, linspace, type Tensor,
 } from './helpers/api.js';
 import { expectMemoryRestored, spec } from './helpers/memory.js';
 
@@ -200,12 +200,44 @@ describe('int32 under transforms', () => {
 
 describe('int32 carries in loops', () => {
   spec('a scan with an int32 counter differentiates the float carry only', () => {
-    const f = (x: ReturnType<typeof array>) => {
-      const [[y], ] = scan(([c, i]: [ReturnType<typeof array>, ReturnType<typeof array>]) => [[add(mul(c, add(astype(i, 'float64'), 1)), mul(astype(i, 'float64'), 0)), add(i, 1)], c], [x, scalar(0, { dtype: 'int32' })], { length: 3 }) as never;
+    // The counter i enters twice through astype, so a cotangent would reach it twice if it could.
+    const step = ([c, i]: [Tensor, Tensor]): [[Tensor, Tensor], Tensor] =>
+      [[add(mul(c, add(astype(i, 'float64'), 1)), mul(astype(i, 'float64'), 0)), add(i, 1)], c];
+    const f = (x: Tensor) => {
+      const [[y]] = scan(step, [x, scalar(0, { dtype: 'int32' })] as [Tensor, Tensor], { length: 3 });
       return sum(y);
     };
     // y = x * 1 * 2 * 3
     expect(f(array([2])).item()).toBe(12);
     expect(grad(f)(array([2])).toArray()).toEqual([6]);
+  });
+});
+
+describe('int32 kernels at every SIMD size class', () => {
+  const wrap = (v: number) => v | 0;
+  spec('maps and whole reductions at n = 0, 1, 3, 4, 5, 8, 9, 17 against JS', () => {
+    for (const n of [0, 1, 3, 4, 5, 8, 9, 17]) {
+      const a = Array.from({ length: n }, (_, i) => (i * 2654435761) | 0), b = Array.from({ length: n }, (_, i) => (i * 40503 - 7) | 0);
+      const x = ints(...a), y = ints(...b);
+      expect(Array.from(add(x, y).data())).toEqual(a.map((v, i) => wrap(v + b[i])));
+      expect(Array.from(mul(x, y).data())).toEqual(a.map((v, i) => Math.imul(v, b[i])));
+      expect(Array.from(sign(x).data())).toEqual(a.map((v) => Math.sign(v) + 0));
+      expect(Array.from(greater(x, y).data())).toEqual(a.map((v, i) => (v > b[i] ? 1 : 0)));
+      expect(sum(x).item()).toBe(a.reduce((s, v) => wrap(s + v), 0));
+      if (n > 0) expect(max(x).item()).toBe(Math.max(...a));
+      if (n > 0) expect(min(x).item()).toBe(Math.min(...a));
+    }
+  });
+  spec('axis reductions with inner runs of 1, 3, 4 and 9', () => {
+    for (const inner of [1, 3, 4, 9]) {
+      const len = 5, outer = 2;
+      const v = Array.from({ length: outer * len * inner }, (_, i) => ((i * 7919) % 201) - 100);
+      const x = reshape(ints(...v), [outer, len, inner]);
+      const at = (o: number, l: number, i: number) => v[(o * len + l) * inner + i];
+      const ref = (f: (xs: number[]) => number) => Array.from({ length: outer }, (_, o) => Array.from({ length: inner }, (_, i) => f(Array.from({ length: len }, (_, l) => at(o, l, i)))));
+      expect(sum(x, 1).toArray()).toEqual(ref((xs) => xs.reduce((s, t) => s + t, 0)));
+      expect(max(x, 1).toArray()).toEqual(ref((xs) => Math.max(...xs)));
+      expect(min(x, 1).toArray()).toEqual(ref((xs) => Math.min(...xs)));
+    }
   });
 });
