@@ -7,6 +7,7 @@ import {
   less, matmul, max, maximum, mean, min, minimum, mul, neg, ones, pow, reshape, scalar, sign, slice, sqrt, square, sub,
   sum, transpose, vjp, vmap, where, zeros, broadcastTo, pad, flip, stopGradient, scan, randn, uniform, linspace, type Tensor,
 } from './helpers/api.js';
+import * as api from './helpers/api.js';
 import { expectMemoryRestored, spec } from './helpers/memory.js';
 
 expectMemoryRestored();
@@ -239,5 +240,32 @@ describe('int32 kernels at every SIMD size class', () => {
       expect(max(x, 1).toArray()).toEqual(ref((xs) => Math.max(...xs)));
       expect(min(x, 1).toArray()).toEqual(ref((xs) => Math.min(...xs)));
     }
+  });
+});
+
+describe('every op given int32 works or says why not', () => {
+  spec('float-valued maps promote int32 to float64; sign-preserving maps stay int32', () => {
+    const x = ints(1, 2, 3);
+    const toFloat = [api.exp, api.log, api.sin, api.cos, api.tan, api.tanh, api.sigmoid, api.sqrt, api.reciprocal, api.log1p, api.expm1,
+      api.sinh, api.cosh, api.atan, api.erf, api.floor, api.ceil, api.round, api.softplus];
+    for (const f of toFloat) {
+      const y = f(x);
+      expect(y.dtype, f.name).toBe('float64');
+      expect(Array.from(y.data()), f.name).toEqual(Array.from(f(array([1, 2, 3])).data()));
+    }
+    for (const f of [api.neg, api.abs, api.sign, api.square]) expect(f(x).dtype).toBe('int32');
+    expect(api.atan2(x, x).dtype).toBe('float64');
+    expect(api.clip(x, 0, 2).toArray()).toEqual([1, 2, 2]);
+    expect(api.clip(x, 0, 2).dtype).toBe('int32');
+    expect(api.logsumexp(x).dtype).toBe('float64');
+    expect(api.softmax(x).dtype).toBe('float64');
+  });
+  spec('linear algebra and cumulative sums refuse int32 with a DTypeError naming the op', () => {
+    const m = reshape(ints(2, 1, 1, 2), [2, 2]);
+    expect(() => api.cumsum(ints(1, 2))).toThrow(/cumsum: operand 0 is int32/);
+    for (const [name, f] of [['det', api.det], ['inv', api.inv], ['cholesky', api.cholesky]] as const) {
+      expect(() => f(m), name).toThrow(DTypeError);
+    }
+    expect(() => api.solve(m, ints(1, 1))).toThrow(DTypeError);
   });
 });
