@@ -8,13 +8,30 @@
 // `along` selects the index layout: 0 (take) reads one index list idx[m] for every outer and
 // inner position; 1 (takeAlongAxis) reads idx[outer, m, inner], one index per output element.
 
+// The common case, every index in range, costs one SIMD min/max pass; only a failing check
+// scans again for the first bad position.
 // @ts-ignore: decorator
 @inline function checkIndices(idx: usize, count: i32, n: i32): i32 {
-  for (let p = 0; p < count; p++) {
+  let lo = i32x4.splat(i32.MAX_VALUE), hi = i32x4.splat(i32.MIN_VALUE);
+  let p = 0;
+  for (; p + 4 <= count; p += 4) {
+    const v = v128.load(idx + (<usize>p << 2));
+    lo = i32x4.min_s(lo, v);
+    hi = i32x4.max_s(hi, v);
+  }
+  let least = min(min(i32x4.extract_lane(lo, 0), i32x4.extract_lane(lo, 1)), min(i32x4.extract_lane(lo, 2), i32x4.extract_lane(lo, 3)));
+  let most = max(max(i32x4.extract_lane(hi, 0), i32x4.extract_lane(hi, 1)), max(i32x4.extract_lane(hi, 2), i32x4.extract_lane(hi, 3)));
+  for (; p < count; p++) {
+    const k = load<i32>(idx + (<usize>p << 2));
+    least = min(least, k);
+    most = max(most, k);
+  }
+  if (count == 0 || (least >= -n && most < n)) return -1;
+  for (p = 0; p < count; p++) {
     const k = load<i32>(idx + (<usize>p << 2));
     if (k >= n || k < -n) return p;
   }
-  return -1;
+  return unreachable();
 }
 
 // @ts-ignore: decorator
@@ -51,10 +68,10 @@ export function gather(out: usize, x: usize, idx: usize, outer: i32, n: i32, m: 
     for (let o = 0; o < outer; o++) {
       const src = x + <usize>o * <usize>n * eb;
       const dst = out + <usize>o * <usize>m * eb;
-      for (let j = 0; j < m; j++) {
-        const k = wrapIndex(load<i32>(idx + (<usize>j << 2)), n);
-        if (eb == 8) store<u64>(dst + (<usize>j << 3), load<u64>(src + (<usize>k << 3)));
-        else store<u32>(dst + (<usize>j << 2), load<u32>(src + (<usize>k << 2)));
+      if (eb == 8) {
+        for (let j = 0; j < m; j++) store<u64>(dst + (<usize>j << 3), load<u64>(src + (<usize>wrapIndex(load<i32>(idx + (<usize>j << 2)), n) << 3)));
+      } else {
+        for (let j = 0; j < m; j++) store<u32>(dst + (<usize>j << 2), load<u32>(src + (<usize>wrapIndex(load<i32>(idx + (<usize>j << 2)), n) << 2)));
       }
     }
     return -1;

@@ -18,6 +18,7 @@ const suites = [
   { id: 'kernels/reduce', file: 'kernels/reduce.mjs', title: 'Kernels: reductions against plain JS' },
   { id: 'kernels/matmul', file: 'kernels/matmul.mjs', title: 'Kernels: matmul against plain JS' },
   { id: 'kernels/decomp', file: 'kernels/decomp.mjs', title: 'Kernels: QR, eigh and SVD against the same algorithms in plain JS' },
+  { id: 'kernels/indexing', file: 'kernels/indexing.mjs', title: 'Kernels: int32 maps against f64 conversions; gather, scatter_add, argsort against plain JS' },
   { id: 'forward-vs-reverse', file: 'suites/forward-vs-reverse.mjs', title: 'Forward vs reverse: jacfwd, jacrev and jacobian auto over n and m' },
   { id: 'jacobian-modes', file: 'suites/jacobian-modes.mjs', title: 'Jacobian mode selection along (1000, 2) .. (2, 1000), cost-model fit, Hessians' },
   { id: 'ratios', file: 'suites/ratios.mjs', title: 'Transform cost: jvp/f, grad/f, chunking, scalar overhead, tape bytes' },
