@@ -257,3 +257,14 @@ describe('indexing kernels at several sizes', () => {
     }
   });
 });
+
+describe('chainable methods', () => {
+  spec('x.take, x.argmax, x.argmin, x.argsort and x.sort call the functions', () => {
+    const x = array([[3, 1, 2], [0, 5, 4]]);
+    expect(x.take([2, 0], 1).toArray()).toEqual([[2, 3], [4, 0]]);
+    expect(x.argmax(1).toArray()).toEqual([0, 1]);
+    expect(x.argmin().item()).toBe(3);
+    expect(x.argsort().toArray()).toEqual([[1, 2, 0], [0, 2, 1]]);
+    expect(x.sort(0).toArray()).toEqual([[0, 1, 2], [3, 5, 4]]);
+  });
+});

@@ -111,7 +111,12 @@ const astypeP = defineLinear<{ dtype: DType }>({
   transpose: (ct, { avals: [x] }) => [astype(ct, x.dtype)],
 });
 
-/** Casts to `dtype`. @example astype(x, 'float32') */
+/**
+ * Casts to `dtype`. Float to int32 truncates toward zero, as NumPy's astype; NaN gives 0 and
+ * values beyond the int32 range saturate to -2^31 or 2^31 - 1. int32 to float64 is exact.
+ * @example astype(x, 'float32')
+ * @example astype(array([2.7, -2.7]), 'int32') // int32 [2, -2]
+ */
 export function astype(x: TensorLike, dtype: DType): Tensor {
   const t = toTensor('astype', x, x instanceof Tensor ? undefined : checkDType('astype', dtype));
   if (t.dtype === dtype) return t;
