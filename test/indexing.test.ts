@@ -228,6 +228,12 @@ describe('composition with transforms', () => {
     const q = sparsityPattern((a: Tensor) => scatterAdd(zeros([2]), [1, 1], a, 0), array([1, 2]));
     expect(Array.from(q.indptr)).toEqual([0, 0, 2]);
   });
+  spec('sparsityPattern follows indices computed from the input (argmax, sort)', () => {
+    const p = sparsityPattern((a: Tensor) => takeAlongAxis(a, argmax(a, 0, { keepdims: true }), 0), array([1, 5, 2]));
+    expect(Array.from(p.indices)).toEqual([1]);
+    const q = sparsityPattern((a: Tensor) => sort(a), array([3, 1, 2]));
+    expect(Array.from(q.indices)).toEqual([1, 2, 0]);
+  });
 });
 
 describe('indexing kernels at several sizes', () => {

@@ -269,3 +269,15 @@ describe('every op given int32 works or says why not', () => {
     expect(() => api.solve(m, ints(1, 1))).toThrow(DTypeError);
   });
 });
+
+describe('int32 results of differentiated functions', () => {
+  spec('grad of a function returning int32 is a DTypeError', () => {
+    expect(() => grad((x: Tensor) => api.argmax(x))(array([1, 3, 2]))).toThrow(/grad: the function returned an int32 scalar/);
+  });
+  spec('jvp of an int32 output is a zero tangent of its dtype', () => {
+    const [y, dy] = jvp((x: Tensor) => api.argmax(x), [array([1, 3, 2])], [array([1, 1, 1])]) as [Tensor, Tensor];
+    expect(y.item()).toBe(1);
+    expect(dy.dtype).toBe('int32');
+    expect(dy.item()).toBe(0);
+  });
+});
