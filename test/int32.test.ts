@@ -281,3 +281,26 @@ describe('int32 results of differentiated functions', () => {
     expect(dy.item()).toBe(0);
   });
 });
+
+describe('shape and structure ops keep int32', () => {
+  spec('roll, tile, triu, tril, diagonal, trace, diag, split, stack, squeeze, clip and cumprod', () => {
+    const m = reshape(ints(1, 2, 3, 4, 5, 6, 7, 8, 9), [3, 3]);
+    expect(api.roll(m, 1, 0).toArray()).toEqual([[7, 8, 9], [1, 2, 3], [4, 5, 6]]);
+    expect(api.tile(ints(1, 2), [2]).toArray()).toEqual([1, 2, 1, 2]);
+    expect(api.triu(m).toArray()).toEqual([[1, 2, 3], [0, 5, 6], [0, 0, 9]]);
+    expect(api.tril(m, -1).toArray()).toEqual([[0, 0, 0], [4, 0, 0], [7, 8, 0]]);
+    expect(api.diagonal(m).toArray()).toEqual([1, 5, 9]);
+    expect(api.trace(m).item()).toBe(15);
+    expect(api.diag(ints(1, 2)).toArray()).toEqual([[1, 0], [0, 2]]);
+    expect(api.split(m, 3, 0).map((t) => t.dtype)).toEqual(['int32', 'int32', 'int32']);
+    expect(api.stack([ints(1), ints(2)]).toArray()).toEqual([[1], [2]]);
+    expect(api.cumprod(ints(1, 2, 3, 4)).toArray()).toEqual([1, 2, 6, 24]);
+    for (const y of [api.roll(m, 1, 0), api.triu(m), api.trace(m), api.cumprod(m)]) expect(y.dtype).toBe('int32');
+  });
+  spec('norm, variance and std of int32 are float64', () => {
+    const m = ints(1, 2, 3, 4);
+    expect(api.norm(m).item()).toBe(Math.sqrt(30));
+    expect(api.variance(m).dtype).toBe('float64');
+    expect(api.std(m).item()).toBe(api.std(array([1, 2, 3, 4])).item());
+  });
+});
