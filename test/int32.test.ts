@@ -267,6 +267,8 @@ describe('every op given int32 works or says why not', () => {
       expect(() => f(m), name).toThrow(DTypeError);
     }
     expect(() => api.solve(m, ints(1, 1))).toThrow(DTypeError);
+    expect(() => api.lstsq(m, ints(1, 1))).toThrow(/^lstsq: the matrix is int32/);
+    expect(() => api.qr(m)).toThrow(/^qr: the matrix is int32/);
   });
 });
 
