@@ -319,3 +319,32 @@ export function where_f64(out: usize, cond: usize, a: usize, b: usize, n: i32): 
 export function where_nd_f64(out: usize, cond: usize, a: usize, b: usize, meta: usize, ndim: i32): void { whereNd<f64>(out, cond, a, b, meta, ndim); }
 export function where_f32(out: usize, cond: usize, a: usize, b: usize, n: i32): void { whereRow<f32>(false, out, cond, a, b, 1, 1, 1, n); }
 export function where_nd_f32(out: usize, cond: usize, a: usize, b: usize, meta: usize, ndim: i32): void { whereNd<f32>(out, cond, a, b, meta, ndim); }
+
+// int32: the maps that stay in the integers (see assembly/int32.ts). Arithmetic wraps modulo
+// 2^32, as NumPy's and JAX's int32 does.
+export function neg_i32(out: usize, a: usize, n: i32): void { unaryRow<i32, NEG>(out, a, n); }
+export function abs_i32(out: usize, a: usize, n: i32): void { unaryRow<i32, ABS>(out, a, n); }
+export function sign_i32(out: usize, a: usize, n: i32): void { unaryRow<i32, SIGN>(out, a, n); }
+export function square_i32(out: usize, a: usize, n: i32): void { unaryRow<i32, SQUARE>(out, a, n); }
+export function add_i32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<i32, ADD>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function sub_i32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<i32, SUB>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function mul_i32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<i32, MUL>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function maximum_i32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<i32, MAXIMUM>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function minimum_i32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<i32, MINIMUM>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function greater_i32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<i32, GREATER>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function less_i32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<i32, LESS>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function equal_i32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<i32, EQUAL>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function greater_equal_i32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<i32, GREATER_EQUAL>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function less_equal_i32(out: usize, a: usize, b: usize, n: i32): void { binaryRow<i32, LESS_EQUAL>(CONTIG, CONTIG, out, a, b, 1, 1, n); }
+export function add_nd_i32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<i32, ADD>(out, a, b, meta, ndim); }
+export function sub_nd_i32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<i32, SUB>(out, a, b, meta, ndim); }
+export function mul_nd_i32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<i32, MUL>(out, a, b, meta, ndim); }
+export function maximum_nd_i32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<i32, MAXIMUM>(out, a, b, meta, ndim); }
+export function minimum_nd_i32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<i32, MINIMUM>(out, a, b, meta, ndim); }
+export function greater_nd_i32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<i32, GREATER>(out, a, b, meta, ndim); }
+export function less_nd_i32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<i32, LESS>(out, a, b, meta, ndim); }
+export function equal_nd_i32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<i32, EQUAL>(out, a, b, meta, ndim); }
+export function greater_equal_nd_i32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<i32, GREATER_EQUAL>(out, a, b, meta, ndim); }
+export function less_equal_nd_i32(out: usize, a: usize, b: usize, meta: usize, ndim: i32): void { binaryNd<i32, LESS_EQUAL>(out, a, b, meta, ndim); }
+export function where_i32(out: usize, cond: usize, a: usize, b: usize, n: i32): void { whereRow<i32>(false, out, cond, a, b, 1, 1, 1, n); }
+export function where_nd_i32(out: usize, cond: usize, a: usize, b: usize, meta: usize, ndim: i32): void { whereNd<i32>(out, cond, a, b, meta, ndim); }

@@ -19,7 +19,7 @@
 //                                                   a or b is one element (see dual.ts)
 //   decomp  qr_<dt>(a, q, r, work, m, n)  eigh_<dt>(a, w, v, work, n)  svd_<dt>(a, u, s, vt, work, m, n)
 //                                                   one matrix per call, scratch in work (decomp.ts)
-// <dt> is f64 or f32.
+// <dt> is f64 or f32; int32 has i32 kernels for the maps and reductions that stay integer (int32.ts).
 
 export * from './elementwise';
 export * from './dual';
@@ -30,6 +30,8 @@ export * from './layout';
 export * from './linalg';
 export * from './decomp';
 export * from './scatter';
+export * from './int32';
+export * from './indexing';
 
 /** First byte the JS allocator may use: everything below belongs to static data. */
 export function heapBase(): usize {

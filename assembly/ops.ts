@@ -91,6 +91,8 @@ import {
   if (is<OP, NEG>()) return v128.neg<T>(x);
   if (is<OP, ABS>()) return v128.abs<T>(x);
   if (is<OP, SIGN>()) {
+    // int32: the lanes' masks are -1 where true, so (x < 0) - (x > 0) is -1, 0 or 1.
+    if (isInteger<T>()) return v128.sub<T>(v128.lt<T>(x, v128.splat<T>(<T>0)), v128.gt<T>(x, v128.splat<T>(<T>0)));
     // Math.sign: +-1 with x's sign; +-0 and NaN are returned as they are.
     const unit = v128.or(v128.splat<T>(<T>1), v128.and(x, signMask<T>()));
     return v128.bitselect(unit, x, v128.and(v128.ne<T>(x, v128.splat<T>(<T>0)), v128.eq<T>(x, x)));

@@ -20,6 +20,7 @@ const suites = [
   { id: 'kernels/decomp', file: 'kernels/decomp.mjs', title: 'Kernels: QR, eigh and SVD against the same algorithms in plain JS' },
   { id: 'kernels/einsum', file: 'kernels/einsum.mjs', title: 'einsum against the direct ops it lowers to' },
   { id: 'kernels/special', file: 'kernels/special.mjs', title: 'Kernels: erf, softplus, log1p, expm1 against their previous implementations (1e6 elements)' },
+  { id: 'kernels/indexing', file: 'kernels/indexing.mjs', title: 'Kernels: int32 maps against f64 conversions; gather, scatter_add, argsort against plain JS' },
   { id: 'forward-vs-reverse', file: 'suites/forward-vs-reverse.mjs', title: 'Forward vs reverse: jacfwd, jacrev and jacobian auto over n and m' },
   { id: 'jacobian-modes', file: 'suites/jacobian-modes.mjs', title: 'Jacobian mode selection along (1000, 2) .. (2, 1000), cost-model fit, Hessians' },
   { id: 'ratios', file: 'suites/ratios.mjs', title: 'Transform cost: jvp/f, grad/f, chunking, scalar overhead, tape bytes' },

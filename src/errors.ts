@@ -56,3 +56,6 @@ export function fmtShape(shape: readonly number[]): string {
   }
   return `[${shape.join(', ')}]`;
 }
+
+/** An index outside its axis (take, takeAlongAxis, scatterAdd, oneHot): never wrapped, never read. */
+export class IndexError extends DualtapeError {}

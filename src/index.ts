@@ -73,3 +73,7 @@ export {
   DualtapeError, ShapeError, DTypeError, AxisError, DisposedError, OutOfMemoryError, ConversionError,
   ArgumentError, NotReadyError, DifferentiationError, LinAlgError, ConvergenceError, ConcretizationError,
 } from './errors.js';
+export { IndexError } from './errors.js';
+export { take, takeAlongAxis, scatterAdd, oneHot, argmax, argmin, argsort, sort } from './ops/indexing.js';
+export { randint, permutation } from './ops/random.js';
+export type { Indices } from './ops/indexing.js';

@@ -14,7 +14,7 @@ import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
-import { bernoulli, memory, randn, tidy, uniform } from './helpers/api.js';
+import { argsort, array, bernoulli, memory, permutation, randint, randn, tidy, uniform } from './helpers/api.js';
 import { findChromium } from './helpers/chromium.js';
 import { expectClose } from './helpers/check.js';
 
@@ -32,7 +32,7 @@ interface PageResults {
   longChain?: number[];
   checkpoint?: number[];
   scan?: number[];
-  random?: Record<'uniform' | 'uniform32' | 'bernoulli' | 'randn', number[]>;
+  random?: Record<'uniform' | 'uniform32' | 'bernoulli' | 'randn' | 'randint' | 'permutation' | 'argsort', number[]>;
   leakedBytes?: number;
   error?: string;
 }
@@ -191,6 +191,17 @@ describe('the dist browser bundle in headless Chromium', () => {
     expect(results.random?.uniform).toEqual(node.uniform);
     expect(results.random?.uniform32).toEqual(node.uniform32);
     expect(results.random?.bernoulli).toEqual(node.bernoulli);
+  });
+
+  it('gives the same randint, permutation and argsort (int32) as Node for the same seed', () => {
+    const node = tidy(() => ({
+      randint: Array.from(randint([64], -1000, 1000, { seed: 13 }).data()),
+      permutation: Array.from(permutation(64, { seed: 17 }).data()),
+      argsort: Array.from(argsort(array([3, 1, 2, 1, NaN, -0, 0])).data()),
+    }));
+    expect(results.random?.randint).toEqual(node.randint);
+    expect(results.random?.permutation).toEqual(node.permutation);
+    expect(results.random?.argsort).toEqual(node.argsort);
   });
 
   it('gives randn values equal to Node\'s to rounding (Math.log, cos and sin may differ by an ulp across engines)', () => {

@@ -21,6 +21,8 @@ interface Case {
   spd?: boolean;
   /** The batch axes the vmap walk gives the inputs (default: drawn at random). */
   batchAxes?: (number | null)[];
+  /** Inputs that are int32 indices: input number -> values drawn from [0, bound). */
+  ints?: Record<number, number>;
 }
 
 const unary: Case[] = [{ shapes: [[]] }, { shapes: [[0]] }, { shapes: [[1]] }, { shapes: [[3, 4]] }, { shapes: [[2, 0, 3]] }, { shapes: [[1, 5, 1]] }];
@@ -80,7 +82,22 @@ const cases: Record<string, Case[]> = {
   pinv: [{ shapes: [[4, 3]], params: { rcond: 1e-15 } }, { shapes: [[2, 3]], params: { rcond: 1e-15 } }, { shapes: [[2, 0]], params: { rcond: 1e-15 } }],
   triangular_solve: [false, true].flatMap((lower) => [false, true].flatMap((tr) => [false, true].map((unitDiag) => ({
     shapes: [[4, 4], [4, 2]], params: { op: 'triangularSolve', lower, transpose: tr, unitDiag }, spd: true,
-  })))),  softplus: unary,
+  })))),
+  softplus: unary,
+  gather: [
+    { shapes: [[4, 3], [5]], params: { axis: 0, along: false }, ints: { 1: 4 } },
+    { shapes: [[2, 3, 4], [2, 2]], params: { axis: 1, along: false }, ints: { 1: 3 } },
+    { shapes: [[3, 4], [3, 2]], params: { axis: 1, along: true }, ints: { 1: 4 } },
+    { shapes: [[0, 3], [2]], params: { axis: 1, along: false }, ints: { 1: 3 } },
+  ],
+  scatter_add: [
+    { shapes: [[4, 3], [5], [5, 3]], params: { axis: 0, along: false }, ints: { 1: 4 } },
+    { shapes: [[3, 4], [3, 2], [3, 2]], params: { axis: 1, along: true }, ints: { 1: 4 } },
+    { shapes: [[2, 0], [3], [3, 0]], params: { axis: 0, along: false }, ints: { 1: 2 } },
+  ],
+  argmax: [{ shapes: [[3, 4]], params: { axis: 1, keepdims: false } }, { shapes: [[2, 3, 4]], params: { axis: 0, keepdims: true } }],
+  argmin: [{ shapes: [[3, 4]], params: { axis: 0, keepdims: false } }, { shapes: [[2, 3, 1]], params: { axis: 2, keepdims: true } }],
+  argsort: [{ shapes: [[3, 4]], params: { axis: 1 } }, { shapes: [[4, 2]], params: { axis: 0 } }, { shapes: [[0, 3]], params: { axis: 1 } }],
 };
 
 /** Ops whose Jacobian may vanish where the declared pattern does not: selections (max, where, ...). */
@@ -90,6 +107,8 @@ let seed = 1;
 function input(shape: number[], c: Case, i: number): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const u = seededUniform(seed++);
+  const bound = c.ints?.[i];
+  if (bound !== undefined) return array(Int32Array.from({ length: n }, () => Math.floor(u() * bound)), { shape });
   const data = Float64Array.from({ length: n }, () => (c.positive ? 0.5 + u() : 2 * u() - 1));
   let x = array(data, { shape });
   if (c.spd && i === 0) {
@@ -127,6 +146,7 @@ describe.each(walked.map((p) => [p.name, p] as [string, Primitive<unknown>]))('p
       const xs = c.shapes.map((s, i) => input(s, c, i));
       if (xs.some((x) => x.size === 0) || (c.params?.dtype && c.params.dtype !== 'float64')) return;
       for (let i = 0; i < xs.length; i++) {
+        if (xs[i].dtype === 'int32') continue;
         const f = (x: Tensor) => bind(prim, xs.map((y, j) => (j === i ? x : y)), c.params ?? {});
         const declared = sparsityPattern(f, xs[i]);
         const jac = jacfwd(f)(xs[i]) as Tensor;

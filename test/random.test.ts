@@ -1,7 +1,8 @@
-// uniform and bernoulli: the seeded generator of randn (sfc32 seeded by splitmix32), checked
+// uniform, bernoulli, randint and permutation: the seeded generator of randn (sfc32 seeded by splitmix32), checked
 // against a reference written here with BigInt arithmetic, then for range and moments.
 import { describe, expect, it } from 'vitest';
 import { ArgumentError, DTypeError, bernoulli, memory, randn, tidy, uniform } from './helpers/api.js';
+import * as api from './helpers/api.js';
 
 /** splitmix32 and sfc32 as their authors define them, in BigInt arithmetic modulo 2^32. */
 function referenceUniform(seed: number): () => number {
@@ -168,5 +169,99 @@ describe('bernoulli', () => {
     expect(() => bernoulli([2], NaN)).toThrow(ArgumentError);
     expect(() => bernoulli([2], '0.5' as unknown as number)).toThrow(/got string/);
     expect(() => bernoulli([2], 0.5, { seed: NaN })).toThrow(/^bernoulli: seed must be an integer/);
+  });
+});
+
+describe('bernoulli with a tensor of probabilities', () => {
+  const { array: arr, zeros: zs } = api;
+  it('draws element i against its own p, broadcast to the shape', () => {
+    tidy(() => {
+      const p = arr([[0.2], [0.7]]);
+      const ref = referenceUniform(5);
+      const expected = Array.from({ length: 6 }, (_, i) => (ref() < (i < 3 ? 0.2 : 0.7) ? 1 : 0));
+      expect(Array.from(bernoulli([2, 3], p, { seed: 5 }).data())).toEqual(expected);
+      expect(Array.from(bernoulli([2, 3], arr([0, 1, 0]), { seed: 5 }).data())).toEqual([0, 1, 0, 0, 1, 0]);
+    });
+  });
+  it('refuses probabilities outside [0, 1] and shapes that do not broadcast', () => {
+    tidy(() => {
+      expect(() => bernoulli([2], arr([0.5, 1.5]))).toThrow(/bernoulli: p must hold probabilities in \[0, 1\], got 1.5/);
+      expect(() => bernoulli([2], zs([3]))).toThrow(api.ShapeError);
+    });
+  });
+});
+
+describe('randint', () => {
+  const { randint } = api;
+  /** The reference of randint: rejection on 53-bit draws of the reference generator. */
+  const refRandint = (seed: number, n: number, low: number, high: number) => {
+    const ref = referenceUniform(seed);
+    const range = high - low, limit = 2 ** 53 - (2 ** 53 % range);
+    return Array.from({ length: n }, () => {
+      for (;;) {
+        const x = ref() * 2 ** 53;
+        if (x < limit) return low + (x % range);
+      }
+    });
+  };
+  it('gives int32 values in [low, high) that match the reference generator', () => {
+    tidy(() => {
+      for (const [low, high] of [[0, 10], [-5, 3], [-2147483648, 2147483647], [7, 8]]) {
+        const x = randint([4, 5], low, high, { seed: 9 });
+        expect(x.dtype).toBe('int32');
+        expect(x.shape).toEqual([4, 5]);
+        expect(Array.from(x.data())).toEqual(refRandint(9, 20, low, high));
+      }
+    });
+  });
+  it('is close to uniform: each of 6 values within 5 standard errors of n/6', () => {
+    tidy(() => {
+      const n = 60000;
+      const counts = new Array(6).fill(0);
+      for (const v of randint([n], 0, 6, { seed: 4 }).data()) counts[v]++;
+      for (const c of counts) expect(Math.abs(c - n / 6)).toBeLessThan(5 * Math.sqrt(n * (1 / 6) * (5 / 6)));
+    });
+  });
+  it('refuses low >= high and bounds outside int32', () => {
+    expect(() => randint([2], 3, 3)).toThrow(/randint: needs low < high/);
+    expect(() => randint([2], 0, 2 ** 40)).toThrow(api.ArgumentError);
+    expect(() => randint([2], 0.5, 3)).toThrow(/low must be an integer/);
+  });
+});
+
+describe('permutation', () => {
+  const { permutation, array: arr } = api;
+  it('of n is a shuffle of 0..n-1, reproducible by seed', () => {
+    tidy(() => {
+      const p = permutation(50, { seed: 2 });
+      expect(p.dtype).toBe('int32');
+      expect(Array.from(p.data()).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+      expect(Array.from(permutation(50, { seed: 2 }).data())).toEqual(Array.from(p.data()));
+      expect(Array.from(permutation(50, { seed: 3 }).data())).not.toEqual(Array.from(p.data()));
+      expect(permutation(0).shape).toEqual([0]);
+    });
+  });
+  it('matches Fisher-Yates on the reference generator', () => {
+    tidy(() => {
+      const ref = referenceUniform(8);
+      const perm = [0, 1, 2, 3, 4, 5, 6];
+      for (let i = perm.length - 1; i > 0; i--) {
+        const range = i + 1, limit = 2 ** 53 - (2 ** 53 % range);
+        let j = -1;
+        while (j < 0) {
+          const x = ref() * 2 ** 53;
+          if (x < limit) j = x % range;
+        }
+        [perm[i], perm[j]] = [perm[j], perm[i]];
+      }
+      expect(Array.from(permutation(7, { seed: 8 }).data())).toEqual(perm);
+    });
+  });
+  it('of a tensor shuffles its rows with the same permutation', () => {
+    tidy(() => {
+      const x = arr([[1, 2], [3, 4], [5, 6], [7, 8]]);
+      const order = Array.from(permutation(4, { seed: 6 }).data());
+      expect(permutation(x, { seed: 6 }).toArray()).toEqual(order.map((i) => [2 * i + 1, 2 * i + 2]));
+    });
   });
 });

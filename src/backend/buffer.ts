@@ -4,9 +4,13 @@
 // to let go frees the block; an unshared block, the common case, costs no bookkeeping at all.
 import { alloc, allocPinned, countTensor, free } from './memory.js';
 
-export type DType = 'float64' | 'float32';
+/** float64 (the default) and float32 for values; int32 for indices and labels (never differentiated). */
+export type DType = 'float64' | 'float32' | 'int32';
 
-export const BYTES: Record<DType, number> = { float64: 8, float32: 4 };
+export const BYTES: Record<DType, number> = { float64: 8, float32: 4, int32: 4 };
+
+/** A tensor's data as a JS typed array of its dtype. */
+export type TypedData = Float64Array | Float32Array | Int32Array;
 
 /** What a kernel reads of a tensor: where its data starts, how many elements, of which dtype. */
 export interface DataBuffer {

@@ -17,15 +17,20 @@ function fn(name: string): Fn {
   return f;
 }
 
-// Per-op lookups without building a name string on every call: op -> [f64, f32].
-const byOp = new Map<string, Fn[]>();
+// Per-op lookups without building a name string on every call: op -> {f64, f32, i32}, each
+// resolved on first use (an op without an int32 kernel never asks for one).
+const byOp = new Map<string, Partial<Record<DType, Fn>>>();
 function opFn(op: string, dtype: DType): Fn {
-  let pair = byOp.get(op);
-  if (!pair) byOp.set(op, (pair = [fn(`${op}_f64`), fn(`${op}_f32`)]));
-  return dtype === 'float64' ? pair[0] : pair[1];
+  let fns = byOp.get(op);
+  if (!fns) byOp.set(op, (fns = {}));
+  return fns[dtype] ?? (fns[dtype] = fn(`${op}_${suffix(dtype)}`));
 }
 
-const suffix = (dtype: DType) => (dtype === 'float64' ? 'f64' : 'f32');
+const SUFFIX: Record<DType, string> = { float64: 'f64', float32: 'f32', int32: 'i32' };
+const suffix = (dtype: DType) => SUFFIX[dtype];
+// Kernels that only move elements (copies, strided gathers and scatters, transposes) never read
+// them as numbers: int32 data moves through the f32 kernels, 4 bytes a lane, bit for bit.
+const moveSuffix = (dtype: DType) => (dtype === 'float64' ? 'f64' : 'f32');
 
 export function contiguousStrides(shape: readonly number[]): number[] {
   const strides = new Array<number>(shape.length);
@@ -160,7 +165,7 @@ export function where(out: DataBuffer, cond: DataBuffer, a: DataBuffer, b: DataB
 
 /** out (contiguous, `shape`) = a read with `strides` (elements) starting at element `offset`. */
 export function copyStrided(out: DataBuffer, a: DataBuffer, shape: readonly number[], strides: number[], offset = 0): void {
-  const dt = suffix(out.dtype);
+  const dt = moveSuffix(out.dtype);
   const bytes = out.dtype === 'float64' ? 8 : 4;
   if (out.size === 0) return;
   const c = collapse(shape, [strides]);
@@ -181,22 +186,25 @@ export function scatterStrided(out: DataBuffer, a: DataBuffer, shape: readonly n
   if (a.size === 0) return;
   const c = collapse(shape, [outStrides]);
   if (c.shape.length === 0) {
-    fn(`copy_${suffix(out.dtype)}`)(out.ptr + offset * bytes, a.ptr, a.size);
+    fn(`copy_${moveSuffix(out.dtype)}`)(out.ptr + offset * bytes, a.ptr, a.size);
     return;
   }
-  fn(`scatter_strided_${suffix(out.dtype)}`)(out.ptr + offset * bytes, a.ptr, writeMeta('scatter_strided', [c.shape, c.strides[0]]), c.shape.length);
+  fn(`scatter_strided_${moveSuffix(out.dtype)}`)(out.ptr + offset * bytes, a.ptr, writeMeta('scatter_strided', [c.shape, c.strides[0]]), c.shape.length);
 }
 
 export function transpose2d(out: DataBuffer, a: DataBuffer, rows: number, cols: number): void {
-  fn(`transpose2d_${suffix(out.dtype)}`)(out.ptr, a.ptr, rows, cols);
+  fn(`transpose2d_${moveSuffix(out.dtype)}`)(out.ptr, a.ptr, rows, cols);
 }
 
+/** out = a converted to out's dtype; float to int32 truncates toward zero and saturates (NaN: 0). */
 export function cast(out: DataBuffer, a: DataBuffer): void {
-  if (out.dtype === a.dtype) fn(`copy_${suffix(out.dtype)}`)(out.ptr, a.ptr, out.size);
-  else fn(out.dtype === 'float32' ? 'cast_f64_f32' : 'cast_f32_f64')(out.ptr, a.ptr, out.size);
+  if (out.dtype === a.dtype) fn(`copy_${moveSuffix(out.dtype)}`)(out.ptr, a.ptr, out.size);
+  else fn(`cast_${suffix(a.dtype)}_${suffix(out.dtype)}`)(out.ptr, a.ptr, out.size);
 }
 
 export function fill(out: DataBuffer, value: number): void {
+  // int32: the reductions' empty identities (+-Infinity) become the int32 extremes.
+  if (out.dtype === 'int32') value = value !== value ? 0 : Math.max(-0x80000000, Math.min(0x7fffffff, Math.trunc(value)));
   opFn('fill', out.dtype)(out.ptr, value, out.size);
 }
 
@@ -266,7 +274,7 @@ export function addInPlace(y: DataBuffer, x: DataBuffer): void {
 }
 
 export function copy(out: DataBuffer, a: DataBuffer): void {
-  opFn('copy', out.dtype)(out.ptr, a.ptr, out.size);
+  fn(`copy_${moveSuffix(out.dtype)}`)(out.ptr, a.ptr, out.size);
 }
 
 // Dense linear algebra (assembly/linalg.ts). Matrices are n x n and right-hand sides n x nrhs,
@@ -419,3 +427,32 @@ export function scale(out: DataBuffer, alpha: number, a: DataBuffer): void {
 }
 
 export type { DataBuffer };
+
+// Indexing (assembly/indexing.ts): views [outer, n, inner] of x and [outer, m, inner] of the
+// gathered side; `along` false reads one index list idx[m] for all positions (take), true one
+// index per element idx[outer, m, inner] (takeAlongAxis). The gathers and scatters return -1,
+// or the position in idx of the first index outside [-n, n), having written nothing.
+
+/** out = x gathered along the middle axis at idx (int32). */
+export function gather(out: DataBuffer, x: DataBuffer, idx: DataBuffer, outer: number, n: number, m: number, inner: number, along: boolean): number {
+  if (out.size === 0 && idx.size === 0) return -1;
+  return fn('gather')(out.ptr, x.ptr, idx.ptr, outer, n, m, inner, x.dtype === 'float64' ? 8 : 4, along ? 1 : 0);
+}
+
+/** out (holding x) += u scattered along the middle axis at idx; repeated indices accumulate. */
+export function scatterAdd(out: DataBuffer, u: DataBuffer, idx: DataBuffer, outer: number, n: number, m: number, inner: number, along: boolean): number {
+  if (u.size === 0 && idx.size === 0) return -1;
+  return fn(`scatter_add_${suffix(out.dtype)}`)(out.ptr, u.ptr, idx.ptr, outer, n, m, inner, along ? 1 : 0);
+}
+
+/** out (int32 [outer, inner]) = the first position of the max (min with `lowest`) along the middle axis (len >= 1). */
+export function argExtreme(out: DataBuffer, x: DataBuffer, outer: number, len: number, inner: number, lowest: boolean): void {
+  if (out.size === 0) return;
+  fn(`arg_extreme_${suffix(x.dtype)}`)(out.ptr, x.ptr, outer, len, inner, lowest ? 1 : 0);
+}
+
+/** out (int32, x's shape) = the stable ascending order along the middle axis, NaNs last. */
+export function argsort(out: DataBuffer, x: DataBuffer, outer: number, len: number, inner: number): void {
+  if (out.size === 0) return;
+  withWork('int32', 2 * len, (work) => fn(`argsort_${suffix(x.dtype)}`)(out.ptr, x.ptr, outer, len, inner, work));
+}

@@ -54,7 +54,8 @@ function applyStencil(stencil: Stencil, h: number, at: (offset: number) => Outpu
   return first;
 }
 
-const MACHINE_EPS: Record<DType, number> = { float64: 2 ** -52, float32: 2 ** -23 };
+// int32 never reaches a difference (finiteDiff refuses it); its entry keeps the table total.
+const MACHINE_EPS: Record<DType, number> = { float64: 2 ** -52, float32: 2 ** -23, int32: 2 ** -52 };
 
 /** The relative step that balances truncation and rounding for `stencil` in `dtype`. */
 export function defaultStep(stencil: Stencil, dtype: DType): number {

@@ -20,6 +20,7 @@ import { batchSame } from '../core/batch-axes.js';
 const nameP = defineLinear<{ label: string }>({
   name: 'name',
   batch: batchSame(),
+  integer: true,
   impl: ([x]) => x.share(x.shape, 'name'),
   shape: ([x]) => x,
   sparsity: 'elementwise',

@@ -156,6 +156,11 @@ export interface Primitive<P = Record<string, never>> {
   readonly batch: BatchRule<P>;
   /** True for elementwise ops whose operands broadcast against each other. */
   readonly broadcasts?: boolean;
+  /**
+   * Accepts int32 operands (indices, labels, integer arithmetic). `bind` refuses int32 for the
+   * others with a DTypeError; their public ops promote int32 to float64 first where JAX does.
+   */
+  readonly integer?: boolean;
   /** Linear in its inputs (jit's transposition and constant folding may read this). */
   readonly linear?: boolean;
   readonly dual?: DualImpl<P>;
@@ -213,6 +218,7 @@ export interface LinearSpec<P> {
   readonly transpose: (ct: Tensor, args: { avals: readonly Aval[]; params: P }) => (Tensor | null)[];
   readonly batch: BatchRule<P>;
   readonly broadcasts?: boolean;
+  readonly integer?: boolean;
   readonly dual?: DualImpl<P>;
   readonly into?: Primitive<P>['into'];
 }
@@ -226,6 +232,7 @@ export function defineLinear<P = Record<string, never>>(spec: LinearSpec<P>): Pr
     sparsity: spec.sparsity,
     batch: spec.batch,
     broadcasts: spec.broadcasts,
+    integer: spec.integer,
     dual: spec.dual,
     into: spec.into,
     linear: true,

@@ -2,7 +2,7 @@
 // level. `bind` routes an op to the highest level among its arguments, and values of lower
 // levels are constants there. This is what keeps nested transforms (jvp of grad, grad of
 // grad, jacfwd of jacrev) free of perturbation confusion.
-import { DifferentiationError } from '../errors.js';
+import { DTypeError, DifferentiationError } from '../errors.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
 import type { Primitive } from './primitive.js';
 
@@ -85,7 +85,14 @@ export function popTrace(trace: Trace): void {
 
 /** Applies `prim` to `inputs`, letting the innermost transform among them handle it. */
 export function bind<P>(prim: Primitive<P>, inputs: Tensor[], params: P): Tensor {
+  if (prim.integer !== true) {
+    for (let i = 0; i < inputs.length; i++) if (inputs[i].dtype === 'int32') throw integerOperand(prim.name, i);
+  }
   const top = topTrace(prim.name, inputs);
   if (top === null) return prim.impl(inputs as DenseTensor[], params);
   return top.process(prim, inputs, params);
+}
+
+function integerOperand(op: string, i: number): DTypeError {
+  return new DTypeError(`${op}: operand ${i} is int32, which ${op} does not take (int32 is for indices, labels and integer arithmetic: add, sub, mul, maximum, minimum, comparisons, sum, max, min and the shape ops). Convert it first with astype(x, 'float64').`);
 }

@@ -16,7 +16,7 @@ export type TensorLike = Tensor | number;
 // Plain numbers in ops become 0-d constants. Scalar-heavy code (a Rosenbrock gradient, a
 // loop of x * 0.5) repeats the same few numbers, so they are cached: pinned, never freed,
 // shared by every op that meets the number.
-const constants: Record<DType, Map<number, DenseTensor>> = { float64: new Map(), float32: new Map() };
+const constants: Record<DType, Map<number, DenseTensor>> = { float64: new Map(), float32: new Map(), int32: new Map() };
 const MAX_CONSTANTS = 512;
 const SCALAR_SHAPE: readonly number[] = Object.freeze([]) as readonly number[];
 
@@ -50,15 +50,42 @@ export function toTensor(op: string, x: TensorLike, dtype: DType = 'float64'): T
 }
 
 /**
- * The dtype operands promote to: float64 if any tensor is float64 (never narrowing). Numbers,
- * and the weak values jit passes for number arguments, take the tensors' dtype.
+ * The dtype operands promote to, never narrowing: float64 if any tensor is float64, else float32
+ * if any is float32, else int32 if any is int32. Numbers, and the weak values jit passes for
+ * number arguments, take the tensors' dtype (JAX's weak typing), except that a number that is
+ * not an int32 value (a fraction, beyond +-2^31, NaN) turns int32 into float64: add(i, 0.5)
+ * is float64, add(i, 2) stays int32. A jit number argument could be any number, so it too
+ * makes int32 float64.
  */
 export function resultDType(xs: TensorLike[]): DType {
   let dtype: DType | null = null;
+  let fraction = false;
   for (const x of xs) {
-    if (x instanceof Tensor && !(x as { weak?: boolean }).weak) dtype = dtype === 'float64' || x.dtype === 'float64' ? 'float64' : 'float32';
+    if (x instanceof Tensor && !(x as { weak?: boolean }).weak) dtype = dtype === null ? x.dtype : widerDType(dtype, x.dtype);
+    else if (!(typeof x === 'number' && isInt32Value(x))) fraction = true;
   }
+  if (dtype === 'int32' && fraction) return 'float64';
   return dtype ?? 'float64';
+}
+
+/** Whether `x` is exactly an int32 value. */
+export function isInt32Value(x: number): boolean {
+  return Number.isInteger(x) && x >= -0x80000000 && x <= 0x7fffffff;
+}
+
+const RANK: Record<DType, number> = { int32: 0, float32: 1, float64: 2 };
+
+/** The dtype two dtypes promote to: int32 < float32 < float64. */
+export function widerDType(a: DType, b: DType): DType {
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+/**
+ * x, or x as float64 when x is int32 and `prim` does not take int32: ops that leave the
+ * integers (exp, sqrt, div, pow, mean, ...) promote int32 operands, as JAX does.
+ */
+export function floatUnlessInteger(prim: { integer?: boolean }, x: Tensor): Tensor {
+  return x.dtype === 'int32' && !prim.integer ? astype(x, 'float64') : x;
 }
 
 /** Converts every operand to a tensor of the common dtype. */
@@ -77,6 +104,7 @@ const copyInto: BoundKernel = (out, [a]) => kernels.copy(out, a);
 const astypeP = defineLinear<{ dtype: DType }>({
   name: 'astype',
   batch: batchSame(),
+  integer: true,
   impl: implFromKernel('astype', ([x], { dtype }) => ({ shape: x.shape, dtype }), () => castInto),
   into: () => castInto,
   shape: ([x], { dtype }) => ({ shape: x.shape, dtype }),
@@ -85,7 +113,12 @@ const astypeP = defineLinear<{ dtype: DType }>({
   transpose: (ct, { avals: [x] }) => [astype(ct, x.dtype)],
 });
 
-/** Casts to `dtype`. @example astype(x, 'float32') */
+/**
+ * Casts to `dtype`. Float to int32 truncates toward zero, as NumPy's astype; NaN gives 0 and
+ * values beyond the int32 range saturate to -2^31 or 2^31 - 1. int32 to float64 is exact.
+ * @example astype(x, 'float32')
+ * @example astype(array([2.7, -2.7]), 'int32') // int32 [2, -2]
+ */
 export function astype(x: TensorLike, dtype: DType): Tensor {
   const t = toTensor('astype', x, x instanceof Tensor ? undefined : checkDType('astype', dtype));
   if (t.dtype === dtype) return t;
@@ -96,6 +129,7 @@ export function astype(x: TensorLike, dtype: DType): Tensor {
 const stopGradientP = definePrimitive({
   name: 'stop_gradient',
   batch: batchSame(),
+  integer: true,
   impl: implFromKernel('stopGradient', ([x]) => x, () => copyInto),
   into: () => copyInto,
   shape: ([x]) => x,

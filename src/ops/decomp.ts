@@ -14,7 +14,7 @@
 import * as k from '../backend/kernels.js';
 import { NO_PARAMS, definePrimitive, type Aval, type DepSetsLike, type Sparsity } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
-import { ConvergenceError, ShapeError, fmtShape } from '../errors.js';
+import { ConvergenceError, DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { array, empty, eye } from '../tensor/create.js';
 import { sizeOf } from '../tensor/shape.js';
 import type { DenseTensor, DType, Tensor } from '../tensor/tensor.js';
@@ -401,6 +401,9 @@ export function matrixArg(op: string, a: TensorLike): Tensor {
   const x = toTensor(op, a);
   if (x.ndim < 2) {
     throw new ShapeError(`${op}: expected a matrix or a batch of them (shape [..., m, n]), got shape ${fmtShape(x.shape)}.`);
+  }
+  if (x.dtype === 'int32') {
+    throw new DTypeError(`${op}: the matrix is int32, which ${op} does not take (int32 is for indices and labels); convert it first with astype(a, 'float64').`);
   }
   return x;
 }

@@ -17,6 +17,7 @@
 // steps of inverse iteration on A^T A. They are constants (the rule stays a differentiable
 // function of A through B), so hessians of det work at singular matrices too. A member of
 // rank <= n-2 has adj(A) = 0; it gets B = I and a zero mask.
+import type { TypedData } from '../backend/buffer.js';
 import * as kernels from '../backend/kernels.js';
 import { array } from '../tensor/create.js';
 import { sizeOf } from '../tensor/shape.js';
@@ -32,7 +33,8 @@ export interface DetShift {
   keep: Tensor;
 }
 
-const EPS: Record<DType, number> = { float64: 2 ** -52, float32: 2 ** -23 };
+// int32 never reaches det (bind refuses it); its entry keeps the table total.
+const EPS: Record<DType, number> = { float64: 2 ** -52, float32: 2 ** -23, int32: 2 ** -52 };
 
 function maxAbs(x: ArrayLike<number>, from: number, to: number): number {
   let s = 0;
@@ -61,12 +63,12 @@ export function illMembers(op: string, a: DenseTensor, invT: DenseTensor | null)
 }
 
 interface Factors {
-  lu: Float64Array | Float32Array;
+  lu: ArrayLike<number>;
   piv: Int32Array;
 }
 
 /** LU factors of `count` n x n matrices (row-major values), with their 0-based LAPACK-order pivots. */
-function factor(op: string, values: Float64Array | Float32Array, count: number, n: number, dtype: DType): Factors[] {
+function factor(op: string, values: TypedData, count: number, n: number, dtype: DType): Factors[] {
   const c = array(values, { shape: [count, n, n], dtype }) as DenseTensor;
   const piv = new kernels.Pivots(count, n);
   try {

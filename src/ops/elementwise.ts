@@ -8,9 +8,9 @@ import { bind } from '../core/trace.js';
 import { empty } from '../tensor/create.js';
 import { broadcastShapes, shapesEqual } from '../tensor/shape.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
-import { astype, coerce, toTensor, type TensorLike } from './convert.js';
 import { batchSame } from '../core/batch-axes.js';
 import { batchBroadcasting } from './batching.js';
+import { astype, coerce, floatUnlessInteger, toTensor, type TensorLike } from './convert.js';
 
 type Unary = Primitive<Record<string, never>>;
 
@@ -101,13 +101,16 @@ interface UnarySpec {
   from: SlopeFrom;
   /** Which fused kernels (assembly/dual.ts) the op has: op and tangent in one pass, and the cotangent. */
   fused: 'both' | 'forward';
+  /** Stays in the integers on int32 (abs, square); the others promote int32 to float64. */
+  integer?: boolean;
 }
 
 /** A differentiable unary map: out = op(x), d out = slope(x or out) dx. */
-function unaryPrim(name: string, { slope, from, fused }: UnarySpec): Unary {
+function unaryPrim(name: string, { slope, from, fused, integer }: UnarySpec): Unary {
   const pick = (x: Tensor | undefined, out: Tensor) => (from === 'x' ? x! : out);
   return definePrimitive({
     name,
+    integer,
     impl: unaryImpl(name),
     shape: sameAval,
     saves: [from === 'x' ? 0 : 'out'],
@@ -125,6 +128,7 @@ function unaryPrim(name: string, { slope, from, fused }: UnarySpec): Unary {
 const negP: Unary = defineLinear({
   name: 'neg',
   batch: batchSame(),
+  integer: true,
   impl: unaryImpl('neg'),
   into: unaryInto('neg'),
   shape: sameAval,
@@ -149,15 +153,16 @@ const sigmoidP = unaryPrim('sigmoid', { from: 'out', slope: (out) => mul(out, su
 // d sqrt(x) = dx / (2 sqrt(x))
 const sqrtP = unaryPrim('sqrt', { from: 'out', slope: (out) => div(0.5, out), fused: 'both' });
 // d x^2 = 2x dx
-const squareP = unaryPrim('square', { from: 'x', slope: (x) => mul(2, x), fused: 'both' });
+const squareP = unaryPrim('square', { from: 'x', slope: (x) => mul(2, x), fused: 'both', integer: true });
 // d (1/x) = -dx / x^2
 const reciprocalP = unaryPrim('reciprocal', { from: 'out', slope: (out) => neg(square(out)), fused: 'both' });
 // d |x| = sign(x) dx (0 at 0, as JAX)
-const absP = unaryPrim('abs', { from: 'x', slope: (x) => sign(x), fused: 'both' });
+const absP = unaryPrim('abs', { from: 'x', slope: (x) => sign(x), fused: 'both', integer: true });
 // d sign(x) = 0
 const signP: Unary = definePrimitive({
   name: 'sign',
   batch: batchSame(),
+  integer: true,
   impl: unaryImpl('sign'),
   into: unaryInto('sign'),
   shape: sameAval,
@@ -167,9 +172,12 @@ const signP: Unary = definePrimitive({
   vjp: () => [null],
 });
 
+// int32 operands of ops that leave the integers (exp, sqrt, div, pow, ...) become float64
+// first, as in JAX (jnp.exp(int) is a float); neg, abs, sign, square stay int32.
 function unaryOp(prim: Unary) {
-  return (x: TensorLike): Tensor => bind(prim, [toTensor(prim.name, x)], NO_PARAMS);
+  return (x: TensorLike): Tensor => bind(prim, [floatUnlessInteger(prim, toTensor(prim.name, x))], NO_PARAMS);
 }
+
 
 /** -x, elementwise. @example neg(array([1, -2])) // [-1, 2] */
 export const neg = unaryOp(negP);
@@ -206,6 +214,8 @@ interface BinarySpec {
   saves: Saves;
   sparsity?: Sparsity<Record<string, never>>;
   dual?: Binary['dual'];
+  /** Stays in the integers on int32 operands (see unaryOp). */
+  integer?: boolean;
 }
 
 const broadcastAval = (name: string) => ([a, b]: readonly Aval[]): Aval => ({ shape: broadcastShapes(name, a.shape, b.shape), dtype: a.dtype });
@@ -224,6 +234,7 @@ function binaryPrim(name: string, spec: BinarySpec): Binary {
     name,
     broadcasts: true,
     batch: batchBroadcasting(),
+    integer: spec.integer,
     impl: binaryImpl(name),
     into: binaryInto(name),
     shape: broadcastAval(name),
@@ -246,6 +257,7 @@ function addTerms(...terms: (Tensor | null)[]): Tensor | null {
 const addP: Binary = defineLinear({
   name: 'add',
   batch: batchBroadcasting(),
+  integer: true,
   broadcasts: true,
   impl: binaryImpl('add'),
   into: binaryInto('add'),
@@ -258,6 +270,7 @@ const addP: Binary = defineLinear({
 const subP: Binary = defineLinear({
   name: 'sub',
   batch: batchBroadcasting(),
+  integer: true,
   broadcasts: true,
   impl: binaryImpl('sub'),
   into: binaryInto('sub'),
@@ -286,6 +299,7 @@ const productSparsity: Sparsity<Record<string, never>> = (algebra, { inputs: [a,
 
 // d(a b) = da b + a db
 const mulP = binaryPrim('mul', {
+  integer: true,
   saves: [0, 1],
   sparsity: productSparsity,
   dual: binaryDual('mul'),
@@ -325,6 +339,7 @@ function pickWeights(name: 'maximum' | 'minimum', a: Tensor, b: Tensor): [Tensor
 }
 function extremumPrim(name: 'maximum' | 'minimum'): Binary {
   return binaryPrim(name, {
+    integer: true,
     saves: [0, 1],
     dual: binaryDual(name),
     jvp: ({ inputs: [a, b], tangents: [ta, tb] }) => {
@@ -341,7 +356,7 @@ const maximumP = extremumPrim('maximum');
 const minimumP = extremumPrim('minimum');
 
 // Comparisons return 1/0 masks in the operands' dtype; their derivative is zero.
-const compare = (name: string) => binaryPrim(name, { saves: [], sparsity: 'none', jvp: () => null, vjp: () => [null, null] });
+const compare = (name: string) => binaryPrim(name, { integer: true, saves: [], sparsity: 'none', jvp: () => null, vjp: () => [null, null] });
 const greaterP = compare('greater');
 const lessP = compare('less');
 const equalP = compare('equal');
@@ -352,7 +367,7 @@ function binaryOp(prim: Binary) {
   return (a: TensorLike, b: TensorLike): Tensor => {
     const [x, y] = coerce(prim.name, [a, b]);
     broadcastShapes(prim.name, x.shape, y.shape);
-    return bind(prim, [x, y], NO_PARAMS);
+    return bind(prim, [floatUnlessInteger(prim, x), floatUnlessInteger(prim, y)], NO_PARAMS);
   };
 }
 
@@ -385,6 +400,7 @@ export const lessEqual = binaryOp(lessEqualP);
 const whereP = definePrimitive({
   name: 'where',
   batch: batchBroadcasting<Record<string, never>>(),
+  integer: true,
   broadcasts: true,
   impl([c, a, b]) {
     const shape = broadcastShapes('where', c.shape, a.shape, b.shape);
@@ -426,7 +442,9 @@ const whereP = definePrimitive({
 export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
   const [x, y] = coerce('where', [a, b]);
   const c = toTensor('where', cond, x.dtype);
-  const cc = c.dtype === x.dtype ? c : astype(c, x.dtype);
+  // A float condition for int32 branches becomes its nonzero mask first (a cast would
+  // truncate 0.5 to 0).
+  const cc = c.dtype === x.dtype ? c : astype(x.dtype === 'int32' ? equal(equal(c, 0), 0) : c, x.dtype);
   broadcastShapes('where', cc.shape, x.shape, y.shape);
   return bind(whereP, [cc, x, y], NO_PARAMS);
 }

@@ -6,6 +6,7 @@
 // The impls run the wasm kernels of assembly/linalg.ts (LU with partial pivoting, LU solve,
 // Cholesky, triangular solve) through src/backend/kernels.ts. The kernels work in place, so
 // each impl factors a copy of its matrix and solves in its freshly allocated output.
+import type { TypedData } from '../backend/buffer.js';
 import { NO_PARAMS, definePrimitive, type Aval, type DepSetsLike, type Sparsity, type SparseOperand } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
 import * as kernels from '../backend/kernels.js';
@@ -57,7 +58,7 @@ function stridedCopy(op: string, x: DenseTensor, shape: readonly number[], strid
 }
 
 /** The diagonals of every n x n member, as a JS array [count * n]. */
-function diagonals(op: string, x: DenseTensor): Float64Array | Float32Array {
+function diagonals(op: string, x: DenseTensor): TypedData {
   const n = lastDim(x);
   const count = sizeOf(x.shape.slice(0, -2));
   const diag = stridedCopy(op, x, [count, n], [n * n, n + 1]);

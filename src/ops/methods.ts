@@ -10,6 +10,7 @@ import { matmul, dot } from './matmul.js';
 import * as red from './reduce.js';
 import * as sh from './shape.js';
 import * as sm from './sum.js';
+import * as ix from './indexing.js';
 
 type Axes = number | readonly number[] | null;
 
@@ -104,3 +105,24 @@ p.det = function () { return la.det(this); };
 p.logdet = function () { return la.logdet(this); };
 p.cholesky = function () { return la.cholesky(this); };
 Object.defineProperty(p, 'T', { get(this: Tensor) { return sh.transpose(this); }, configurable: true });
+
+// Indexing methods (src/ops/indexing.ts), as NumPy's x.take, x.argmax, x.argsort, x.sort.
+declare module '../tensor/tensor.js' {
+  interface Tensor {
+    /** The elements at `indices` along `axis` (see `take`). */
+    take(indices: ix.Indices, axis?: number): Tensor;
+    /** int32 positions of the largest elements along `axis` (see `argmax`). */
+    argmax(axis?: number, options?: { keepdims?: boolean }): Tensor;
+    /** int32 positions of the smallest elements along `axis` (see `argmin`). */
+    argmin(axis?: number, options?: { keepdims?: boolean }): Tensor;
+    /** int32 positions that sort along `axis`, stable (see `argsort`). */
+    argsort(axis?: number): Tensor;
+    /** Sorted along `axis`, differentiable (see `sort`). */
+    sort(axis?: number): Tensor;
+  }
+}
+p.take = function (indices, axis) { return ix.take(this, indices, axis); };
+p.argmax = function (axis, options) { return ix.argmax(this, axis, options); };
+p.argmin = function (axis, options) { return ix.argmin(this, axis, options); };
+p.argsort = function (axis) { return ix.argsort(this, axis); };
+p.sort = function (axis) { return ix.sort(this, axis); };

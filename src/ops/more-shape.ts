@@ -31,6 +31,7 @@ function flipMap(shape: readonly number[], axis: number): Int32Array {
 const flipP: Primitive<{ axis: number }> = defineLinear<{ axis: number }>({
   name: 'flip',
   batch: batchInPlace((p, b) => ({ ...p, axis: valueAxis(p.axis, b) })),
+  integer: true,
   shape: ([x]) => x,
   sparsity: (algebra, { inputs: [x], params: { axis } }) =>
     algebra.union(x.deps ? [{ deps: x.deps, map: flipMap(x.shape, axis) }] : [], sizeOf(x.shape)),

@@ -7,7 +7,7 @@ import { fusedKernels } from '../core/fusion.js';
 import { empty } from '../tensor/create.js';
 import { normalizeAxes } from '../tensor/shape.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
-import { stopGradient, toTensor, type TensorLike } from './convert.js';
+import { floatUnlessInteger, stopGradient, toTensor, type TensorLike } from './convert.js';
 import { abs, add, div, equal, exp, less, log, mul, sub, where } from './elementwise.js';
 import { reshape } from './shape.js';
 import { reduceImpl, reduceOp, reducedAval, reduceSparsity, shift, sum, unreduce, type ReduceOptions, type ReduceParams } from './sum.js';
@@ -40,6 +40,7 @@ function extremumPrim(op: 'max' | 'min'): Primitive<ReduceParams> {
   return definePrimitive<ReduceParams>({
     name: op,
     batch: batchReduce(),
+    integer: true,
     impl: ([x], p) => reduceImpl(op, x, p),
     shape: reducedAval,
     saves: [0, 'out'],
@@ -73,7 +74,7 @@ export const min = reduceOp(minP);
 
 /** Arithmetic mean over `axes`. @example mean(array([1, 2, 3])).item() // 2 */
 export function mean(x: TensorLike, axes?: number | readonly number[] | null, options: ReduceOptions = {}): Tensor {
-  const t = toTensor('mean', x);
+  const t = floatUnlessInteger({}, toTensor('mean', x));
   const list = normalizeAxes('mean', axes, t.ndim);
   const count = list.reduce((acc, a) => acc * t.shape[a], 1);
   return div(sum(t, list, options), count);
@@ -94,7 +95,7 @@ function stableShift(t: Tensor, axes: number[]): Tensor {
  * @example logsumexp(array([0, 0])).item() // Math.LN2
  */
 export function logsumexp(x: TensorLike, axes?: number | readonly number[] | null, options: ReduceOptions = {}): Tensor {
-  const t = toTensor('logsumexp', x);
+  const t = floatUnlessInteger({}, toTensor('logsumexp', x));
   const list = normalizeAxes('logsumexp', axes, t.ndim);
   if (list.length === 0) return t;
   const finitePeak = stableShift(t, list);
@@ -109,7 +110,7 @@ export function logsumexp(x: TensorLike, axes?: number | readonly number[] | nul
  * @example softmax(array([0, 0])) // [0.5, 0.5]
  */
 export function softmax(x: TensorLike, axis: number | readonly number[] = -1): Tensor {
-  const t = toTensor('softmax', x);
+  const t = floatUnlessInteger({}, toTensor('softmax', x));
   const list = normalizeAxes('softmax', axis, t.ndim);
   if (list.length === 0) return exp(sub(t, t));
   const e = exp(sub(t, stableShift(t, list)));

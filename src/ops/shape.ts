@@ -17,6 +17,7 @@ import { batchInPlace, valueAxis } from '../core/batch-axes.js';
 const reshapeP = defineLinear<{ shape: number[] }>({
   name: 'reshape',
   batch: ({ inputs: [x], axes: [b], size, params: { shape }, prim }) => ({ out: bind(prim, [batchToFront(x, b as number)], { shape: [size, ...shape] }), axis: 0 }),
+  integer: true,
   impl: ([x], { shape }) => x.share(shape, 'reshape'),
   shape: ([x], { shape }) => ({ shape, dtype: x.dtype }),
   sparsity: 'elementwise',
@@ -102,6 +103,7 @@ const transposeP = defineLinear<{ perm: number[] }>({
     perm.forEach((p, i) => (full[valueAxis(i, b)] = valueAxis(p, b)));
     return { perm: full };
   }),
+  integer: true,
   shape: ([x], { perm }) => ({ shape: perm.map((p) => x.shape[p]), dtype: x.dtype }),
   sparsity: indexMap(({ algebra, inShape, outShape, params: { perm } }) => {
     const s = contiguousStrides(inShape);
@@ -139,6 +141,7 @@ function sliceInto([x]: readonly Aval[], { begin, size }: { begin: number[]; siz
 const sliceP = defineLinear<{ begin: number[]; size: number[] }>({
   name: 'slice',
   batch: batchInPlace(({ begin, size }, b, count) => ({ begin: [...begin.slice(0, b), 0, ...begin.slice(b)], size: [...size.slice(0, b), count, ...size.slice(b)] })),
+  integer: true,
   shape: ([x], { size }) => ({ shape: size, dtype: x.dtype }),
   sparsity: indexMap(({ algebra, inShape, outShape, params: { begin } }) => {
     const s = contiguousStrides(inShape);
@@ -187,6 +190,7 @@ function padInto([x]: readonly Aval[], { widths }: { widths: [number, number][] 
 const padP = defineLinear<{ widths: [number, number][] }>({
   name: 'pad',
   batch: batchInPlace(({ widths }, b) => ({ widths: [...widths.slice(0, b), [0, 0] as [number, number], ...widths.slice(b)] })),
+  integer: true,
   shape: ([x], { widths }) => ({ shape: x.shape.map((d, i) => d + widths[i][0] + widths[i][1]), dtype: x.dtype }),
   sparsity: indexMap(({ algebra, inShape, outShape, params: { widths } }) => {
     const s = contiguousStrides(outShape);
@@ -235,6 +239,7 @@ const concatP = defineLinear<{ axis: number }>({
     out: bind(prim, inputs.map((x, i) => (axes[i] === null ? repeatOver(x, size) : batchToFront(x, axes[i] as number))), { axis: axis + 1 }),
     axis: 0,
   }),
+  integer: true,
   impl: implFromKernel('concat', (xs, { axis }) => ({ shape: joinedShape(xs, axis), dtype: xs[0].dtype }), concatInto),
   into: concatInto,
   shape: (xs, { axis }) => ({ shape: joinedShape(xs, axis), dtype: xs[0].dtype }),

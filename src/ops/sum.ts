@@ -98,6 +98,7 @@ function sumInto(shape: readonly number[], axes: readonly number[]): BoundKernel
 const sumP = defineLinear<ReduceParams>({
   name: 'sum',
   batch: batchReduce(),
+  integer: true,
   impl: ([x], p) => reduceImpl('sum', x, p),
   into: ([x], p) => sumInto(x.shape, p.axes),
   shape: reducedAval,
@@ -154,6 +155,7 @@ const broadcastToP = defineLinear<{ shape: number[] }>({
     const at = (b as number) + shape.length - (x.ndim - 1);
     return { out: bind(prim, [x], { shape: [...shape.slice(0, at), size, ...shape.slice(at)] }), axis: at };
   },
+  integer: true,
   impl: implFromKernel('broadcastTo', ([x], { shape }) => ({ shape, dtype: x.dtype }), broadcastInto),
   into: broadcastInto,
   shape: ([x], { shape }) => ({ shape, dtype: x.dtype }),

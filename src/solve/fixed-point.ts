@@ -21,7 +21,8 @@ export interface FixedPointOptions {
   maxIter?: number;
 }
 
-const DEFAULT_TOL = { float64: 1e-12, float32: 1e-6 };
+// int32 parameters are refused before this is read; the entry keeps the table total.
+const DEFAULT_TOL = { float64: 1e-12, float32: 1e-6, int32: 1e-12 };
 
 function iterate(op: string, map: Residual, x0: Tensor, leaves: Tensor[], tol: number, maxIter: number): Tensor {
   let x = x0;

@@ -32,7 +32,8 @@ export type TensorTree<P> = P extends Tensor | number ? Tensor
 /** F (or T) as a function of x and the flat param leaves, checked to return x's shape. */
 export type Residual = (x: Tensor, leaves: Tensor[]) => Tensor;
 
-export const MACHINE_EPS: Record<DType, number> = { float64: 2 ** -52, float32: 2 ** -23 };
+// int32 parameters are refused before these are read; the entry keeps the table total.
+export const MACHINE_EPS: Record<DType, number> = { float64: 2 ** -52, float32: 2 ** -23, int32: 2 ** -52 };
 
 /** The params as tensor leaves of one dtype, and the user function over them. */
 export function prepare(op: string, f: (x: Tensor, params: never) => TensorLike, params: Tree) {

@@ -86,7 +86,7 @@ export class Program {
   }
 }
 
-const SHORT: Record<DType, string> = { float64: 'f64', float32: 'f32' };
+const SHORT: Record<DType, string> = { float64: 'f64', float32: 'f32', int32: 'i32' };
 
 export function fmtAval(a: Aval): string {
   return `${SHORT[a.dtype]}[${a.shape.join(',')}]`;

@@ -10,7 +10,7 @@ export interface DTypeOption {
   dtype?: DType;
 }
 
-export type ArrayData = number | NestedArray | Float64Array | Float32Array | readonly number[];
+export type ArrayData = number | NestedArray | Float64Array | Float32Array | Int32Array | readonly number[];
 
 /** `options` as given, or {} when omitted; anything but an object is an ArgumentError naming `op`. */
 function optionsOf<T extends object>(op: string, options: T | undefined): T {
@@ -22,8 +22,28 @@ function optionsOf<T extends object>(op: string, options: T | undefined): T {
 }
 
 export function checkDType(op: string, dtype: unknown): DType {
-  if (dtype === 'float64' || dtype === 'float32') return dtype;
-  throw new DTypeError(`${op}: dtype ${JSON.stringify(dtype)} is not supported; use 'float64' (the default) or 'float32'.`);
+  if (dtype === 'float64' || dtype === 'float32' || dtype === 'int32') return dtype;
+  throw new DTypeError(`${op}: dtype ${JSON.stringify(dtype)} is not supported; use 'float64' (the default), 'float32' or 'int32'.`);
+}
+
+/** A float dtype, for ops whose values are not integers (randn, uniform, linspace, ...). */
+export function checkFloatDType(op: string, dtype: unknown): 'float64' | 'float32' {
+  const d = checkDType(op, dtype);
+  if (d === 'int32') throw new DTypeError(`${op}: dtype 'int32' is not supported here (its values are not integers); use 'float64' or 'float32'${op === 'uniform' ? ', or randint for integers' : ''}.`);
+  return d;
+}
+
+/**
+ * A JS number as an int32 value, as astype converts floats: truncated toward zero. NaN,
+ * infinities and values outside the int32 range are an ArgumentError naming `op` (NumPy
+ * raises on out-of-range integers too).
+ */
+export function toInt32(op: string, v: number): number {
+  const t = Math.trunc(v);
+  if (!(t >= -0x80000000 && t <= 0x7fffffff)) {
+    throw new ArgumentError(`${op}: ${v} is not an int32 value (integers from -2147483648 to 2147483647; fractions are truncated toward zero); use a float dtype for it.`);
+  }
+  return t;
 }
 
 /** @internal an uninitialised tensor; kernels fill it. `op` names the caller in errors. */
@@ -108,22 +128,22 @@ export function array(data: ArrayData | Tensor, options: DTypeOption & { shape?:
     // A tensor of another copy of dualtape: its values are readable, its memory is not ours.
     return array(data.data(), { dtype: options.dtype ?? data.dtype, shape: data.shape });
   }
-  const isTyped = data instanceof Float64Array || data instanceof Float32Array;
-  const dtype = checkDType('array', options.dtype ?? (data instanceof Float32Array ? 'float32' : 'float64'));
+  const isTyped = data instanceof Float64Array || data instanceof Float32Array || data instanceof Int32Array;
+  const dtype = checkDType('array', options.dtype ?? (data instanceof Float32Array ? 'float32' : data instanceof Int32Array ? 'int32' : 'float64'));
   let shape: number[];
   let flat: ArrayLike<number>;
   if (typeof data === 'number') {
     shape = [];
     flat = [data];
   } else if (isTyped) {
-    flat = data as Float64Array | Float32Array;
+    flat = data as Float64Array | Float32Array | Int32Array;
     shape = [flat.length];
   } else if (Array.isArray(data)) {
     shape = inferShape('array', data as NestedArray);
     flat = shape.length <= 1 ? (data as number[]) : (data as NestedArray[]).flat(Infinity as 1) as number[];
   } else {
     const what = data === null ? 'null' : typeof data === 'object' ? ((data as object).constructor?.name ?? 'object') : typeof data;
-    throw new ArgumentError(`array: cannot make a tensor from ${what}; give a number, a (nested) array of numbers, a Float64Array or a Float32Array.`);
+    throw new ArgumentError(`array: cannot make a tensor from ${what}; give a number, a (nested) array of numbers, a Float64Array, a Float32Array or an Int32Array.`);
   }
   if (options.shape) {
     const target = checkShape('array', options.shape);
@@ -132,6 +152,7 @@ export function array(data: ArrayData | Tensor, options: DTypeOption & { shape?:
     }
     shape = target;
   }
+  if (dtype === 'int32' && !(data instanceof Int32Array)) flat = Array.from(flat, (v) => toInt32('array', v));
   const out = empty(shape, dtype, 'array');
   writeData(out.liveBuffer('array'), flat);
   return out;
@@ -141,8 +162,9 @@ export function array(data: ArrayData | Tensor, options: DTypeOption & { shape?:
 export function scalar(value: number, options: DTypeOption = {}): Tensor {
   options = optionsOf('scalar', options);
   if (typeof value !== 'number') throw new ArgumentError(`scalar: expected a number, got ${typeof value}.`);
-  const out = empty([], checkDType('scalar', options.dtype ?? 'float64'), 'scalar');
-  writeAt(out.liveBuffer('scalar'), 0, value);
+  const dtype = checkDType('scalar', options.dtype ?? 'float64');
+  const out = empty([], dtype, 'scalar');
+  writeAt(out.liveBuffer('scalar'), 0, dtype === 'int32' ? toInt32('scalar', value) : value);
   return out;
 }
 
@@ -154,7 +176,9 @@ export function full(shape: readonly number[], value: number, options: DTypeOpti
 }
 
 function filled(op: string, shape: readonly number[], value: number, options: DTypeOption): Tensor {
-  const out = empty(checkShape(op, shape), checkDType(op, options.dtype ?? 'float64'), op);
+  const dtype = checkDType(op, options.dtype ?? 'float64');
+  if (dtype === 'int32') value = toInt32(op, value);
+  const out = empty(checkShape(op, shape), dtype, op);
   kernels.fill(out.liveBuffer(op), value);
   return out;
 }
@@ -193,7 +217,12 @@ export function arange(start: number, stop?: number, step = 1, options: DTypeOpt
   }
   if (typeof step !== 'number' || step === 0 || !Number.isFinite(step)) throw new ArgumentError(`arange: step must be a finite non-zero number, got ${step}.`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  const out = empty([n], checkDType('arange', options.dtype ?? 'float64'), 'arange');
+  const dtype = checkDType('arange', options.dtype ?? 'float64');
+  if (dtype === 'int32' && n > 0) {
+    toInt32('arange', start);
+    toInt32('arange', start + (n - 1) * step);
+  }
+  const out = empty([n], dtype, 'arange');
   kernels.arange(out.liveBuffer('arange'), start, step);
   return out;
 }
@@ -202,7 +231,7 @@ export function arange(start: number, stop?: number, step = 1, options: DTypeOpt
 export function linspace(a: number, b: number, n: number, options: DTypeOption = {}): Tensor {
   options = optionsOf('linspace', options);
   if (!Number.isInteger(n) || n < 0) throw new ArgumentError(`linspace: n must be a non-negative integer, got ${n}.`);
-  const dtype = checkDType('linspace', options.dtype ?? 'float64');
+  const dtype = checkFloatDType('linspace', options.dtype ?? 'float64');
   checkFits('linspace', [n], dtype);
   const values = new Float64Array(n);
   const step = n > 1 ? (b - a) / (n - 1) : 0;
@@ -220,7 +249,7 @@ export function linspace(a: number, b: number, n: number, options: DTypeOption =
 export function randn(shape: readonly number[], options: DTypeOption & { seed?: number } = {}): Tensor {
   options = optionsOf('randn', options);
   const dims = checkShape('randn', shape);
-  const dtype = checkDType('randn', options.dtype ?? 'float64');
+  const dtype = checkFloatDType('randn', options.dtype ?? 'float64');
   const seed = seedOf('randn', options.seed);
   checkFits('randn', dims, dtype);
   const n = sizeOf(dims);
@@ -238,7 +267,7 @@ export function randn(shape: readonly number[], options: DTypeOption & { seed?: 
 }
 
 /** The seed option: an integer (default 0); only its low 32 bits seed the generator. */
-function seedOf(op: string, seed: unknown): number {
+export function seedOf(op: string, seed: unknown): number {
   if (seed === undefined) return 0;
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed)) {
     throw new ArgumentError(`${op}: seed must be an integer, got ${typeof seed === 'number' ? seed : typeof seed}.`);
@@ -249,7 +278,7 @@ function seedOf(op: string, seed: unknown): number {
 const bits64 = new DataView(new ArrayBuffer(8));
 
 /** The float64 or float32 value next to `x` (finite) towards +Infinity (`up`) or -Infinity. */
-function nextTo(x: number, up: boolean, dtype: DType): number {
+function nextTo(x: number, up: boolean, dtype: 'float64' | 'float32'): number {
   if (x === 0) return (up ? 1 : -1) * (dtype === 'float64' ? Number.MIN_VALUE : 2 ** -149);
   const away = (x > 0) === up;
   if (dtype === 'float32') {
@@ -273,7 +302,7 @@ function nextTo(x: number, up: boolean, dtype: DType): number {
 export function uniform(shape: readonly number[], options: DTypeOption & { seed?: number; low?: number; high?: number } = {}): Tensor {
   options = optionsOf('uniform', options);
   const dims = checkShape('uniform', shape);
-  const dtype = checkDType('uniform', options.dtype ?? 'float64');
+  const dtype = checkFloatDType('uniform', options.dtype ?? 'float64');
   const seed = seedOf('uniform', options.seed);
   const low = options.low ?? 0;
   const high = options.high ?? 1;
@@ -306,23 +335,50 @@ export function uniform(shape: readonly number[], options: DTypeOption & { seed?
 /**
  * Samples of a Bernoulli distribution: 1 with probability p and 0 otherwise, as a float
  * tensor (1 where the seeded uniform double u of uniform() is below p, so p = 0 gives only
- * zeros and p = 1 only ones). The same seed gives the same values everywhere.
+ * zeros and p = 1 only ones). p is a number or a tensor of probabilities that broadcasts to
+ * `shape` (per-element probabilities, read as values: not differentiated). The same seed gives
+ * the same values everywhere.
  * @example bernoulli([4], 0.25, {seed: 3}) // a dropout mask: 1 for about a quarter of the entries
+ * @example bernoulli([2, 3], array([[0.1], [0.9]]), {seed: 3}) // row 0 mostly 0, row 1 mostly 1
  */
-export function bernoulli(shape: readonly number[], p: number, options: DTypeOption & { seed?: number } = {}): Tensor {
+export function bernoulli(shape: readonly number[], p: number | Tensor, options: DTypeOption & { seed?: number } = {}): Tensor {
   options = optionsOf('bernoulli', options);
   const dims = checkShape('bernoulli', shape);
-  const dtype = checkDType('bernoulli', options.dtype ?? 'float64');
+  const dtype = checkFloatDType('bernoulli', options.dtype ?? 'float64');
   const seed = seedOf('bernoulli', options.seed);
-  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
-    throw new ArgumentError(`bernoulli: p must be a probability, a number in [0, 1], got ${typeof p === 'number' ? p : (p as unknown) instanceof Tensor ? 'a Tensor (give a number; per-element probabilities are not supported yet)' : typeof p}.`);
-  }
+  const probability = probabilities(dims, p);
   checkFits('bernoulli', dims, dtype);
   const n = sizeOf(dims);
   const next = seededUniform(seed);
   const values = new Float64Array(n);
-  for (let i = 0; i < n; i++) values[i] = next() < p ? 1 : 0;
+  for (let i = 0; i < n; i++) values[i] = next() < probability(i) ? 1 : 0;
   return array(values, { dtype, shape: dims });
+}
+
+/** bernoulli's p as a function of the output element: a number, or a tensor broadcast to `dims`. */
+function probabilities(dims: readonly number[], p: number | Tensor): (i: number) => number {
+  if (typeof p === 'number' && p >= 0 && p <= 1) return () => p;
+  if (!(p instanceof Tensor)) {
+    throw new ArgumentError(`bernoulli: p must be a probability, a number in [0, 1], got ${typeof p === 'number' ? p : typeof p}; per-element probabilities go in a tensor.`);
+  }
+  if (p.ndim > dims.length || p.shape.some((d, j) => d !== 1 && d !== dims[dims.length - p.ndim + j])) {
+    throw new ShapeError(`bernoulli: p of shape ${fmtShape(p.shape)} does not broadcast to the shape ${fmtShape(dims)}.`);
+  }
+  const values = p.data();
+  for (const v of values) {
+    if (!(v >= 0 && v <= 1)) throw new ArgumentError(`bernoulli: p must hold probabilities in [0, 1], got ${v}.`);
+  }
+  const strides = kernels.broadcastStrides(p.shape, dims);
+  const at = new Array<number>(dims.length).fill(0);
+  return (i) => {
+    let offset = 0;
+    for (let d = dims.length - 1, rest = i; d >= 0; d--) {
+      at[d] = rest % dims[d];
+      rest = Math.floor(rest / dims[d]);
+      offset += at[d] * strides[d];
+    }
+    return values[offset];
+  };
 }
 
 /** Uniform doubles in [0, 1) from sfc32, seeded by splitmix32. */

@@ -28,7 +28,7 @@ export type NestedArray = number | NestedArray[];
 export const TENSOR_BRAND: unique symbol = Symbol.for('dualtape.tensor') as never;
 
 /** A tensor made by another copy of dualtape (see TENSOR_BRAND). */
-export function isForeignTensor(x: unknown): x is { shape: readonly number[]; dtype: DType; data(): Float64Array | Float32Array } {
+export function isForeignTensor(x: unknown): x is { shape: readonly number[]; dtype: DType; data(): Float64Array | Float32Array | Int32Array } {
   return typeof x === 'object' && x !== null && !(x instanceof Tensor) && (x as Record<symbol, unknown>)[TENSOR_BRAND] === true;
 }
 
@@ -56,7 +56,7 @@ export abstract class Tensor {
   }
 
   /** A copy of the data, row-major, as a typed array of the tensor's dtype. */
-  data(): Float64Array | Float32Array {
+  data(): Float64Array | Float32Array | Int32Array {
     return this.dense().readData('data');
   }
 
@@ -204,7 +204,7 @@ export class DenseTensor extends Tensor implements DataBuffer {
   }
 
   /** @internal */
-  readData(op = 'data'): Float64Array | Float32Array {
+  readData(op = 'data'): Float64Array | Float32Array | Int32Array {
     return readData(this.liveBuffer(op));
   }
 

@@ -71,6 +71,7 @@ const customJvpP = definePrimitive<CustomJvpParams>({
     out: bind(prim, inputs, { f: vmap(f, { inAxes: [...axes] }), rule: (ps, ts) => vmap((p: Tensor[], t: Tensor[]) => rule(p, t), { inAxes: [[...axes], [...axes]] })(ps, ts) }),
     axis: 0,
   }),
+  integer: true,
   impl: (xs, { f }) => asTensorOutput('customJvp', f(...xs)).dense(),
   shape: (inputs, { f }) => customShape('customJvp', f, inputs),
   saves: 'all',
@@ -161,6 +162,7 @@ const customVjpP = definePrimitive<CustomVjpParams>({
       .map((c, i) => (c === null ? null : axes[i] === null ? sum(c, 0) : moveAxis(c, 0, axes[i] as number)));
     return { out: bind(prim, inputs, { f: vmap(f, { inAxes }), fwd: vmap(fwd, { inAxes }), bwd: batchedBwd }), axis: 0 };
   },
+  integer: true,
   impl: (xs, { f }) => asTensorOutput('customVjp', f(...xs)).dense(),
   shape: (inputs, { f }) => customShape('customVjp', f, inputs),
   saves: 'all',

@@ -51,7 +51,8 @@ export class JvpTrace extends Trace {
 
   /** Wraps `out` with tangent `t`, brought to shape [k, ...out.shape] and out's dtype. */
   wrap(out: Tensor, t: Tensor | null): Tensor {
-    if (t === null) return out;
+    // int32 values (indices, argmax, comparisons of ints) are constants: no tangent.
+    if (t === null || out.dtype === 'int32') return out;
     const shape = [this.chunk, ...out.shape];
     if (!shapesEqual(t.shape, shape)) t = broadcastTo(alignRank(t, out.ndim), shape);
     if (t.dtype !== out.dtype) t = astype(t, out.dtype);

@@ -113,6 +113,9 @@ function gradImpl(f: Fn, options: GradOptions, args: unknown[], wantValue: boole
         if (y.ndim !== 0) {
           throw new ShapeError(`${op}: the function must return a scalar (shape []), got shape ${fmtShape(y.shape)}. Reduce it (sum, mean) first, or use jacrev/vjp for non-scalar outputs.`);
         }
+        if (y.dtype === 'int32') {
+          throw new DTypeError(`${op}: the function returned an int32 scalar, which has no gradient (int32 values are piecewise constant and never differentiated); return a float value, e.g. astype(y, 'float64') of a float computation.`);
+        }
         const value = y instanceof TapeVar && y.trace === trace ? y.primal : y;
         const auxValue = options.hasAux ? valuesOf(trace, aux, op) : undefined;
         let cts: (Tensor | null)[] = vars.map(() => null);

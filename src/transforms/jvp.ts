@@ -9,7 +9,7 @@ import { concat, reshape, slice, transpose } from '../ops/shape.js';
 import { flatten, rebuild } from '../tree.js';
 import { closeScope, openScope } from '../tensor/scope.js';
 import { Dual, JvpTrace } from './forward.js';
-import { checkDifferentiated, checkFunction, checkOptions, normalizeArgnums, refuseThenable, scoped, unaliased } from './util.js';
+import { checkDifferentiated, checkNotInteger, checkFunction, checkOptions, normalizeArgnums, refuseThenable, scoped, unaliased } from './util.js';
 import type { AnyFunction, Argnums, GradientOf, Jacobian, TensorLikes, Tensors, TreeArgs } from './types.js';
 
 type Fn = (...args: any[]) => unknown;
@@ -59,6 +59,7 @@ export function jvp(f: Fn, primals: readonly unknown[], tangents: readonly unkno
   }
   return scoped((scope) => {
     const xs = p.leaves.map((l) => toTensor('jvp', l));
+    primals.forEach((primal, i) => checkNotInteger('jvp', `primal ${i}`, primal));
     const ts = t.leaves.map((l, i) => {
       const tangent = toTensor('jvp', l, xs[i].dtype);
       if (!shapesEqual(tangent.shape, xs[i].shape)) {

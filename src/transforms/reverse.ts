@@ -40,7 +40,7 @@ function within(t: DenseTensor, scope: Scope): boolean {
   return false;
 }
 
-const DTYPES: DType[] = ['float64', 'float32'];
+const DTYPES: DType[] = ['float64', 'float32', 'int32'];
 
 // Column buffers of finished small tapes, reused: a scalar gradient makes a tape per call, and
 // allocating a typed array costs more than the rest of a small tape's bookkeeping.
@@ -155,10 +155,13 @@ export class TapeTrace extends Trace {
 
   /** Records `out = rule(inputs)` where `primals` are the inputs' values at this level. */
   record<P>(rule: TapeRule<P>, params: P, inputs: readonly Tensor[], primals: readonly Tensor[], out: Tensor): Tensor {
+    // An int32 output (indices, argmax) is a constant of the tape: nothing flows back through it.
+    if (out.dtype === 'int32') return out;
+    // An int32 variable (a scan's counter carry) is a constant too: no cotangent reaches it.
     let any = false;
     for (let i = 0; i < inputs.length; i++) {
       const x = inputs[i];
-      if (x instanceof TapeVar && x.trace === this) {
+      if (x instanceof TapeVar && x.trace === this && primals[i].dtype !== 'int32') {
         any = true;
         break;
       }
@@ -176,8 +179,8 @@ export class TapeTrace extends Trace {
     this.outIds.push(v.id);
     for (let i = 0; i < inputs.length; i++) {
       const x = inputs[i];
-      this.inputIds.push(x instanceof TapeVar && x.trace === this ? x.id : -1);
       const p = primals[i];
+      this.inputIds.push(x instanceof TapeVar && x.trace === this && p.dtype !== 'int32' ? x.id : -1);
       this.shapeIds.push(this.shapes.id(p.shape));
       this.dtypes.push(DTYPES.indexOf(p.dtype));
     }

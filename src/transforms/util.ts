@@ -1,10 +1,10 @@
 // Helpers shared by the user-facing transforms: scopes around a transform call and the
 // conversion of argument leaves.
 import { denseParts } from '../core/trace.js';
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, DTypeError } from '../errors.js';
 import { closeScope, openScope, type Scope } from '../tensor/scope.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
-import { asyncMessage, isPlainObject, isThenable } from '../tree.js';
+import { asyncMessage, flatten, isPlainObject, isThenable } from '../tree.js';
 
 /**
  * Every DenseTensor reachable from a result through the trees transforms accept (arrays and
@@ -64,6 +64,24 @@ export function checkDifferentiated(op: string, args: readonly unknown[], list: 
   for (const i of list) {
     if (args[i] === null || args[i] === undefined) {
       throw new ArgumentError(`${op}: argument ${i} is ${args[i]}, so there is nothing to differentiate; pass a tensor, a number or a tree of them, or choose other arguments with argnums.`);
+    }
+    checkNotInteger(op, `argument ${i}`, args[i]);
+  }
+}
+
+/** int32 values (indices, labels) are never differentiated: a DTypeError names the argument. */
+export function checkNotInteger(op: string, what: string, tree: unknown): void {
+  let leaves: unknown[];
+  try {
+    leaves = flatten(tree).leaves;
+  } catch {
+    return; // not a tree of tensors: the transform's own flatten names what is wrong
+  }
+  for (let j = 0; j < leaves.length; j++) {
+    const l = leaves[j];
+    if (l instanceof Tensor && l.dtype === 'int32') {
+      const where = leaves.length === 1 ? what : `${what} (leaf ${j})`;
+      throw new DTypeError(`${op}: ${where} is an int32 tensor of shape [${l.shape.join(', ')}]; int32 values (indices, labels) are never differentiated. Leave it out of argnums (or close over it), or convert it with astype(x, 'float64') to differentiate.`);
     }
   }
 }
