@@ -7,6 +7,11 @@ export function readData(b: DataBuffer): Float64Array | Float32Array {
   return viewF32().slice(b.ptr >>> 2, (b.ptr >>> 2) + b.size);
 }
 
+/** Element i of a buffer, read in place (no copy of the rest). */
+export function readAt(b: DataBuffer, i: number): number {
+  return b.dtype === 'float64' ? viewF64()[(b.ptr >>> 3) + i] : viewF32()[(b.ptr >>> 2) + i];
+}
+
 export function writeData(b: DataBuffer, values: ArrayLike<number>): void {
   if (b.dtype === 'float64') viewF64().set(values, b.ptr >>> 3);
   else viewF32().set(values, b.ptr >>> 2);
