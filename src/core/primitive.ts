@@ -6,6 +6,7 @@
 import type { DenseTensor, DType, Tensor } from '../tensor/tensor.js';
 import { empty } from '../tensor/create.js';
 import type { BoundKernel } from '../backend/kernels.js';
+import type { EmitRule } from './emit.js';
 
 /** An abstract value: what is known of a tensor without its data. */
 export interface Aval {
@@ -164,6 +165,11 @@ export interface Primitive<P = Record<string, never>> {
    * equation allocates nothing and looks nothing up. Returns null where it does not apply.
    */
   readonly into?: (inputs: readonly Aval[], params: P) => BoundKernel | null;
+  /**
+   * Optional: how generated JS computes the op on small values (src/core/emit.ts), for programs
+   * that jit compiles to JS. Without it (or where it returns null) the compiled code calls `into`.
+   */
+  readonly emit?: EmitRule<P>;
 }
 
 /**
@@ -213,6 +219,7 @@ export interface LinearSpec<P> {
   readonly broadcasts?: boolean;
   readonly dual?: DualImpl<P>;
   readonly into?: Primitive<P>['into'];
+  readonly emit?: Primitive<P>['emit'];
 }
 
 export function defineLinear<P = Record<string, never>>(spec: LinearSpec<P>): Primitive<P> {
@@ -226,6 +233,7 @@ export function defineLinear<P = Record<string, never>>(spec: LinearSpec<P>): Pr
     broadcasts: spec.broadcasts,
     dual: spec.dual,
     into: spec.into,
+    emit: spec.emit,
     linear: true,
     saves: [],
     jvp: ({ inputs, tangents, params }) => apply(tangents, { avals: inputs, params }),

@@ -4,6 +4,7 @@
 // its value with the Math.* function (erf with the series and continued fraction below; log1p
 // and expm1 with SIMD kernels), and its rules with the public ops, so they are differentiable again.
 import * as kernels from '../backend/kernels.js';
+import { mapEmit } from '../core/emit.js';
 import { definePrimitive, NO_PARAMS, type Aval, type Primitive } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
 import { readData, writeData } from '../backend/io.js';
@@ -56,11 +57,19 @@ function mapImpl(name: MapName) {
   };
 }
 
+/** The map in generated JS: the same Math.* call (or function) as mapInto, so bit-equal to impl. */
+function mapJs(name: MapName) {
+  if (name === 'erf') return mapEmit(([x]) => `erf(${x})`, true, { erf: erfScalar });
+  if (name === 'round') return mapEmit(([x]) => `roundHalfEven(${x})`, true, { roundHalfEven });
+  return mapEmit(([x]) => `Math.${name}(${x})`, true);
+}
+
 /** A differentiable unary map: out = f(x), d out = slope(x, out) dx. */
 function smoothUnary(name: MapName, slope: (x: Tensor, out: Tensor) => Tensor, saves: readonly (0 | 'out')[]): Primitive<NoParams> {
   return definePrimitive({
     name,
     impl: mapImpl(name),
+    emit: mapJs(name),
     shape: sameAval,
     saves,
     sparsity: 'elementwise',
@@ -74,6 +83,7 @@ function stepUnary(name: MapName): Primitive<NoParams> {
   return definePrimitive({
     name,
     impl: mapImpl(name),
+    emit: mapJs(name),
     shape: sameAval,
     saves: [],
     sparsity: 'none',
@@ -141,6 +151,7 @@ function kernelUnary(name: 'log1p' | 'expm1', slope: (x: Tensor, out: Tensor) =>
       return out;
     },
     into: ([x]) => kernels.unaryInto(name, x.dtype),
+    emit: mapEmit(([x]) => `Math.${name}(${x})`, false),
     shape: sameAval,
     saves,
     sparsity: 'elementwise',

@@ -117,6 +117,7 @@ export function fori<T extends Tree>(lower: number, upper: number, body: (i: Ten
     const call = {
       name: op,
       params: { lower, upper, body: program },
+      structure: { kind: 'fori' as const, lower, upper, body: program },
       run: (ins: readonly Tensor[]) => {
         const caps = ins.slice(leaves.length);
         const out = fori(lower, upper, (i, c) => rebuild<T>(def, run(i, ...leavesOf(op, c, 'carry').leaves, ...caps)), rebuild<T>(def, ins.slice(0, leaves.length)));
@@ -154,6 +155,7 @@ export function whileLoop<T extends Tree>(condFn: (carry: T) => Tensor | number,
     const call = {
       name: op,
       params: { cond: condPart.program, body: bodyPart.program },
+      structure: { kind: 'while' as const, cond: condPart.program, body: bodyPart.program, carries: leaves.length },
       run: (ins: readonly Tensor[]) => {
         const carry0 = ins.slice(0, leaves.length);
         const condRun = executor(condPart.program, ins.slice(leaves.length, leaves.length + nc));
@@ -205,6 +207,7 @@ export function cond<T extends Tree>(pred: Tensor | number | boolean, onTrue: (.
     const call = {
       name: op,
       params: { onTrue: yes.program, onFalse: no.program },
+      structure: { kind: 'cond' as const, onTrue: yes.program, onFalse: no.program, operands: n },
       run: (ins: readonly Tensor[]) => {
         const xs = ins.slice(1, 1 + n);
         const t = executor(yes.program, ins.slice(1 + n, 1 + n + nt));

@@ -1,0 +1,524 @@
+// Generated code for programs of small values. A program whose variables all have at most
+// SMALL_SIZE elements compiles to one JS function (`new Function`): a scalar becomes a JS local
+// (`const v7 = (v3 * v5);`), a small tensor a loop over a typed-array view of wasm memory, a
+// control-flow equation with scalar bodies a JS loop or branch. Equations without a JS form (the
+// primitive has no `emit`, or declines) call their bound kernel on planned buffers, or their impl.
+// Arithmetic is bit-equal to the kernels; Math.* functions differ by the ulp test/codegen.test.ts
+// measures. Where the page's Content-Security-Policy forbids `new Function`, programs run
+// interpreted (the planned executor) and a console warning says so once.
+import { allocBlock, releaseBlock, BYTES } from '../backend/buffer.js';
+import { viewF32, viewF64 } from '../backend/memory.js';
+import type { BoundKernel } from '../backend/kernels.js';
+import type { Emit } from '../core/emit.js';
+import type { Aval } from '../core/primitive.js';
+import { empty } from '../tensor/create.js';
+import { sizeOf } from '../tensor/shape.js';
+import { DenseTensor } from '../tensor/tensor.js';
+import { definedBy, type Equation, type Program, type Structure } from './program.js';
+
+/**
+ * The largest variable (in elements) generated code handles with JS loops. Above it a kernel
+ * call beats a JS loop: measured by bench/suites/jit.mjs's "codegen threshold" rows (a mul/add
+ * pair, JS loop against the f64 kernels, crosses over between 32 and 64 elements).
+ */
+export const SMALL_SIZE = 64;
+
+/** @internal switches code generation off (tests compare against the interpreter) and counts its use. */
+export const codegenControl = { enabled: true, compiled: 0, runs: 0 };
+
+let allowed: boolean | null = null;
+
+/** Whether this page lets us build functions from source (a CSP without 'unsafe-eval' does not). */
+export function generatedCodeAllowed(): boolean {
+  if (allowed === null) {
+    try {
+      allowed = new Function('return 1')() === 1;
+    } catch {
+      allowed = false;
+      console.warn('dualtape: this page\'s Content-Security-Policy forbids generated code (new Function), so jit runs programs of small and scalar values interpreted, about 10-100x slower per op. To compile them, allow \'unsafe-eval\' in script-src. (This warning is shown once.)');
+    }
+  }
+  return allowed;
+}
+
+/** A compiled program: runs it on concrete inputs (its inputs, then its captures). */
+export interface Compiled {
+  run(inputs: readonly DenseTensor[]): DenseTensor[];
+  /** True when every equation is generated code or a kernel call: a run allocates only its outputs and cannot throw midway. */
+  readonly pure: boolean;
+  /** The generated source (for tests and debugging). */
+  readonly source: string;
+}
+
+const compiledPrograms = new WeakMap<Program, Compiled | null>();
+
+/** The compiled form of `program`, or null where it has a large variable or generated code is off or forbidden. */
+export function compiledOf(program: Program): Compiled | null {
+  if (!codegenControl.enabled) return null;
+  let c = compiledPrograms.get(program);
+  if (c === undefined) {
+    c = allSmall(program) && generatedCodeAllowed() ? compile(program) : null;
+    compiledPrograms.set(program, c);
+  }
+  return c;
+}
+
+function allSmall(program: Program): boolean {
+  return program.avals.every((a) => sizeOf(a.shape) <= SMALL_SIZE);
+}
+
+const isScalar = (a: Aval) => sizeOf(a.shape) === 1;
+
+/** A number as JS source, exactly (String round-trips; -0, NaN and the infinities need names). */
+function literal(x: number): string {
+  if (Object.is(x, -0)) return '(-0)';
+  if (Number.isNaN(x)) return 'NaN';
+  if (x === Infinity) return 'Infinity';
+  if (x === -Infinity) return '(-Infinity)';
+  return x < 0 ? `(${x})` : String(x);
+}
+
+const viewOf = (a: Aval) => (a.dtype === 'float64' ? 'F64' : 'F32');
+const shiftOf = (a: Aval) => (a.dtype === 'float64' ? 3 : 2);
+
+/** Rounds an expression's value to the dtype of `a` (float32 results are rounded once, as the kernels do). */
+function rounded(expr: string, a: Aval): string {
+  return a.dtype === 'float32' ? `Math.fround(${expr})` : expr;
+}
+
+/** Values the generated function closes over: kernels, index maps, tensors, helpers. */
+class Closure {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `K[${this.values.length - 1}]`;
+  }
+}
+
+/** Where a memory-resident variable lives: its element offset in a view, and its DataBuffer. */
+interface Mem {
+  view: 'F64' | 'F32';
+  base: string;
+  buf: string;
+}
+
+interface Slot {
+  tensor: DenseTensor;
+  key: string;
+}
+
+function compile(program: Program): Compiled | null {
+  const { avals, equations, outputs, inputCount, consts } = program;
+  const n = avals.length;
+  const firstOwn = inputCount + consts.length;
+  const closure = new Closure();
+  const lines: string[] = [];
+  const emits: (Emit | null)[] = [];
+  const bound: (BoundKernel | null)[] = [];
+  const modes: ('emit' | 'kernel' | 'impl' | 'inline' | 'run')[] = [];
+  for (const eq of equations) {
+    if (eq.call) {
+      modes.push(eq.call.structure && inlinable(eq.call.structure, eq) ? 'inline' : 'run');
+      emits.push(null);
+      bound.push(null);
+      continue;
+    }
+    const ins = eq.inputs.map((v) => avals[v]);
+    const emit = eq.prim.emit ? eq.prim.emit(ins, eq.params) : null;
+    const kernel = emit ? null : eq.prim.into ? eq.prim.into(ins, eq.params) : null;
+    emits.push(emit);
+    bound.push(kernel);
+    modes.push(emit ? 'emit' : kernel ? 'kernel' : 'impl');
+  }
+  const jsReader = (m: string) => m === 'emit' || m === 'inline';
+  // Which variables must live in memory (read by a kernel, an impl or a call, or returned) and
+  // which scalars are wanted as JS locals (read by generated code).
+  const needMem = new Uint8Array(n);
+  const needLocal = new Uint8Array(n);
+  const lastUse = new Int32Array(n).fill(-1);
+  // An impl may return a view of its input (reshape shares the block), so what it reads must be
+  // a tensor of its own, never an arena slot that is overwritten later.
+  const readByRuntime = new Uint8Array(n);
+  equations.forEach((eq, i) => {
+    for (const v of eq.inputs) {
+      lastUse[v] = i;
+      if (jsReader(modes[i])) {
+        if (isScalar(avals[v])) needLocal[v] = 1;
+      } else {
+        needMem[v] = 1;
+        if (runtimeMode(modes[i])) readByRuntime[v] = 1;
+      }
+    }
+  });
+  const isOutput = new Uint8Array(n);
+  for (const v of outputs) {
+    isOutput[v] = 1;
+    needMem[v] = 1;
+  }
+  const local: (string | null)[] = new Array(n).fill(null);
+  const mem: (Mem | null)[] = new Array(n).fill(null);
+  const runtime: (string | null)[] = new Array(n).fill(null); // tensors made by impl or call.run
+  const head: string[] = [];
+  for (let v = 0; v < inputCount; v++) {
+    const a = avals[v];
+    head.push(`const i${v} = ins[${v}].liveBuffer('jit').ptr >>> ${shiftOf(a)};`);
+    mem[v] = { view: viewOf(a), base: `i${v}`, buf: `ins[${v}]` };
+  }
+  consts.forEach((c, k) => {
+    const v = inputCount + k;
+    if (c.size === 1) local[v] = literal(c.item());
+    mem[v] = { view: viewOf(c), base: String(c.ptr >>> shiftOf(c)), buf: `C[${k}]` };
+  });
+  // Outputs written by generated code or kernels are allocated first, so no allocation can
+  // detach the views while the body runs.
+  const producer = new Int32Array(n).fill(-1);
+  equations.forEach((eq, i) => definedBy(eq).forEach((v) => (producer[v] = i)));
+  const outTensor: (string | null)[] = new Array(n).fill(null);
+  const outMakers: Aval[] = [];
+  outputs.forEach((v, j) => {
+    if (v < firstOwn || outTensor[v] !== null || runtimeMode(modes[producer[v]])) return;
+    const a = avals[v];
+    outTensor[v] = `o${j}`;
+    head.push(`const o${j} = H.out(${outMakers.length});`);
+    outMakers.push(a);
+    mem[v] = { view: viewOf(a), base: `(o${j}.ptr >>> ${shiftOf(a)})`, buf: `o${j}` };
+  });
+  head.push('let F64 = H.f64(), F32 = H.f32();');
+  for (let v = 0; v < inputCount; v++) {
+    if (!needLocal[v]) continue;
+    head.push(`const v${v} = ${mem[v]!.view}[i${v}];`);
+    local[v] = `v${v}`;
+  }
+  // Arena slots for the other memory-resident variables, reused once their variable dies.
+  const slots: Slot[] = [];
+  const free = new Map<string, Slot[]>();
+  const slotOf: (Slot | null)[] = new Array(n).fill(null);
+  const takeSlot = (v: number): Mem => {
+    const a = avals[v];
+    if (readByRuntime[v]) {
+      runtime[v] = `t${v}`;
+      lines.push(`const t${v} = ${closure.add(() => empty(a.shape, a.dtype, 'jit'))}();`, 'F64 = H.f64(); F32 = H.f32();');
+      return { view: viewOf(a), base: `(t${v}.ptr >>> ${shiftOf(a)})`, buf: `t${v}` };
+    }
+    const size = sizeOf(a.shape);
+    const key = `${a.dtype}:${size}`;
+    let slot = free.get(key)?.pop();
+    if (!slot) {
+      const tensor = new DenseTensor(allocBlock(a.dtype, size), a.dtype, a.shape, true, size);
+      slot = { tensor, key };
+      slots.push(slot);
+    }
+    slotOf[v] = slot;
+    return { view: viewOf(a), base: String(slot.tensor.ptr >>> shiftOf(a)), buf: closure.add(slot.tensor) };
+  };
+  const read = (v: number, index: string | null): string => {
+    if (local[v] !== null) return local[v]!;
+    const m = mem[v]!;
+    return `${m.view}[${m.base}${index === null || index === '0' ? '' : ` + ${index}`}]`;
+  };
+  const tensorOf = (v: number): string => mem[v]!.buf;
+  let pure = true;
+  equations.forEach((eq, i) => {
+    const mode = modes[i];
+    const defined = definedBy(eq);
+    if (mode === 'emit' || mode === 'kernel') {
+      const v = defined[0];
+      const a = avals[v];
+      if (!mem[v] && (needMem[v] || !isScalar(a) || mode === 'kernel')) mem[v] = takeSlot(v);
+      if (mode === 'kernel') {
+        lines.push(`${closure.add(bound[i])}(${tensorOf(v)}, [${eq.inputs.map(tensorOf).join(', ')}]);`);
+        if (needLocal[v]) {
+          lines.push(`const v${v} = ${read(v, null)};`);
+          local[v] = `v${v}`;
+        }
+      } else {
+        emitEquation(emits[i]!, eq.inputs, v);
+      }
+    } else if (mode === 'inline') {
+      const call = eq.call!;
+      const outs = inlineCall(call.structure!, eq.inputs.map((u) => read(u, null)), lines, closure);
+      defined.forEach((v, j) => {
+        local[v] = `v${v}`;
+        lines.push(`const v${v} = ${outs[j]};`);
+        if (needMem[v]) {
+          if (!mem[v]) mem[v] = takeSlot(v);
+          lines.push(`${mem[v]!.view}[${mem[v]!.base}] = v${v};`);
+        }
+      });
+    } else {
+      pure = false;
+      const args = `[${eq.inputs.map(tensorOf).join(', ')}]`;
+      if (!eq.call) {
+        const prim = eq.prim, params = eq.params;
+        lines.push(`const t${defined[0]} = ${closure.add((xs: DenseTensor[]) => prim.impl(xs, params))}(${args});`);
+      } else {
+        lines.push(`const r${i} = ${closure.add(eq.call!)}.run(${args});`);
+        defined.forEach((v, j) => lines.push(`const t${v} = r${i}[${j}];`));
+      }
+      lines.push('F64 = H.f64(); F32 = H.f32();');
+      for (const v of defined) {
+        const a = avals[v];
+        runtime[v] = `t${v}`;
+        mem[v] = { view: viewOf(a), base: `(t${v}.ptr >>> ${shiftOf(a)})`, buf: `t${v}` };
+        if (needLocal[v]) {
+          lines.push(`const v${v} = ${read(v, null)};`);
+          local[v] = `v${v}`;
+        }
+      }
+    }
+    // Variables read for the last time here give their slot back (or their tensor, if made by impl).
+    for (const u of eq.inputs) {
+      if (lastUse[u] !== i || isOutput[u]) continue;
+      if (slotOf[u]) {
+        const s = slotOf[u]!;
+        let list = free.get(s.key);
+        if (!list) free.set(s.key, (list = []));
+        list.push(s);
+        slotOf[u] = null;
+      } else if (runtime[u]) {
+        lines.push(`${runtime[u]}.dispose();`);
+        runtime[u] = null;
+      }
+    }
+    for (const v of defined) {
+      if (lastUse[v] < 0 && !isOutput[v] && runtime[v]) lines.push(`${runtime[v]}.dispose();`);
+    }
+  });
+
+  function emitEquation(emit: Emit, ins: readonly number[], v: number): void {
+    const a = avals[v];
+    const size = sizeOf(a.shape);
+    const m = mem[v];
+    const store = (value: string, index: string) => `${m!.view}[${m!.base}${index === '0' ? '' : ` + ${index}`}] = ${value};`;
+    const scalarOut = (value: string) => {
+      if (needLocal[v] || !m) {
+        local[v] = `v${v}`;
+        lines.push(`const v${v} = ${rounded(value, a)};`);
+        if (m) lines.push(store(`v${v}`, '0'));
+      } else {
+        lines.push(store(value, '0'));
+      }
+    };
+    if (emit.kind === 'map') {
+      const fns = emit.fns ? Object.entries(emit.fns) : [];
+      const named = (expr: string) => fns.reduce((e, [name, f]) => e.split(`${name}(`).join(`${closure.add(f)}(`), expr);
+      if (size === 1) {
+        scalarOut(named(emit.expr(ins.map((u) => read(u, null)))));
+        return;
+      }
+      const args = ins.map((u) => {
+        const s = sizeOf(avals[u].shape);
+        if (s === 1) return read(u, null);
+        if (s === size) return read(u, 'k');
+        return read(u, `${closure.add(broadcastIndex(avals[u].shape, a.shape))}[k]`);
+      });
+      lines.push(`for (let k = 0; k < ${size}; k++) ${store(named(emit.expr(args)), 'k')}`);
+      return;
+    }
+    const u = ins[0];
+    if (emit.kind === 'gather') {
+      const index = emit.index;
+      if (size === 1) {
+        scalarOut(index[0] < 0 ? '0' : read(u, String(index[0])));
+        return;
+      }
+      const identity = index.every((x, k) => x === k);
+      const at = identity ? 'k' : `${closure.add(index)}[k]`;
+      const value = sizeOf(avals[u].shape) === 1 ? read(u, null) : identity ? read(u, 'k') : `(${at} < 0 ? 0 : ${read(u, at)})`;
+      lines.push(`for (let k = 0; k < ${size}; k++) ${store(value, 'k')}`);
+      return;
+    }
+    const { outer, len } = emit;
+    const row = (o: string) => {
+      if (len < 8) {
+        const terms = Array.from({ length: len }, (_, k) => read(u, o === '0' ? String(k) : `${o} * ${len} + ${k}`));
+        return `(0 + ${terms.join(' + ')})`;
+      }
+      const mu = mem[u]!;
+      return `${closure.add(sumRow)}(${mu.view}, ${mu.base}${o === '0' ? '' : ` + ${o} * ${len}`}, ${len}, ${avals[u].dtype === 'float64' ? 1 : 0})`;
+    };
+    if (outer === 1) scalarOut(row('0'));
+    else lines.push(`for (let k = 0; k < ${outer}; k++) ${store(row('k'), 'k')}`);
+  }
+
+  const returns = outputs.map((v, j) => {
+    if (outTensor[v] === `o${j}`) return `o${j}`;
+    if (v < firstOwn || outputs.indexOf(v) !== j) return `${tensorOrOutput(v)}.share(${tensorOrOutput(v)}.shape, 'jit')`;
+    return runtime[v]!;
+  });
+  function tensorOrOutput(v: number): string {
+    return outTensor[v] ?? mem[v]!.buf;
+  }
+  const body = [...head, ...lines, `return [${returns.join(', ')}];`].join('\n');
+  let factory: (K: unknown[], C: readonly DenseTensor[], H: unknown) => (ins: readonly DenseTensor[]) => DenseTensor[];
+  try {
+    factory = new Function('K', 'C', 'H', `return function compiled(ins) {\n${body}\n};`) as typeof factory;
+  } catch (e) {
+    throw new Error(`dualtape internal error: generated code does not parse (${(e as Error).message}):\n${body}`);
+  }
+  const helpers = {
+    f64: viewF64,
+    f32: viewF32,
+    out: (k: number) => empty(outMakers[k].shape, outMakers[k].dtype, 'jit'),
+  };
+  const run = factory(closure.values, consts, helpers);
+  const blocks = slots.map((s) => ({ ptr: s.tensor.ptr, bytes: s.tensor.size * BYTES[s.tensor.dtype] }));
+  const compiled: Compiled = { run, pure, source: body };
+  if (blocks.length > 0) arenas.register(compiled, blocks);
+  codegenControl.compiled++;
+  return compiled;
+}
+
+const runtimeMode = (mode: string | undefined) => mode === 'impl' || mode === 'run';
+
+// A compiled program's slots are freed when it is collected.
+const arenas = new FinalizationRegistry<{ ptr: number; bytes: number }[]>((blocks) => {
+  for (const b of blocks) releaseBlock(b.ptr, b.bytes);
+});
+
+/** For each output element, the element of an operand of `shape` broadcast to `outShape`. */
+function broadcastIndex(shape: readonly number[], outShape: readonly number[]): Int32Array {
+  const size = sizeOf(outShape);
+  const index = new Int32Array(size);
+  const lead = outShape.length - shape.length;
+  const strides = new Array<number>(outShape.length).fill(0);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] !== 1) strides[d + lead] = s;
+    s *= shape[d];
+  }
+  for (let e = 0; e < size; e++) {
+    let rest = e, at = 0;
+    for (let d = outShape.length - 1; d >= 0; d--) {
+      at += (rest % outShape[d]) * strides[d];
+      rest = Math.floor(rest / outShape[d]);
+    }
+    index[e] = at;
+  }
+  return index;
+}
+
+// ---------- control flow with scalar bodies, as JS loops and branches ----------
+
+/** A sub-program every variable of which is a scalar and every equation generated code (or such a loop). */
+function scalarBlock(program: Program): boolean {
+  if (!program.avals.every(isScalar)) return false;
+  return program.equations.every((eq) => {
+    if (eq.call) return !!eq.call.structure && inlinable(eq.call.structure, eq);
+    return !!eq.prim.emit && eq.prim.emit(eq.inputs.map((v) => program.avals[v]), eq.params) !== null;
+  });
+}
+
+function inlinable(s: Structure, eq: Equation): boolean {
+  if (s.kind === 'fori') return scalarBlock(s.body);
+  if (s.kind === 'while') return scalarBlock(s.cond) && scalarBlock(s.body);
+  return scalarBlock(s.onTrue) && scalarBlock(s.onFalse);
+}
+
+let blockNames = 0;
+
+/**
+ * Writes a scalar sub-program's code into `lines` with its inputs given as JS expressions;
+ * returns its outputs as expressions (valid after those lines).
+ */
+function scalarCode(program: Program, inputs: readonly string[], lines: string[], closure: Closure): string[] {
+  const p = `b${blockNames++}_`;
+  const names: string[] = new Array(program.avals.length);
+  inputs.forEach((x, v) => (names[v] = x));
+  program.consts.forEach((c, k) => (names[program.inputCount + k] = literal(c.item())));
+  for (const eq of program.equations) {
+    const ins = eq.inputs.map((v) => names[v]);
+    if (eq.call) {
+      const outs = inlineCall(eq.call.structure!, ins, lines, closure);
+      eq.outs.forEach((v, j) => {
+        names[v] = `${p}${v}`;
+        lines.push(`const ${p}${v} = ${outs[j]};`);
+      });
+      continue;
+    }
+    const a = program.avals[eq.out];
+    const emit = eq.prim.emit!(eq.inputs.map((v) => program.avals[v]), eq.params)!;
+    let value: string;
+    if (emit.kind === 'map') {
+      value = emit.expr(ins);
+      for (const [name, f] of Object.entries(emit.fns ?? {})) value = value.split(`${name}(`).join(`${closure.add(f)}(`);
+      value = rounded(value, a);
+    } else if (emit.kind === 'gather') {
+      value = emit.index[0] < 0 ? '0' : ins[0];
+    } else {
+      value = rounded(`(0 + ${ins[0]})`, a);
+    }
+    names[eq.out] = `${p}${eq.out}`;
+    lines.push(`const ${p}${eq.out} = ${value};`);
+  }
+  return program.outputs.map((v) => names[v]);
+}
+
+/** A fori, whileLoop or cond with scalar bodies as JS; returns its outputs as expressions. */
+function inlineCall(s: Structure, inputs: readonly string[], lines: string[], closure: Closure): string[] {
+  const p = `c${blockNames++}_`;
+  if (s.kind === 'cond') {
+    const n = s.operands;
+    const ops = inputs.slice(1, 1 + n);
+    const nt = s.onTrue.inputCount - n;
+    const outs = s.onTrue.outputs.map((_, j) => `${p}${j}`);
+    lines.push(`let ${outs.join(', ')};`);
+    lines.push(`if (${inputs[0]} !== 0) {`);
+    const yes = scalarCode(s.onTrue, [...ops, ...inputs.slice(1 + n, 1 + n + nt)], lines, closure);
+    lines.push(`${outs.map((o, j) => `${o} = ${yes[j]};`).join(' ')}`, '} else {');
+    const no = scalarCode(s.onFalse, [...ops, ...inputs.slice(1 + n + nt)], lines, closure);
+    lines.push(`${outs.map((o, j) => `${o} = ${no[j]};`).join(' ')}`, '}');
+    return outs;
+  }
+  const carries = s.kind === 'fori' ? s.body.outputs.length : s.carries;
+  const carry = Array.from({ length: carries }, (_, j) => `${p}${j}`);
+  lines.push(`let ${carry.map((c, j) => `${c} = ${inputs[j]}`).join(', ')};`);
+  const update = (outs: string[]) => {
+    // All new values first: an output may be another carry's old value.
+    const next = outs.map((o, j) => `${p}n${j}`);
+    lines.push(`const ${outs.map((o, j) => `${next[j]} = ${o}`).join(', ')};`);
+    lines.push(carry.map((c, j) => `${c} = ${next[j]};`).join(' '));
+  };
+  if (s.kind === 'fori') {
+    lines.push(`for (let ${p}i = ${s.lower}; ${p}i < ${s.upper}; ${p}i++) {`);
+    update(scalarCode(s.body, [`${p}i`, ...carry, ...inputs.slice(carries)], lines, closure));
+    lines.push('}');
+    return carry;
+  }
+  const nc = s.cond.inputCount - carries;
+  lines.push('for (;;) {');
+  const [pred] = scalarCode(s.cond, [...carry, ...inputs.slice(carries, carries + nc)], lines, closure);
+  lines.push(`if (${pred} === 0) break;`);
+  update(scalarCode(s.body, [...carry, ...inputs.slice(carries + nc)], lines, closure));
+  lines.push('}');
+  return carry;
+}
+
+/**
+ * The sum of `n` elements from `base` in `view`, in the order of the sum kernel (assembly/reduce.ts
+ * sumRow): under 8 elements one running sum; else eight lane sums over blocks of 8 (and, for
+ * float64, pairs into lanes 0 and 1), combined as the SIMD lanes are, then the tail.
+ */
+function sumRow(view: Float64Array | Float32Array, base: number, n: number, f64: number): number {
+  let i = 0;
+  if (n < 8) {
+    let s = 0;
+    for (; i < n; i++) s += view[base + i];
+    return s;
+  }
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+  for (; i + 8 <= n; i += 8) {
+    const p = base + i;
+    s0 += view[p]; s1 += view[p + 1]; s2 += view[p + 2]; s3 += view[p + 3];
+    s4 += view[p + 4]; s5 += view[p + 5]; s6 += view[p + 6]; s7 += view[p + 7];
+  }
+  if (f64) {
+    for (; i + 2 <= n; i += 2) {
+      s0 += view[base + i];
+      s1 += view[base + i + 1];
+    }
+  }
+  let total = ((s0 + s2) + (s4 + s6)) + ((s1 + s3) + (s5 + s7));
+  for (; i < n; i++) total += view[base + i];
+  return total;
+}
