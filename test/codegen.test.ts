@@ -207,6 +207,19 @@ describe('derivatives through compiled programs', () => {
   });
 });
 
+describe('long programs', () => {
+  spec('a 5000-equation scalar chain is cut into functions and equals the interpreter to the bit', () => {
+    const f = (x: Tensor, y: Tensor) => {
+      let [a, b] = [x, y];
+      for (let i = 0; i < 1000; i++) [a, b] = [add(mul(a, 0.999), mul(b, 1e-3)), sub(b, mul(a, 1e-3))];
+      return [a, b];
+    };
+    const { compiled, interpreted, source } = runBoth(f, [scalar(1), scalar(0.5)]);
+    expect(source.match(/\(\(\) => \{/g)?.length).toBeGreaterThanOrEqual(4);
+    expectBitEqual(compiled, interpreted, 'chain');
+  });
+});
+
 // ---- control flow -------------------------------------------------------------------------
 
 describe('control flow with scalar bodies becomes JS loops and branches', () => {
