@@ -23,6 +23,16 @@ import { definedBy, type Equation, type Program, type Structure } from './progra
  */
 export const SMALL_SIZE = 64;
 
+/**
+ * The largest tensor an arithmetic map is written as a JS loop; larger ones (and every
+ * transcendental map of more than one element) call the kernel. Measured on the bare f64
+ * kernels against the loops generated code writes (bench/suites/jit.mjs, "codegen threshold"):
+ * a mul and an add of n elements as two JS loops took 24, 37, 41 and 210 ns at n = 4, 8, 16, 32,
+ * the two kernel calls 19, 48, 19 and 26 ns; exp of n elements 74 ns as a loop of Math.exp at
+ * n = 4 against 28 ns for the kernel.
+ */
+export const LOOP_SIZE = 8;
+
 /** @internal switches code generation off (tests compare against the interpreter) and counts its use. */
 export const codegenControl = { enabled: true, compiled: 0, runs: 0 };
 
@@ -124,8 +134,13 @@ function compile(program: Program): Compiled | null {
       continue;
     }
     const ins = eq.inputs.map((v) => avals[v]);
-    const emit = eq.prim.emit ? eq.prim.emit(ins, eq.params) : null;
-    const kernel = emit ? null : eq.prim.into ? eq.prim.into(ins, eq.params) : null;
+    let emit = eq.prim.emit ? eq.prim.emit(ins, eq.params) : null;
+    const size = sizeOf(avals[eq.out].shape);
+    // Past a few elements a kernel call beats a JS loop (see LOOP_SIZE); scalars stay JS locals.
+    const work = emit?.kind === 'sum' ? sizeOf(ins[0].shape) : size;
+    const loop = emit !== null && work > 1 && (emit.kind === 'map' && !emit.exact ? Infinity : work) > LOOP_SIZE;
+    const kernel = emit && !loop ? null : eq.prim.into ? eq.prim.into(ins, eq.params) : null;
+    if (kernel) emit = null;
     emits.push(emit);
     bound.push(kernel);
     modes.push(emit ? 'emit' : kernel ? 'kernel' : 'impl');
