@@ -401,7 +401,7 @@ async function generatedCode(dt, opts, rows) {
 
   // (d) Compile time of a 10,000-equation scalar program: trace, then the first call (which
   // generates and compiles the code) less a steady call.
-  const chain = dt.jit(scalarChain(dt, 5000));
+  const chain = dt.jit(scalarChain(dt, 2000));
   const [a, b] = [dt.scalar(1), dt.scalar(0.5)];
   const sc = stage(dt, chain, [a, b]);
   const [tc] = await measureRounds([[`${sc.equations}-equation scalar chain: jit call`, discard(dt, () => chain(a, b))]], opts);

@@ -198,7 +198,9 @@ function compile(program: Program): Compiled | null {
     outMakers.push(a);
     mem[v] = { view: viewOf(a), base: `(o${j}.ptr >>> ${shiftOf(a)})`, buf: `o${j}` };
   });
-  head.push('let F64 = H.f64(), F32 = H.f32();');
+  // Only the views the program reads: each costs a look at the memory's buffer per call.
+  const views = `F64 = ${avals.some((a) => a.dtype === 'float64') ? 'H.f64()' : 'null'}, F32 = ${avals.some((a) => a.dtype === 'float32') ? 'H.f32()' : 'null'};`;
+  head.push(`let ${views}`);
   for (let v = 0; v < inputCount; v++) {
     if (!needLocal[v]) continue;
     head.push(`const v${v} = ${mem[v]!.view}[i${v}];`);
@@ -212,7 +214,7 @@ function compile(program: Program): Compiled | null {
     const a = avals[v];
     if (readByRuntime[v]) {
       runtime[v] = `t${v}`;
-      lines.push(`const t${v} = ${closure.add(() => empty(a.shape, a.dtype, 'jit'))}();`, 'F64 = H.f64(); F32 = H.f32();');
+      lines.push(`const t${v} = ${closure.add(() => empty(a.shape, a.dtype, 'jit'))}();`, views);
       return { view: viewOf(a), base: `(t${v}.ptr >>> ${shiftOf(a)})`, buf: `t${v}` };
     }
     const size = sizeOf(a.shape);
@@ -272,7 +274,7 @@ function compile(program: Program): Compiled | null {
         lines.push(`const r${i} = ${closure.add(eq.call!)}.run(${args});`);
         defined.forEach((v, j) => lines.push(`const t${v} = r${i}[${j}];`));
       }
-      lines.push('F64 = H.f64(); F32 = H.f32();');
+      lines.push(views);
       for (const v of defined) {
         const a = avals[v];
         runtime[v] = `t${v}`;
@@ -374,10 +376,14 @@ function compile(program: Program): Compiled | null {
   } catch (e) {
     throw new Error(`dualtape internal error: generated code does not parse (${(e as Error).message}):\n${body}`);
   }
+  const outSizes = outMakers.map((a) => sizeOf(a.shape));
   const helpers = {
     f64: viewF64,
     f32: viewF32,
-    out: (k: number) => empty(outMakers[k].shape, outMakers[k].dtype, 'jit'),
+    out: (k: number) => {
+      const a = outMakers[k];
+      return new DenseTensor(allocBlock(a.dtype, outSizes[k]), a.dtype, a.shape, false, outSizes[k]);
+    },
   };
   const run = factory(closure.values, consts, helpers);
   const blocks = slots.map((s) => ({ ptr: s.tensor.ptr, bytes: s.tensor.size * BYTES[s.tensor.dtype] }));
