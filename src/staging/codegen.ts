@@ -349,6 +349,7 @@ function compile(program: Program): Compiled | null {
     }
     const { outer, len } = emit;
     const row = (o: string) => {
+      if (len === 0) return '0';
       if (len < 8) {
         const terms = Array.from({ length: len }, (_, k) => read(u, o === '0' ? String(k) : `${o} * ${len} + ${k}`));
         return `(0 + ${terms.join(' + ')})`;
