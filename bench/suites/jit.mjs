@@ -372,6 +372,26 @@ async function generatedCode(dt, opts, rows) {
     row(S, 'LV fori value jit / eager', 'jit/eager', 'x', tj.ms / te.ms, { baseMs: te.ms, ms: tj.ms }),
     row(S, 'LV fori jit: trace', 'staging', 'ms', sf.traceMs, { firstCallMs: sf.firstCallMs }),
   );
+  // Its gradient: under jit(valueAndGrad) the tape runs the fori step by step, so the program is
+  // the unrolled loop's forward and backward sweeps, compiled as straight-line code in chunks.
+  const jvg = dt.jit(dt.valueAndGrad(f));
+  const sg = stage(dt, jvg, [params]);
+  const handGrad = new Float64Array(4);
+  const handValue = lotkaVolterraPlainGrad(p, x0, y0, h, steps, handGrad);
+  expectClose('LV fori jit(valueAndGrad) against the hand version', values(dt, () => jvg(params)), [handValue, ...handGrad], 1e-10);
+  const [tg, tpg] = await measureRounds([
+    [`LV fori valueAndGrad: jit (${sg.equations} equations)`, discard(dt, () => jvg(params))],
+    ['LV value and gradient: hand forward-mode JS', () => {
+      sink += lotkaVolterraPlainGrad(p, x0, y0, h, steps, handGrad);
+    }],
+  ], opts);
+  rows.push(
+    row(S, `LV fori valueAndGrad (4 params): jit, ${sg.equations} equations`, 'time', 'ms', tg.ms, { ms: tg.ms, equations: sg.equations }),
+    row(S, 'LV value and gradient: hand forward-mode JS', 'time', 'ms', tpg.ms, { ms: tpg.ms }),
+    row(S, 'LV fori valueAndGrad jit / hand JS', 'vs-plain', 'x', tg.ms / tpg.ms, { baseMs: tpg.ms, ms: tg.ms }),
+    row(S, 'LV fori valueAndGrad jit: trace', 'staging', 'ms', sg.traceMs),
+    row(S, 'LV fori valueAndGrad jit: first call (generate, compile, run)', 'staging', 'ms', sg.firstCallMs),
+  );
   for (const t of params) t.dispose();
 
   // (c) A small MLP forward on one example.

@@ -474,6 +474,7 @@ function scalarBlock(program: Program): boolean {
 }
 
 function inlinable(s: Structure, eq: Equation): boolean {
+  if (definedBy(eq).length === 0) return false;
   if (s.kind === 'fori') return scalarBlock(s.body);
   if (s.kind === 'while') return scalarBlock(s.cond) && scalarBlock(s.body);
   return scalarBlock(s.onTrue) && scalarBlock(s.onFalse);
