@@ -1,6 +1,7 @@
-// How a primitive is written as generated JavaScript (src/staging/codegen.ts compiles programs of
-// small and scalar values to straight-line JS). A primitive's optional `emit` field returns one of
-// three forms for given input types, or null to decline (the compiler then calls its bound kernel):
+// Helpers for a primitive's `emit` field: how it is written as generated JavaScript
+// (src/staging/codegen.ts compiles programs of small and scalar values to straight-line JS). The
+// field returns one of three forms (the Emit type in primitive.ts) for given input types, or null
+// to decline (the compiler then calls the bound kernel):
 // - 'map': an elementwise map with NumPy broadcasting, as a JS expression of its operands'
 //   elements (numbers). The compiler rounds the result to float32 where the output is float32,
 //   which makes +, -, *, / and sqrt bit-equal to the float32 kernels (float64 holds the exact
@@ -9,23 +10,7 @@
 // - 'gather': output element i is input element index[i] (-1: zero): reshape, transpose, slice,
 //   broadcastTo.
 // - 'sum': `outer` rows of `len` contiguous elements, each summed in the kernel's order.
-import type { Aval } from './primitive.js';
-
-export type Emit =
-  | {
-    readonly kind: 'map';
-    /** The output element from the operands' elements (JS expressions of numbers). */
-    readonly expr: (args: readonly string[]) => string;
-    /** Bit-equal to the kernel for every input (else within the measured ulp). */
-    readonly exact: boolean;
-    /** Functions the expression calls, by the name it uses for them. */
-    readonly fns?: Readonly<Record<string, (...xs: number[]) => number>>;
-  }
-  | { readonly kind: 'gather'; readonly index: Int32Array }
-  | { readonly kind: 'sum'; readonly outer: number; readonly len: number };
-
-/** The generated-code rule of a primitive for these input types (null: use the kernel). */
-export type EmitRule<P> = (inputs: readonly Aval[], params: P) => Emit | null;
+import type { Emit, EmitRule } from './primitive.js';
 
 /** An elementwise map for any input types. */
 export function mapEmit(expr: (args: readonly string[]) => string, exact: boolean, fns?: Record<string, (...xs: number[]) => number>): EmitRule<unknown> {

@@ -6,7 +6,6 @@
 import type { DenseTensor, DType, Tensor } from '../tensor/tensor.js';
 import { empty } from '../tensor/create.js';
 import type { BoundKernel } from '../backend/kernels.js';
-import type { EmitRule } from './emit.js';
 
 /** An abstract value: what is known of a tensor without its data. */
 export interface Aval {
@@ -171,6 +170,23 @@ export interface Primitive<P = Record<string, never>> {
    */
   readonly emit?: EmitRule<P>;
 }
+
+/** How generated JS computes a primitive (see src/core/emit.ts for the three forms). */
+export type Emit =
+  | {
+    readonly kind: 'map';
+    /** The output element from the operands' elements (JS expressions of numbers). */
+    readonly expr: (args: readonly string[]) => string;
+    /** Bit-equal to the kernel for every input (else within the measured ulp). */
+    readonly exact: boolean;
+    /** Functions the expression calls, by the name it uses for them. */
+    readonly fns?: Readonly<Record<string, (...xs: number[]) => number>>;
+  }
+  | { readonly kind: 'gather'; readonly index: Int32Array }
+  | { readonly kind: 'sum'; readonly outer: number; readonly len: number };
+
+/** The generated-code rule of a primitive for these input types (null: use the kernel). */
+export type EmitRule<P> = (inputs: readonly Aval[], params: P) => Emit | null;
 
 /**
  * An impl made from a bound kernel: allocates the output the shape rule gives and runs the

@@ -2,8 +2,8 @@
 // every rule. Also the reduction machinery max and min share (reduce.ts).
 import * as kernels from '../backend/kernels.js';
 import { broadcastStrides } from '../backend/kernels.js';
-import { stridedIndex, type Emit } from '../core/emit.js';
-import { defineLinear, implFromKernel, type Aval, type Primitive, type Sparsity } from '../core/primitive.js';
+import { stridedIndex } from '../core/emit.js';
+import { defineLinear, implFromKernel, type Aval, type Emit, type Primitive, type Sparsity } from '../core/primitive.js';
 import type { BoundKernel } from '../backend/kernels.js';
 import { bind } from '../core/trace.js';
 import { empty } from '../tensor/create.js';

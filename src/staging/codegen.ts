@@ -9,7 +9,7 @@
 import { allocBlock, releaseBlock, BYTES } from '../backend/buffer.js';
 import { viewF32, viewF64 } from '../backend/memory.js';
 import type { BoundKernel } from '../backend/kernels.js';
-import type { Emit } from '../core/emit.js';
+import type { Emit } from '../core/primitive.js';
 import type { Aval } from '../core/primitive.js';
 import { empty } from '../tensor/create.js';
 import { sizeOf } from '../tensor/shape.js';
