@@ -9,6 +9,7 @@ import {
   tan, tanh, tidy, transpose, where, whileLoop, SMALL_SIZE, type Tensor,
 } from './helpers/api.js';
 import { checkGrads } from './helpers/check.js';
+import { sumRow } from '../src/staging/codegen-scalar.js';
 import { spec } from './helpers/memory.js';
 
 // No file-wide return to the starting bytes: a jitted function keeps its program's constants and
@@ -122,13 +123,19 @@ describe('random programs: compiled equals interpreted', () => {
     });
   }
 
-  spec('sums of 1 to SMALL_SIZE elements add in the kernel\'s order (float64 and float32)', () => {
+  spec('sums of 1 to SMALL_SIZE elements add in the kernel\'s order (float64 and float32), compiled and by the JS replica', () => {
     for (const dtype of ['float64', 'float32'] as const) {
       for (let n = 1; n <= SMALL_SIZE; n++) {
         const [x] = randomInputs(n, [[n]], dtype);
         const scaled = mul(x, array(Float64Array.from({ length: n }, (_, i) => 10 ** ((i % 7) - 3)), { dtype }));
         const { compiled, interpreted } = runBoth((a) => [sum(a), sum(reshape(a, [1, n]), 1)], [scaled]);
         expectBitEqual(compiled, interpreted, `sum of ${n} ${dtype}`);
+        // The JS replica of the kernel's lane order (used where no kernel is bound), on its own.
+        const data = scaled.data();
+        const padded = dtype === 'float64' ? new Float64Array(n + 3) : new Float32Array(n + 3);
+        padded.set(data, 3);
+        const row = sumRow(padded, 3, n, dtype === 'float64' ? 1 : 0);
+        expect(Object.is(dtype === 'float64' ? row : Math.fround(row), sum(scaled).item()), `sumRow of ${n} ${dtype}`).toBe(true);
       }
     }
   });
