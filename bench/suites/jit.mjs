@@ -1,7 +1,9 @@
 // What jit buys, each number a ratio against a baseline timed in the same run: per-equation
 // dispatch cost against eager ops and the bare wasm kernels, a scalar Rosenbrock gradient and
-// a 2000-step Lotka-Volterra RK4 loop against hand-written plain JS, an MLP gradient, and the
-// tape's JS heap bytes per op (with a 10-million-op tape in Node's default heap).
+// a 2000-step Lotka-Volterra RK4 loop against hand-written plain JS, an MLP gradient, the
+// tape's JS heap bytes per op (with a 10-million-op tape in Node's default heap), and generated
+// code (section 6: output cost, the loop as a compiled fori, a small MLP, compile time of a
+// 10,000-equation program, the JS-loop threshold).
 // Node only: the kernel baseline reads dist's inlined wasm, the tape rows use child processes.
 import { readFileSync } from 'node:fs';
 import { discard, formatTime, loadLibrary, measure, printTable } from './measure.mjs';
