@@ -18,6 +18,7 @@ const fixture = join(root, 'test/fixtures/browser-csp');
 const nonce = "'nonce-dualtape-test'";
 const withWasm = `default-src 'none'; script-src 'self' ${nonce} 'wasm-unsafe-eval'`;
 const withoutWasm = `default-src 'none'; script-src 'self' ${nonce}`;
+const withEval = `default-src 'none'; script-src 'self' ${nonce} 'wasm-unsafe-eval' 'unsafe-eval'`;
 
 interface PageResults {
   ready: boolean;
@@ -25,6 +26,10 @@ interface PageResults {
   leakedBytes?: number;
   errorName?: string;
   errorMessage?: string;
+  jitGrad?: number[];
+  jitSquare?: number[];
+  /** Console warnings the page printed (filled in by the test). */
+  warnings: string[];
 }
 
 const types: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8' };
@@ -37,7 +42,10 @@ function serve(): Promise<Server> {
   let policy = withWasm;
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-    if (url.pathname === '/' || url.pathname === '/index.html') policy = url.searchParams.get('csp') === 'none' ? withoutWasm : withWasm;
+    if (url.pathname === '/' || url.pathname === '/index.html') {
+      const csp = url.searchParams.get('csp');
+      policy = csp === 'none' ? withoutWasm : csp === 'eval' ? withEval : withWasm;
+    }
     const prefix = '/node_modules/dualtape/';
     const [dir, rel] = url.pathname.startsWith(prefix) ? [root, url.pathname.slice(prefix.length)] : [fixture, url.pathname.slice(1) || 'index.html'];
     const file = normalize(join(dir, rel));
@@ -53,7 +61,7 @@ function serve(): Promise<Server> {
 
 let server: Server;
 let browser: Browser | undefined;
-const results: Record<'with' | 'without', PageResults> = {} as never;
+const results: Record<'with' | 'without' | 'eval', PageResults> = {} as never;
 
 beforeAll(async () => {
   if (!existsSync(join(root, 'dist/browser.mjs'))) {
@@ -67,11 +75,15 @@ beforeAll(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
       '--disable-component-update', '--disable-sync'],
   });
-  for (const [key, csp] of [['with', 'wasm'], ['without', 'none']] as const) {
+  for (const [key, csp] of [['with', 'wasm'], ['without', 'none'], ['eval', 'eval']] as const) {
     const page = await browser.newPage();
+    const warnings: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'warning') warnings.push(msg.text());
+    });
     await page.goto(`http://127.0.0.1:${port}/index.html?csp=${csp}`);
     await page.waitForFunction(() => (window as { __results?: unknown }).__results !== undefined, null, { timeout: 45_000 });
-    results[key] = await page.evaluate(() => (window as unknown as { __results: PageResults }).__results);
+    results[key] = { ...(await page.evaluate(() => (window as unknown as { __results: PageResults }).__results)), warnings };
     await page.close();
   }
 }, 60_000);
@@ -87,6 +99,22 @@ describe('dualtape in a page with an import map and a Content-Security-Policy', 
     expect(results.with.ready).toBe(true);
     expectClose(results.with.grad!, [Math.cos(0.5), Math.cos(2)], 1e-14);
     expect(results.with.leakedBytes).toBe(0);
+  });
+
+  it("without 'unsafe-eval', jit runs scalar programs interpreted and says so once for the page", () => {
+    const r = 1 - 1.44;
+    expectClose(results.with.jitGrad!, [-2 * 2.2 + 480 * r, 200 * r], 1e-13);
+    expect(results.with.jitSquare).toEqual([9, 16]);
+    const csp = results.with.warnings.filter((w) => /Content-Security-Policy forbids generated code/.test(w));
+    expect(csp).toHaveLength(1);
+    expect(csp[0]).toMatch(/interpreted.*'unsafe-eval'/);
+  });
+
+  it("with 'unsafe-eval', jit compiles them to generated code: the same values and no warning", () => {
+    expect(results.eval.errorMessage).toBeUndefined();
+    expect(results.eval.jitGrad).toEqual(results.with.jitGrad);
+    expect(results.eval.jitSquare).toEqual([9, 16]);
+    expect(results.eval.warnings.filter((w) => /Content-Security-Policy/.test(w))).toEqual([]);
   });
 
   it("without 'wasm-unsafe-eval', ready() rejects with a NotReadyError naming the directive", () => {

@@ -385,6 +385,48 @@ describe('the FinalizationRegistry', () => {
   });
 });
 
+describe('top-level tensors are registered for collection when the event loop runs', () => {
+  /** Drops `count` top-level tensors (and a reshape sharing each one's block) made in their own frame. */
+  function dropMany(count: number): void {
+    for (let i = 0; i < count; i++) {
+      const t = full([4], i);
+      reshape(t, [2, 2]);
+    }
+  }
+
+  async function collect(until: () => boolean): Promise<boolean> {
+    const g = (globalThis as { gc?: () => void }).gc ?? (() => {
+      v8.setFlagsFromString('--expose-gc');
+      return vm.runInNewContext('gc') as () => void;
+    })();
+    for (let i = 0; i < 50 && !until(); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      g();
+    }
+    return until();
+  }
+
+  it('frees more dropped tensors than the nursery holds (it registers them as it fills)', async () => {
+    const before = memory();
+    dropMany(3000);
+    expect(memory().tensors - before.tensors).toBe(6000);
+    expect(await collect(() => memory().tensors === before.tensors)).toBe(true);
+    expect(memory().bytesInUse).toBe(before.bytesInUse);
+  });
+
+  it('a tensor disposed before the event loop runs is freed once, not again by the registry', async () => {
+    const before = memory();
+    const kept = full([3], 7);
+    for (let i = 0; i < 100; i++) full([8], i).dispose();
+    expect(memory().tensors - before.tensors).toBe(1);
+    await collect(() => false);
+    expect(memory().tensors - before.tensors).toBe(1);
+    expect(kept.toArray()).toEqual([7, 7, 7]);
+    kept.dispose();
+    expect(memory().bytesInUse).toBe(before.bytesInUse);
+  });
+});
+
 /** A top-level tensor of 1000 float64 values, made in its own frame so nothing else holds it. */
 function full1(i: number): Tensor {
   return full([1000], i);

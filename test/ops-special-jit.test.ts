@@ -2,7 +2,7 @@
 // gradients. (A separate file: a jitted function keeps its program's constants and arena while
 // it lives, so this file checks steady memory across calls rather than a return to baseline.)
 import { describe, expect, it } from 'vitest';
-import { array, atan2, clip, cumsum, erf, expm1, flip, floor, grad, jit, log1p, memory, norm, seededUniformForTests, sum, tidy, type Tensor } from './helpers/api.js';
+import { array, atan2, clip, cumsum, einsum, erf, expm1, flip, floor, grad, jit, log1p, memory, norm, seededUniformForTests, sum, tidy, type Tensor } from './helpers/api.js';
 import * as api from './helpers/api.js';
 import { expectClose } from './helpers/check.js';
 
@@ -47,6 +47,25 @@ describe('matrix norms from singular values under jit', () => {
       const f = (t: Tensor) => norm(t, { ord: 2 }).add(norm(t, { ord: -2 })).add(norm(t, { ord: 'nuc' }));
       const x = uniform([3, 3], -1, 1, 75);
       expectClose(jit(f)(x).data(), f(x).data(), 1e-14);
+    });
+  });
+});
+
+describe('einsum under jit', () => {
+  it('jit(einsum) gives the eager values and gradients, and holds steady memory across calls', () => {
+    tidy(() => {
+      const f = (a: Tensor, b: Tensor, c: Tensor) => sum(einsum('bij,bjk,k->bi', a, b, c));
+      const args = [uniform([2, 3, 4], -1, 1, 72), uniform([2, 4, 5], -1, 1, 73), uniform([5], -1, 1, 74)] as const;
+      const jf = jit(f);
+      expectClose(jf(...args).data(), f(...args).data(), 1e-14);
+      const g = grad(f, { argnums: [0, 1, 2] }) as (...xs: Tensor[]) => Tensor[];
+      const gj = grad(jf, { argnums: [0, 1, 2] }) as (...xs: Tensor[]) => Tensor[];
+      const [want, got] = [g(...args), gj(...args)];
+      for (let i = 0; i < 3; i++) expectClose(got[i].data(), want[i].data(), 1e-14, 1e-15);
+      jf(...args).dispose();
+      const before = memory().bytesInUse;
+      for (let i = 0; i < 5; i++) jf(...args).dispose();
+      expect(memory().bytesInUse).toBe(before);
     });
   });
 });

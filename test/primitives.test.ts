@@ -9,6 +9,8 @@ import { DenseTensor } from '../src/tensor/tensor.js';
 import { add, array, cos, jacfwd, jacobian, jacrev, matmul, mul, sin, sparsityPattern, stack, sum, tidy, transpose, vmap, type Tensor } from '../src/index.js';
 import { empty, seededUniform } from '../src/tensor/create.js';
 import { batchSame } from '../src/core/batch-axes.js';
+import { compiledOf } from '../src/staging/codegen.js';
+import { Program } from '../src/staging/program.js';
 
 type Params = Record<string, unknown>;
 const denseMap = (x: Tensor) => mul(x, sum(x));
@@ -279,6 +281,41 @@ describe('batch rules equal a loop over the examples', () => {
             expect(g[k], `${prim.name} with batch axes ${JSON.stringify(axes)}, element ${k}`).toBe(x[k]);
           }
         }
+      });
+    });
+  });
+});
+
+describe('generated code (emit) equals impl', () => {
+  const emitting = walked.filter((p) => p.emit);
+  it('covers the elementwise, shape and sum primitives', () => {
+    expect(emitting.map((p) => p.name)).toEqual(expect.arrayContaining(['add', 'mul', 'exp', 'neg', 'where', 'sum', 'reshape', 'broadcast_to', 'astype']));
+  });
+  /** ulp between two float64 values (0 when equal or both NaN). */
+  const ulps = (a: number, b: number) => {
+    if (Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b))) return 0;
+    const bits = new BigInt64Array(new Float64Array([a, b]).buffer);
+    const d = bits[0] - bits[1];
+    return Number(d < 0n ? -d : d);
+  };
+  describe.each(emitting.map((p) => [p.name, p] as [string, Primitive<unknown>]))('%s', (_, prim) => {
+    it.each((cases[prim.name] ?? []).map((c, i) => [i, c] as [number, Case]))('case %i: a one-equation compiled program gives impl\'s values', (_, c) => {
+      tidy(() => {
+        const xs = c.shapes.map((s, i) => input(s, c, i)) as DenseTensor[];
+        const avals = xs.map((x) => ({ shape: x.shape, dtype: x.dtype }));
+        const params = c.params ?? {};
+        const out = prim.shape(avals, params);
+        const program = new Program([...avals, out], xs.length, [], [{ prim, inputs: xs.map((_, i) => i), params, out: xs.length }], [xs.length]);
+        const compiled = compiledOf(program);
+        expect(compiled).not.toBeNull();
+        const [got] = compiled!.run(xs);
+        const want = prim.impl(xs, params);
+        const exact = prim.emit!(avals, params)?.kind !== 'map' || (prim.emit!(avals, params) as { exact: boolean }).exact;
+        const g = Array.from(got.data()), w = Array.from(want.data());
+        expect(g.length).toBe(w.length);
+        // Math.* on scalars: within the ulp test/codegen.test.ts measures against the kernels.
+        g.forEach((v, i) => expect(ulps(v, w[i]), `element ${i}: ${v} vs ${w[i]}`).toBeLessThanOrEqual(exact ? 0 : 2));
+        got.dispose();
       });
     });
   });

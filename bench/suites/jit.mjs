@@ -1,7 +1,9 @@
 // What jit buys, each number a ratio against a baseline timed in the same run: per-equation
 // dispatch cost against eager ops and the bare wasm kernels, a scalar Rosenbrock gradient and
-// a 2000-step Lotka-Volterra RK4 loop against hand-written plain JS, an MLP gradient, and the
-// tape's JS heap bytes per op (with a 10-million-op tape in Node's default heap).
+// a 2000-step Lotka-Volterra RK4 loop against hand-written plain JS, an MLP gradient, the
+// tape's JS heap bytes per op (with a 10-million-op tape in Node's default heap), and generated
+// code (section 6: output cost, the loop as a compiled fori, a small MLP, compile time of a
+// 10,000-equation program, the JS-loop threshold).
 // Node only: the kernel baseline reads dist's inlined wasm, the tape rows use child processes.
 import { readFileSync } from 'node:fs';
 import { discard, formatTime, loadLibrary, measure, printTable } from './measure.mjs';
@@ -294,6 +296,162 @@ async function mlp(dt, opts, rows) {
   }
 }
 
+// ---------- 6. generated code (src/staging/codegen.ts) ----------
+
+/** The Lotka-Volterra RK4 loop of section 3 as one fori: inside jit, a JS loop of scalar locals. */
+function lotkaVolterraFori(dt, [a, b, g, d]) {
+  const { h, steps } = LV;
+  const rhs = (x, y) => {
+    const xy = dt.mul(x, y);
+    return [dt.sub(dt.mul(a, x), dt.mul(b, xy)), dt.sub(dt.mul(d, xy), dt.mul(g, y))];
+  };
+  const [x] = dt.fori(0, steps, (_, [x, y]) => {
+    const [k1x, k1y] = rhs(x, y);
+    const [k2x, k2y] = rhs(dt.add(x, dt.mul(h / 2, k1x)), dt.add(y, dt.mul(h / 2, k1y)));
+    const [k3x, k3y] = rhs(dt.add(x, dt.mul(h / 2, k2x)), dt.add(y, dt.mul(h / 2, k2y)));
+    const [k4x, k4y] = rhs(dt.add(x, dt.mul(h, k3x)), dt.add(y, dt.mul(h, k3y)));
+    const combine = (z, k1, k2, k3, k4) => dt.add(z, dt.mul(h / 6, dt.add(dt.add(k1, dt.mul(2, k2)), dt.add(dt.mul(2, k3), k4))));
+    return [combine(x, k1x, k2x, k3x, k4x), combine(y, k1y, k2y, k3y, k4y)];
+  }, [dt.scalar(LV.x0), dt.scalar(LV.y0)]);
+  return x;
+}
+
+/** A 2-layer MLP on one example: [1, 4] -> tanh 8 -> 1, and the same by hand. */
+function mlpSmallPlain(x, W1, W2) {
+  let out = 0;
+  for (let j = 0; j < 8; j++) {
+    let s = 0;
+    for (let i = 0; i < 4; i++) s += x[i] * W1[i * 8 + j];
+    out += Math.tanh(s) * W2[j];
+  }
+  return out;
+}
+
+/** A chain of `pairs` * 5 scalar equations (a rotation-like recurrence), for compile time. */
+function scalarChain(dt, pairs) {
+  return (x, y) => {
+    let a = x, b = y;
+    for (let i = 0; i < pairs; i++) {
+      a = dt.add(dt.mul(a, 0.999), dt.mul(b, 1e-3));
+      b = dt.sub(b, dt.mul(a, 1e-3));
+    }
+    return [a, b];
+  };
+}
+
+async function generatedCode(dt, opts, rows) {
+  const S = '6 codegen';
+  // (a) The fixed cost of a call's answer: two scalar tensors made, read and disposed.
+  const [tOut] = await measureRounds([
+    ['two scalar tensors: create, item(), dispose', () => {
+      const a = dt.scalar(1), b = dt.scalar(2);
+      sink += a.item() + b.item();
+      a.dispose();
+      b.dispose();
+    }],
+  ], opts);
+  rows.push(row(S, 'two scalar tensors created, read (item) and disposed', 'time', 'us', tOut.ms * 1e3, { ms: tOut.ms }));
+
+  // (b) Lotka-Volterra value as a compiled fori.
+  const { p, x0, y0, h, steps } = LV;
+  const params = p.map((v) => dt.scalar(v));
+  const f = (q) => lotkaVolterraFori(dt, q);
+  const jf = dt.jit(f);
+  const sf = stage(dt, jf, [params]);
+  expectClose('Lotka-Volterra fori under jit against the plain loop', values(dt, () => jf(params)), [lotkaVolterraPlain(p, x0, y0, h, steps)], 1e-12);
+  const [te, tj, tp] = await measureRounds([
+    [`LV fori ${steps} steps value: eager fori`, discard(dt, () => f(params))],
+    [`LV fori value: jit (${sf.equations} equation, a JS loop)`, discard(dt, () => jf(params))],
+    ['LV value: plain JS', () => {
+      sink += lotkaVolterraPlain(p, x0, y0, h, steps);
+    }],
+  ], opts);
+  rows.push(
+    row(S, `Lotka-Volterra ${steps} RK4 steps as one fori, value: eager`, 'time', 'ms', te.ms, { ms: te.ms }),
+    row(S, 'LV fori value: jit (compiled JS loop)', 'time', 'ms', tj.ms, { ms: tj.ms }),
+    row(S, 'LV value: plain JS', 'time', 'ms', tp.ms, { ms: tp.ms }),
+    row(S, 'LV fori value jit / plain JS', 'vs-plain', 'x', tj.ms / tp.ms, { baseMs: tp.ms, ms: tj.ms }),
+    row(S, 'LV fori value jit / eager', 'jit/eager', 'x', tj.ms / te.ms, { baseMs: te.ms, ms: tj.ms }),
+    row(S, 'LV fori jit: trace', 'staging', 'ms', sf.traceMs, { firstCallMs: sf.firstCallMs }),
+  );
+  // Its gradient: under jit(valueAndGrad) the tape runs the fori step by step, so the program is
+  // the unrolled loop's forward and backward sweeps, compiled as straight-line code in chunks.
+  const jvg = dt.jit(dt.valueAndGrad(f));
+  const sg = stage(dt, jvg, [params]);
+  const handGrad = new Float64Array(4);
+  const handValue = lotkaVolterraPlainGrad(p, x0, y0, h, steps, handGrad);
+  expectClose('LV fori jit(valueAndGrad) against the hand version', values(dt, () => jvg(params)), [handValue, ...handGrad], 1e-10);
+  const [tg, tpg] = await measureRounds([
+    [`LV fori valueAndGrad: jit (${sg.equations} equations)`, discard(dt, () => jvg(params))],
+    ['LV value and gradient: hand forward-mode JS', () => {
+      sink += lotkaVolterraPlainGrad(p, x0, y0, h, steps, handGrad);
+    }],
+  ], opts);
+  rows.push(
+    row(S, `LV fori valueAndGrad (4 params): jit, ${sg.equations} equations`, 'time', 'ms', tg.ms, { ms: tg.ms, equations: sg.equations }),
+    row(S, 'LV value and gradient: hand forward-mode JS', 'time', 'ms', tpg.ms, { ms: tpg.ms }),
+    row(S, 'LV fori valueAndGrad jit / hand JS', 'vs-plain', 'x', tg.ms / tpg.ms, { baseMs: tpg.ms, ms: tg.ms }),
+    row(S, 'LV fori valueAndGrad jit: trace', 'staging', 'ms', sg.traceMs),
+    row(S, 'LV fori valueAndGrad jit: first call (generate, compile, run)', 'staging', 'ms', sg.firstCallMs),
+  );
+  for (const t of params) t.dispose();
+
+  // (c) A small MLP forward on one example.
+  const xs = [0.5, -1, 0.25, 2];
+  const w1 = Array.from({ length: 32 }, (_, i) => Math.sin(i + 1) * 0.5);
+  const w2 = Array.from({ length: 8 }, (_, i) => Math.cos(i + 1));
+  const [x, W1, W2] = [dt.array([xs]), dt.array(w1, { shape: [4, 8] }), dt.array(w2, { shape: [8, 1] })];
+  const mlpF = (x, W1, W2) => dt.sum(dt.matmul(dt.tanh(dt.matmul(x, W1)), W2));
+  const jm = dt.jit(mlpF);
+  const want = mlpSmallPlain(xs, w1, w2);
+  expectClose('small MLP jit against plain JS', values(dt, () => jm(x, W1, W2)), [want], 1e-14);
+  const [me, mj, mp] = await measureRounds([
+    ['small MLP forward [1,4]x[4,8] tanh x[8,1]: eager', discard(dt, () => mlpF(x, W1, W2))],
+    ['small MLP forward: jit', discard(dt, () => jm(x, W1, W2))],
+    ['small MLP forward: plain JS', () => {
+      sink += mlpSmallPlain(xs, w1, w2);
+    }],
+  ], opts);
+  rows.push(
+    row(S, 'small MLP forward (1x4 -> tanh 8 -> 1): eager', 'time', 'us', me.ms * 1e3, { ms: me.ms }),
+    row(S, 'small MLP forward: jit', 'time', 'us', mj.ms * 1e3, { ms: mj.ms }),
+    row(S, 'small MLP forward: plain JS', 'time', 'us', mp.ms * 1e3, { ms: mp.ms }),
+    row(S, 'small MLP jit / eager', 'jit/eager', 'x', mj.ms / me.ms, { baseMs: me.ms, ms: mj.ms }),
+    row(S, 'small MLP jit / plain JS', 'vs-plain', 'x', mj.ms / mp.ms, { baseMs: mp.ms, ms: mj.ms }),
+  );
+  for (const t of [x, W1, W2]) t.dispose();
+
+  // (d) Compile time of a 10,000-equation scalar program: trace, then the first call (which
+  // generates and compiles the code) less a steady call.
+  const chain = dt.jit(scalarChain(dt, 2000));
+  const [a, b] = [dt.scalar(1), dt.scalar(0.5)];
+  const sc = stage(dt, chain, [a, b]);
+  const [tc] = await measureRounds([[`${sc.equations}-equation scalar chain: jit call`, discard(dt, () => chain(a, b))]], opts);
+  rows.push(
+    row(S, `${sc.equations}-equation scalar program: trace`, 'staging', 'ms', sc.traceMs, { equations: sc.equations }),
+    row(S, `${sc.equations}-equation scalar program: generate and compile (first call less a steady call)`, 'staging', 'ms', sc.firstCallMs - tc.ms, { target: 1000 }),
+    row(S, `${sc.equations}-equation scalar program: steady call, per equation`, 'per-op', 'us', (tc.ms * 1e3) / sc.equations, { ms: tc.ms }),
+  );
+  a.dispose();
+  b.dispose();
+
+  // (e) The threshold: a mul and an add of n elements as generated JS loops against the bare kernels.
+  const kernels = await loadBareKernels();
+  if (!kernels) return;
+  const base = (kernels.heapBase() + 15) & ~15;
+  const need = base + 5 * 256 * 8 - kernels.memory.buffer.byteLength;
+  if (need > 0) kernels.memory.grow(Math.ceil(need / 65536));
+  const F = new Float64Array(kernels.memory.buffer);
+  for (let i = 0; i < 5 * 256; i++) F[(base >> 3) + i] = 1 + (i % 13) / 7;
+  for (const n of [4, 8, 16, 32, 64]) {
+    const [pa, pb, pc, pt, po] = [0, 1, 2, 3, 4].map((i) => base + i * n * 8);
+    const loops = new Function('F', `return () => { for (let k = 0; k < ${n}; k++) F[${pt >> 3} + k] = F[${pa >> 3} + k] * F[${pb >> 3} + k]; for (let k = 0; k < ${n}; k++) F[${po >> 3} + k] = F[${pt >> 3} + k] + F[${pc >> 3} + k]; }`)(F);
+    const calls = () => { kernels.mul_f64(pt, pa, pb, n); kernels.add_f64(po, pt, pc, n); };
+    const [tl, tk] = await measureRounds([[`codegen threshold n=${n}: two JS loops`, loops], [`codegen threshold n=${n}: two kernel calls`, calls]], opts);
+    rows.push(row(S, `codegen threshold, mul + add of ${n} f64: JS loops / kernel calls`, 'ratio', 'x', tl.ms / tk.ms, { baseMs: tk.ms, ms: tl.ms }));
+  }
+}
+
 // ---------- the suite ----------
 
 export async function run({ quick = false, lib, log = console.log } = {}) {
@@ -309,6 +467,8 @@ export async function run({ quick = false, lib, log = console.log } = {}) {
   await lotkaVolterraRows(dt, opts, rows);
   log('jit: 4. MLP valueAndGrad');
   await mlp(dt, opts, rows);
+  log('jit: 6. generated code');
+  await generatedCode(dt, opts, rows);
   log('jit: 5. tape memory (child processes)');
   rows.push(...tapeRows({ quick, log }));
   const leaked = dt.memory().tensors - baseline;

@@ -9,6 +9,11 @@ export function readData(b: DataBuffer): TypedData {
   return viewF32().slice(b.ptr >>> 2, (b.ptr >>> 2) + b.size);
 }
 
+/** Element i of a buffer, read in place (no copy of the rest). */
+export function readAt(b: DataBuffer, i: number): number {
+  return b.dtype === 'float64' ? viewF64()[(b.ptr >>> 3) + i] : b.dtype === 'int32' ? viewI32()[(b.ptr >>> 2) + i] : viewF32()[(b.ptr >>> 2) + i];
+}
+
 export function writeData(b: DataBuffer, values: ArrayLike<number>): void {
   if (b.dtype === 'float64') viewF64().set(values, b.ptr >>> 3);
   else if (b.dtype === 'int32') viewI32().set(values, b.ptr >>> 2);

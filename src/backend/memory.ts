@@ -195,20 +195,18 @@ export function memoryInfo(resetPeak = false): MemoryInfo {
   return info;
 }
 
-// Typed views over linear memory. memory.grow detaches the old ArrayBuffer, so each getter
-// checks the buffer and rebuilds its view after growth.
+// Typed views over linear memory. memory.grow detaches the old ArrayBuffer, and a view of a
+// detached buffer has length 0: that is the check, cheaper than reading memory.buffer (a
+// getter that costs more than a compiled scalar program) on every call.
 export function viewF64(): Float64Array {
-  const buf = memoryObject().buffer;
-  if (!f64 || f64.buffer !== buf) f64 = new Float64Array(buf);
+  if (!f64 || f64.length === 0) f64 = new Float64Array(memoryObject().buffer);
   return f64;
 }
 export function viewF32(): Float32Array {
-  const buf = memoryObject().buffer;
-  if (!f32 || f32.buffer !== buf) f32 = new Float32Array(buf);
+  if (!f32 || f32.length === 0) f32 = new Float32Array(memoryObject().buffer);
   return f32;
 }
 export function viewI32(): Int32Array {
-  const buf = memoryObject().buffer;
-  if (!i32 || i32.buffer !== buf) i32 = new Int32Array(buf);
+  if (!i32 || i32.length === 0) i32 = new Int32Array(memoryObject().buffer);
   return i32;
 }

@@ -48,7 +48,7 @@ export function ready(): Promise<void> {
   }, (err: unknown) => {
     pending = null;
     // A page's Content-Security-Policy treats compiling wasm from bytes like eval.
-    throw new NotReadyError(`dualtape: the WebAssembly kernels could not be compiled (${err instanceof Error ? err.message : String(err)}). On a page with a Content-Security-Policy, add 'wasm-unsafe-eval' to script-src (dualtape generates no JavaScript, so 'unsafe-eval' is not needed).`);
+    throw new NotReadyError(`dualtape: the WebAssembly kernels could not be compiled (${err instanceof Error ? err.message : String(err)}). On a page with a Content-Security-Policy, add 'wasm-unsafe-eval' to script-src ('unsafe-eval' is optional: it lets jit compile programs of scalars and small tensors to JavaScript; without it they run interpreted).`);
   });
   return pending;
 }

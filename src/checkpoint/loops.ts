@@ -170,6 +170,7 @@ function stagedLoop(loop: Loop, leaves: Tensor[], options: LoopOptions): [Staged
   const call: StagedCall = {
     name: op,
     params: { ...budget, cond: condPart.program, body: bodyPart.program },
+    structure: { kind: 'while', cond: condPart.program, body: bodyPart.program, carries: n },
     run: (ins: readonly Tensor[]) => {
       const condRun = executor(condPart.program, ins.slice(n, n + nc));
       const bodyRun = executor(bodyPart.program, ins.slice(n + nc));
@@ -398,6 +399,7 @@ function numberBounds<T extends Tree>(op: string, lower: number, upper: number, 
     const call: StagedCall = {
       name: op,
       params: { lower, upper, body: program },
+      structure: { kind: 'fori', lower, upper, body: program },
       run: (ins: readonly Tensor[]) => {
         const caps = ins.slice(leaves.length);
         const out = fori(lower, upper, (i, c) => rebuild<T>(def, run(i, ...leavesOf(op, c, 'carry').leaves, ...caps)), rebuild<T>(def, ins.slice(0, leaves.length)));

@@ -171,7 +171,29 @@ export interface Primitive<P = Record<string, never>> {
    * equation allocates nothing and looks nothing up. Returns null where it does not apply.
    */
   readonly into?: (inputs: readonly Aval[], params: P) => BoundKernel | null;
+  /**
+   * Optional: how generated JS computes the op on small values (src/core/emit.ts), for programs
+   * that jit compiles to JS. Without it (or where it returns null) the compiled code calls `into`.
+   */
+  readonly emit?: EmitRule<P>;
 }
+
+/** How generated JS computes a primitive (see src/core/emit.ts for the three forms). */
+export type Emit =
+  | {
+    readonly kind: 'map';
+    /** The output element from the operands' elements (JS expressions of numbers). */
+    readonly expr: (args: readonly string[]) => string;
+    /** Bit-equal to the kernel for every input (else within the measured ulp). */
+    readonly exact: boolean;
+    /** Functions the expression calls, by the name it uses for them. */
+    readonly fns?: Readonly<Record<string, (...xs: number[]) => number>>;
+  }
+  | { readonly kind: 'gather'; readonly index: Int32Array }
+  | { readonly kind: 'sum'; readonly outer: number; readonly len: number };
+
+/** The generated-code rule of a primitive for these input types (null: use the kernel). */
+export type EmitRule<P> = (inputs: readonly Aval[], params: P) => Emit | null;
 
 /**
  * An impl made from a bound kernel: allocates the output the shape rule gives and runs the
@@ -221,6 +243,7 @@ export interface LinearSpec<P> {
   readonly integer?: boolean;
   readonly dual?: DualImpl<P>;
   readonly into?: Primitive<P>['into'];
+  readonly emit?: Primitive<P>['emit'];
 }
 
 export function defineLinear<P = Record<string, never>>(spec: LinearSpec<P>): Primitive<P> {
@@ -235,6 +258,7 @@ export function defineLinear<P = Record<string, never>>(spec: LinearSpec<P>): Pr
     integer: spec.integer,
     dual: spec.dual,
     into: spec.into,
+    emit: spec.emit,
     linear: true,
     saves: [],
     jvp: ({ inputs, tangents, params }) => apply(tangents, { avals: inputs, params }),

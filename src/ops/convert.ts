@@ -1,6 +1,7 @@
 // Conversions every op family needs: JS numbers to tensors, dtype casts, and stopGradient.
 import * as kernels from '../backend/kernels.js';
 import { bind } from '../core/trace.js';
+import { mapEmit } from '../core/emit.js';
 import { NO_PARAMS, defineLinear, definePrimitive, implFromKernel } from '../core/primitive.js';
 import type { BoundKernel } from '../backend/kernels.js';
 import { checkDType, empty } from '../tensor/create.js';
@@ -107,6 +108,7 @@ const astypeP = defineLinear<{ dtype: DType }>({
   integer: true,
   impl: implFromKernel('astype', ([x], { dtype }) => ({ shape: x.shape, dtype }), () => castInto),
   into: () => castInto,
+  emit: mapEmit(([x]) => x, true),
   shape: ([x], { dtype }) => ({ shape: x.shape, dtype }),
   sparsity: 'elementwise',
   apply: ([t], { params: { dtype } }) => t && astype(t, dtype),
@@ -132,6 +134,7 @@ const stopGradientP = definePrimitive({
   integer: true,
   impl: implFromKernel('stopGradient', ([x]) => x, () => copyInto),
   into: () => copyInto,
+  emit: mapEmit(([x]) => x, true),
   shape: ([x]) => x,
   saves: [],
   sparsity: 'none',

@@ -3,6 +3,7 @@
 // differentiable again. Non-differentiable points follow JAX: abs'(0) = 0, sign' = 0,
 // maximum/minimum split the derivative evenly at ties, comparisons have zero derivative.
 import * as kernels from '../backend/kernels.js';
+import { mapEmit } from '../core/emit.js';
 import { NO_PARAMS, defineLinear, definePrimitive, type Aval, type CotangentImpl, type DualImpl, type Primitive, type Saves, type Sparsity } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
 import { empty } from '../tensor/create.js';
@@ -103,10 +104,12 @@ interface UnarySpec {
   fused: 'both' | 'forward';
   /** Stays in the integers on int32 (abs, square); the others promote int32 to float64. */
   integer?: boolean;
+  /** The op in generated JS (src/core/emit.ts): an expression of x, and whether it equals the kernel to the bit. */
+  js: { expr: (x: string) => string; exact: boolean; fns?: Record<string, (x: number) => number> };
 }
 
 /** A differentiable unary map: out = op(x), d out = slope(x or out) dx. */
-function unaryPrim(name: string, { slope, from, fused, integer }: UnarySpec): Unary {
+function unaryPrim(name: string, { slope, from, fused, integer, js }: UnarySpec): Unary {
   const pick = (x: Tensor | undefined, out: Tensor) => (from === 'x' ? x! : out);
   return definePrimitive({
     name,
@@ -119,58 +122,74 @@ function unaryPrim(name: string, { slope, from, fused, integer }: UnarySpec): Un
     dual: unaryDual(name),
     cotangent: fused === 'both' ? unaryCotangent(name, from) : undefined,
     into: unaryInto(name),
+    emit: mapEmit(([x]) => js.expr(x), js.exact, js.fns),
     jvp: ({ inputs: [x], tangents: [t], out }) => (t ? mul(slope(pick(x, out)), t) : null),
     vjp: ({ ct, inputs: [x], out }) => [mul(ct, slope(pick(x, out)))],
   });
 }
 
 // d(-x) = -dx
-const negP: Unary = defineLinear({
+const negP: Unary = defineLinear<Record<string, never>>({
   name: 'neg',
   batch: batchSame(),
   integer: true,
   impl: unaryImpl('neg'),
   into: unaryInto('neg'),
+  emit: mapEmit(([x]) => `(-${x})`, true),
   shape: sameAval,
   sparsity: 'elementwise',
   apply: ([t]) => t && neg(t),
   transpose: (ct) => [neg(ct)],
 });
 // d exp(x) = exp(x) dx; its cotangent, mul(ct, out), is already one kernel.
-const expP = unaryPrim('exp', { from: 'out', slope: (out) => out, fused: 'forward' });
+const expP = unaryPrim('exp', { js: { expr: (x) => `Math.exp(${x})`, exact: false }, from: 'out', slope: (out) => out, fused: 'forward' });
 // d log(x) = dx / x
-const logP = unaryPrim('log', { from: 'x', slope: (x) => reciprocal(x), fused: 'both' });
+const logP = unaryPrim('log', { js: { expr: (x) => `Math.log(${x})`, exact: false }, from: 'x', slope: (x) => reciprocal(x), fused: 'both' });
 // d sin(x) = cos(x) dx
-const sinP = unaryPrim('sin', { from: 'x', slope: (x) => cos(x), fused: 'both' });
+const sinP = unaryPrim('sin', { js: { expr: (x) => `Math.sin(${x})`, exact: false }, from: 'x', slope: (x) => cos(x), fused: 'both' });
 // d cos(x) = -sin(x) dx
-const cosP = unaryPrim('cos', { from: 'x', slope: (x) => neg(sin(x)), fused: 'both' });
+const cosP = unaryPrim('cos', { js: { expr: (x) => `Math.cos(${x})`, exact: false }, from: 'x', slope: (x) => neg(sin(x)), fused: 'both' });
 // d tan(x) = (1 + tan(x)^2) dx
-const tanP = unaryPrim('tan', { from: 'out', slope: (out) => add(1, square(out)), fused: 'both' });
+const tanP = unaryPrim('tan', { js: { expr: (x) => `Math.tan(${x})`, exact: false }, from: 'out', slope: (out) => add(1, square(out)), fused: 'both' });
 // d tanh(x) = (1 - tanh(x)^2) dx
-const tanhP = unaryPrim('tanh', { from: 'out', slope: (out) => sub(1, square(out)), fused: 'both' });
+const tanhP = unaryPrim('tanh', { js: { expr: (x) => `Math.tanh(${x})`, exact: false }, from: 'out', slope: (out) => sub(1, square(out)), fused: 'both' });
 // d sigmoid(x) = sigmoid(x) (1 - sigmoid(x)) dx
-const sigmoidP = unaryPrim('sigmoid', { from: 'out', slope: (out) => mul(out, sub(1, out)), fused: 'both' });
+const sigmoidP = unaryPrim('sigmoid', { js: { expr: (x) => `sigmoid(${x})`, exact: false, fns: { sigmoid: sigmoidScalar } }, from: 'out', slope: (out) => mul(out, sub(1, out)), fused: 'both' });
 // d sqrt(x) = dx / (2 sqrt(x))
-const sqrtP = unaryPrim('sqrt', { from: 'out', slope: (out) => div(0.5, out), fused: 'both' });
+const sqrtP = unaryPrim('sqrt', { js: { expr: (x) => `Math.sqrt(${x})`, exact: true }, from: 'out', slope: (out) => div(0.5, out), fused: 'both' });
 // d x^2 = 2x dx
-const squareP = unaryPrim('square', { from: 'x', slope: (x) => mul(2, x), fused: 'both', integer: true });
+const squareP = unaryPrim('square', { js: { expr: (x) => `(${x} * ${x})`, exact: true }, from: 'x', slope: (x) => mul(2, x), fused: 'both', integer: true });
 // d (1/x) = -dx / x^2
-const reciprocalP = unaryPrim('reciprocal', { from: 'out', slope: (out) => neg(square(out)), fused: 'both' });
+const reciprocalP = unaryPrim('reciprocal', { js: { expr: (x) => `(1 / ${x})`, exact: true }, from: 'out', slope: (out) => neg(square(out)), fused: 'both' });
 // d |x| = sign(x) dx (0 at 0, as JAX)
-const absP = unaryPrim('abs', { from: 'x', slope: (x) => sign(x), fused: 'both', integer: true });
+const absP = unaryPrim('abs', { js: { expr: (x) => `Math.abs(${x})`, exact: true }, from: 'x', slope: (x) => sign(x), fused: 'both', integer: true });
 // d sign(x) = 0
-const signP: Unary = definePrimitive({
+const signP: Unary = definePrimitive<Record<string, never>>({
   name: 'sign',
   batch: batchSame(),
   integer: true,
   impl: unaryImpl('sign'),
   into: unaryInto('sign'),
+  emit: mapEmit(([x]) => `Math.sign(${x})`, true),
   shape: sameAval,
   saves: [],
   sparsity: 'none',
   jvp: () => null,
   vjp: () => [null],
 });
+
+/**
+ * The sigmoid kernel's formula (assembly/math/exp.ts) with Math.exp for its exp: e = exp(-|x|),
+ * 1 + e split exactly into d + dd, and the quotient corrected to first order in dd.
+ */
+function sigmoidScalar(x: number): number {
+  const e = Math.exp(-Math.abs(x));
+  const positive = x >= 0;
+  const d = 1 + e;
+  const dd = (1 - d) + e;
+  const q = (positive ? 1 : e) / d;
+  return q - q * dd * (positive ? q : 1 - q);
+}
 
 // int32 operands of ops that leave the integers (exp, sqrt, div, pow, ...) become float64
 // first, as in JAX (jnp.exp(int) is a float); neg, abs, sign, square stay int32.
@@ -216,6 +235,8 @@ interface BinarySpec {
   dual?: Binary['dual'];
   /** Stays in the integers on int32 operands (see unaryOp). */
   integer?: boolean;
+  /** The op in generated JS: an expression of the two operands, and whether it is bit-equal to the kernel. */
+  js: { expr: (a: string, b: string) => string; exact: boolean };
 }
 
 const broadcastAval = (name: string) => ([a, b]: readonly Aval[]): Aval => ({ shape: broadcastShapes(name, a.shape, b.shape), dtype: a.dtype });
@@ -237,6 +258,7 @@ function binaryPrim(name: string, spec: BinarySpec): Binary {
     integer: spec.integer,
     impl: binaryImpl(name),
     into: binaryInto(name),
+    emit: mapEmit(([a, b]) => spec.js.expr(a, b), spec.js.exact),
     shape: broadcastAval(name),
     sparsity: spec.sparsity ?? 'elementwise',
     saves: spec.saves,
@@ -254,13 +276,14 @@ function addTerms(...terms: (Tensor | null)[]): Tensor | null {
 }
 
 // d(a + b) = da + db
-const addP: Binary = defineLinear({
+const addP: Binary = defineLinear<Record<string, never>>({
   name: 'add',
   batch: batchBroadcasting(),
   integer: true,
   broadcasts: true,
   impl: binaryImpl('add'),
   into: binaryInto('add'),
+  emit: mapEmit(([a, b]) => `(${a} + ${b})`, true),
   shape: broadcastAval('add'),
   sparsity: 'elementwise',
   apply: ([ta, tb]) => addTerms(ta, tb),
@@ -274,6 +297,7 @@ const subP: Binary = defineLinear({
   broadcasts: true,
   impl: binaryImpl('sub'),
   into: binaryInto('sub'),
+  emit: mapEmit(([a, b]) => `(${a} - ${b})`, true),
   shape: broadcastAval('sub'),
   sparsity: 'elementwise',
   apply: ([ta, tb]) => addTerms(ta, tb && neg(tb)),
@@ -300,6 +324,7 @@ const productSparsity: Sparsity<Record<string, never>> = (algebra, { inputs: [a,
 // d(a b) = da b + a db
 const mulP = binaryPrim('mul', {
   integer: true,
+  js: { expr: (a, b) => `(${a} * ${b})`, exact: true },
   saves: [0, 1],
   sparsity: productSparsity,
   dual: binaryDual('mul'),
@@ -308,6 +333,7 @@ const mulP = binaryPrim('mul', {
 });
 // d(a / b) = da / b - (a / b) db / b
 const divP = binaryPrim('div', {
+  js: { expr: (a, b) => `(${a} / ${b})`, exact: true },
   saves: [1, 'out'],
   dual: binaryDual('div'),
   jvp: ({ inputs: [, b], tangents: [ta, tb], out }) => addTerms(ta && div(ta, b), tb && neg(div(mul(out, tb), b))),
@@ -324,6 +350,7 @@ function powExpSlope(a: Tensor, out: Tensor): Tensor {
   return where(zero, 0, mul(log(where(zero, 1, a)), out));
 }
 const powP = binaryPrim('pow', {
+  js: { expr: (a, b) => `Math.pow(${a}, ${b})`, exact: false },
   saves: [0, 1, 'out'],
   dual: binaryDual('pow'),
   jvp: ({ inputs: [a, b], tangents: [ta, tb], out }) => addTerms(ta && mul(ta, powBaseSlope(a, b)), tb && mul(tb, powExpSlope(a, out))),
@@ -340,6 +367,7 @@ function pickWeights(name: 'maximum' | 'minimum', a: Tensor, b: Tensor): [Tensor
 function extremumPrim(name: 'maximum' | 'minimum'): Binary {
   return binaryPrim(name, {
     integer: true,
+    js: { expr: (a, b) => `Math.${name === 'maximum' ? 'max' : 'min'}(${a}, ${b})`, exact: true },
     saves: [0, 1],
     dual: binaryDual(name),
     jvp: ({ inputs: [a, b], tangents: [ta, tb] }) => {
@@ -356,12 +384,12 @@ const maximumP = extremumPrim('maximum');
 const minimumP = extremumPrim('minimum');
 
 // Comparisons return 1/0 masks in the operands' dtype; their derivative is zero.
-const compare = (name: string) => binaryPrim(name, { integer: true, saves: [], sparsity: 'none', jvp: () => null, vjp: () => [null, null] });
-const greaterP = compare('greater');
-const lessP = compare('less');
-const equalP = compare('equal');
-const greaterEqualP = compare('greater_equal');
-const lessEqualP = compare('less_equal');
+const compare = (name: string, op: string) => binaryPrim(name, { integer: true, js: { expr: (a, b) => `(${a} ${op} ${b} ? 1 : 0)`, exact: true }, saves: [], sparsity: 'none', jvp: () => null, vjp: () => [null, null] });
+const greaterP = compare('greater', '>');
+const lessP = compare('less', '<');
+const equalP = compare('equal', '===');
+const greaterEqualP = compare('greater_equal', '>=');
+const lessEqualP = compare('less_equal', '<=');
 
 function binaryOp(prim: Binary) {
   return (a: TensorLike, b: TensorLike): Tensor => {
@@ -413,6 +441,7 @@ const whereP = definePrimitive({
     const shapes = [c.shape, a.shape, b.shape];
     return (out, [cb, ab, bb]) => kernels.where(out, cb, ab, bb, shape, shapes);
   },
+  emit: mapEmit(([c, a, b]) => `(${c} !== 0 ? ${a} : ${b})`, true),
   shape: ([c, a, b]) => ({ shape: broadcastShapes('where', c.shape, a.shape, b.shape), dtype: a.dtype }),
   saves: [0],
   // A constant condition selects per element; a traced one may select either branch.

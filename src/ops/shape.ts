@@ -3,6 +3,7 @@
 // directions) and its transpose; broadcastTo lives beside sum, its transpose, in sum.ts.
 import * as kernels from '../backend/kernels.js';
 import { contiguousStrides } from '../backend/kernels.js';
+import { identityIndex, stridedIndex } from '../core/emit.js';
 import { defineLinear, implFromKernel, type Aval, type DependencyAlgebra, type Sparsity } from '../core/primitive.js';
 import type { BoundKernel } from '../backend/kernels.js';
 import { bind } from '../core/trace.js';
@@ -19,6 +20,7 @@ const reshapeP = defineLinear<{ shape: number[] }>({
   batch: ({ inputs: [x], axes: [b], size, params: { shape }, prim }) => ({ out: bind(prim, [batchToFront(x, b as number)], { shape: [size, ...shape] }), axis: 0 }),
   integer: true,
   impl: ([x], { shape }) => x.share(shape, 'reshape'),
+  emit: ([x]) => ({ kind: 'gather', index: identityIndex(sizeOf(x.shape)) }),
   shape: ([x], { shape }) => ({ shape, dtype: x.dtype }),
   sparsity: 'elementwise',
   apply: ([t], { params: { shape } }) => t && reshape(t, [t.shape[0], ...shape]),
@@ -113,6 +115,10 @@ const transposeP = defineLinear<{ perm: number[] }>({
   transpose: (ct, { params: { perm } }) => [transpose(ct, [0, ...invertPerm(perm).map((p) => p + 1)])],
   impl: implFromKernel('transpose', ([x], { perm }) => ({ shape: perm.map((p) => x.shape[p]), dtype: x.dtype }), transposeInto),
   into: transposeInto,
+  emit: ([x], { perm }) => {
+    const s = contiguousStrides(x.shape);
+    return { kind: 'gather', index: stridedIndex(perm.map((p) => x.shape[p]), perm.map((p) => s[p])) };
+  },
 });
 
 /**
@@ -151,6 +157,10 @@ const sliceP = defineLinear<{ begin: number[]; size: number[] }>({
   transpose: (ct, { avals: [x], params: { begin, size } }) => [pad(ct, [[0, 0], ...begin.map((b, i) => [b, x.shape[i] - b - size[i]] as [number, number])])],
   impl: implFromKernel('slice', ([x], { size }) => ({ shape: size, dtype: x.dtype }), sliceInto),
   into: sliceInto,
+  emit: ([x], { begin, size }) => {
+    const s = contiguousStrides(x.shape);
+    return { kind: 'gather', index: stridedIndex(size, s, begin.reduce((acc, b, i) => acc + b * s[i], 0)) };
+  },
 });
 
 /**

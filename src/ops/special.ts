@@ -5,6 +5,7 @@
 // in ulp against exact values in test/kernels-special.test.ts), and its rules with the public
 // ops, so they are differentiable again.
 import * as kernels from '../backend/kernels.js';
+import { mapEmit } from '../core/emit.js';
 import { definePrimitive, NO_PARAMS, type Aval, type Primitive } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
 import { readData, writeData } from '../backend/io.js';
@@ -58,12 +59,19 @@ function mapImpl(name: MapName) {
   };
 }
 
+/** The map in generated JS: the same Math.* call (or function) as mapInto, so bit-equal to impl. */
+function mapJs(name: MapName) {
+  if (name === 'round') return mapEmit(([x]) => `roundHalfEven(${x})`, true, { roundHalfEven });
+  return mapEmit(([x]) => `Math.${name}(${x})`, true);
+}
+
 /** A differentiable unary map: out = f(x), d out = slope(x, out) dx. */
 function smoothUnary(name: MapName, slope: (x: Tensor, out: Tensor) => Tensor, saves: readonly (0 | 'out')[]): Primitive<NoParams> {
-  return definePrimitive({
+  return definePrimitive<NoParams>({
     name,
     batch: batchSame(),
     impl: mapImpl(name),
+    emit: mapJs(name),
     shape: sameAval,
     saves,
     sparsity: 'elementwise',
@@ -74,10 +82,11 @@ function smoothUnary(name: MapName, slope: (x: Tensor, out: Tensor) => Tensor, s
 
 /** A piecewise-constant map: its derivative is zero wherever it exists, and taken as zero at the jumps. */
 function stepUnary(name: MapName): Primitive<NoParams> {
-  return definePrimitive({
+  return definePrimitive<NoParams>({
     name,
     batch: batchSame(),
     impl: mapImpl(name),
+    emit: mapJs(name),
     shape: sameAval,
     saves: [],
     sparsity: 'none',
@@ -100,7 +109,7 @@ function roundHalfEven(x: number): number {
  * as exp's does: out = op(x), d out = slope(x, out) dx.
  */
 function kernelUnary(name: 'log1p' | 'expm1' | 'erf' | 'softplus', slope: (x: Tensor, out: Tensor) => Tensor, saves: readonly (0 | 'out')[]): Primitive<NoParams> {
-  const prim: Primitive<NoParams> = definePrimitive({
+  const prim: Primitive<NoParams> = definePrimitive<NoParams>({
     name,
     batch: batchSame(),
     impl([x]) {
@@ -109,6 +118,9 @@ function kernelUnary(name: 'log1p' | 'expm1' | 'erf' | 'softplus', slope: (x: Te
       return out;
     },
     into: ([x]) => kernels.unaryInto(name, x.dtype),
+    // log1p and expm1 have Math.* forms (within the ulp test/codegen.test.ts measures); erf and
+    // softplus have none, so generated code calls their kernels.
+    emit: name === 'log1p' || name === 'expm1' ? mapEmit(([x]) => `Math.${name}(${x})`, false) : undefined,
     shape: sameAval,
     saves,
     sparsity: 'elementwise',

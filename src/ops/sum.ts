@@ -2,7 +2,8 @@
 // every rule. Also the reduction machinery max and min share (reduce.ts).
 import * as kernels from '../backend/kernels.js';
 import { broadcastStrides } from '../backend/kernels.js';
-import { defineLinear, implFromKernel, type Aval, type Primitive, type Sparsity } from '../core/primitive.js';
+import { stridedIndex } from '../core/emit.js';
+import { defineLinear, implFromKernel, type Aval, type Emit, type Primitive, type Sparsity } from '../core/primitive.js';
 import type { BoundKernel } from '../backend/kernels.js';
 import { bind } from '../core/trace.js';
 import { empty } from '../tensor/create.js';
@@ -94,6 +95,17 @@ function sumInto(shape: readonly number[], axes: readonly number[]): BoundKernel
   return (out, [x]) => kernels.reduceAxis('sum', out, x, outer, len, inner);
 }
 
+/** sum over trailing axes (or all) in generated JS, rows summed in the kernel's order; else null. */
+function sumEmit(shape: readonly number[], axes: readonly number[]): Emit | null {
+  const lo = axes[0], hi = axes[axes.length - 1];
+  if (hi !== shape.length - 1 || hi - lo !== axes.length - 1) return null;
+  const span = (from: number, to: number) => shape.slice(from, to).reduce((a, b) => a * b, 1);
+  const outer = span(0, lo), len = span(lo, shape.length);
+  // A length-1 axis is copied by the axis kernel (-0 stays -0); only the whole-array sum adds to 0.
+  if (len === 1 && axes.length < shape.length) return { kind: 'gather', index: stridedIndex([outer], [1]) };
+  return { kind: 'sum', outer, len };
+}
+
 // d sum(x) = sum(dx); its transpose broadcasts the cotangent back over the reduced axes.
 const sumP = defineLinear<ReduceParams>({
   name: 'sum',
@@ -101,6 +113,7 @@ const sumP = defineLinear<ReduceParams>({
   integer: true,
   impl: ([x], p) => reduceImpl('sum', x, p),
   into: ([x], p) => sumInto(x.shape, p.axes),
+  emit: ([x], p) => sumEmit(x.shape, p.axes),
   shape: reducedAval,
   sparsity: reduceSparsity,
   apply: ([t], { params: p }) => t && sum(t, shift(p.axes), { keepdims: p.keepdims }),
@@ -158,6 +171,7 @@ const broadcastToP = defineLinear<{ shape: number[] }>({
   integer: true,
   impl: implFromKernel('broadcastTo', ([x], { shape }) => ({ shape, dtype: x.dtype }), broadcastInto),
   into: broadcastInto,
+  emit: ([x], { shape }) => ({ kind: 'gather', index: stridedIndex(shape, broadcastStrides(x.shape, shape)) }),
   shape: ([x], { shape }) => ({ shape, dtype: x.dtype }),
   sparsity: (algebra, { inputs: [x], out }) => algebra.union([{ deps: x.deps!, map: algebra.broadcastMap(x.shape, out.shape) }], out.shape.reduce((n, d) => n * d, 1)),
   apply: ([t], { params: { shape } }) => t && broadcastTo(reshape(t, [t.shape[0], ...new Array<number>(shape.length + 1 - t.ndim).fill(1), ...t.shape.slice(1)]), [t.shape[0], ...shape]),

@@ -144,6 +144,7 @@ export function cond<T extends Tree>(pred: Tensor | number | boolean, onTrue: (.
     const call = {
       name: op,
       params: { onTrue: yes.program, onFalse: no.program },
+      structure: { kind: 'cond' as const, onTrue: yes.program, onFalse: no.program, operands: n },
       run: (ins: readonly Tensor[]) => {
         const xs = ins.slice(1, 1 + n);
         const t = executor(yes.program, ins.slice(1 + n, 1 + n + nt));

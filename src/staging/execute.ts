@@ -10,6 +10,7 @@ import { empty } from '../tensor/create.js';
 import { sizeOf } from '../tensor/shape.js';
 import { DenseTensor, type Tensor } from '../tensor/tensor.js';
 import { definedBy, type Program } from './program.js';
+import { compiledOf, type Compiled } from './codegen.js';
 
 /**
  * What a program's concrete run needs, computed once: the variables that die after each
@@ -119,6 +120,8 @@ export function arenaOf(program: Program): { bytes: number; peakBytes: number } 
 
 /** Executes `program` on concrete `inputs` (its inputs, then its captures). */
 export function runProgram(program: Program, inputs: readonly DenseTensor[]): DenseTensor[] {
+  const compiled = compiledOf(program);
+  if (compiled) return runCompiled(compiled, program, inputs);
   const plan = planOf(program);
   if (plan.running) return runPlanned(program, plan, inputs, program.equations.map((eq) => new Array<DenseTensor>(eq.inputs.length)));
   plan.running = true;
@@ -128,6 +131,20 @@ export function runProgram(program: Program, inputs: readonly DenseTensor[]): De
     plan.running = false;
   }
 }
+
+/** A compiled run; a program that calls back into JS (impl, control flow) and re-enters itself runs interpreted. */
+function runCompiled(compiled: Compiled, program: Program, inputs: readonly DenseTensor[]): DenseTensor[] {
+  if (compiled.pure) return compiled.run(inputs);
+  if (reentered.has(compiled)) return runPlanned(program, planOf(program), inputs, program.equations.map((eq) => new Array<DenseTensor>(eq.inputs.length)));
+  reentered.add(compiled);
+  try {
+    return compiled.run(inputs);
+  } finally {
+    reentered.delete(compiled);
+  }
+}
+
+const reentered = new Set<Compiled>();
 
 function runPlanned(program: Program, plan: Plan, inputs: readonly DenseTensor[], argArrays: DenseTensor[][]): DenseTensor[] {
   const { dying, bound, slots } = plan;

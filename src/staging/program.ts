@@ -15,7 +15,18 @@ export interface StagedCall {
   /** Printed with the equation; sub-programs print nested. */
   readonly params: Readonly<Record<string, unknown>>;
   run(inputs: readonly Tensor[]): Tensor[];
+  /** What the operation is, for generated code (src/staging/codegen.ts) to write it as a JS loop or branch. */
+  readonly structure?: Structure;
 }
+
+/**
+ * The shape of a control-flow call. Its inputs are the carries (or, for cond, the predicate then
+ * the operands) followed by the captures of each sub-program in the order listed.
+ */
+export type Structure =
+  | { readonly kind: 'fori'; readonly lower: number; readonly upper: number; readonly body: Program }
+  | { readonly kind: 'while'; readonly cond: Program; readonly body: Program; readonly carries: number }
+  | { readonly kind: 'cond'; readonly onTrue: Program; readonly onFalse: Program; readonly operands: number };
 
 /** `out = prim(inputs; params)`, or, with `call`, `outs = call(inputs)`. */
 export type Equation =
