@@ -5,7 +5,7 @@
 import { describe, expect } from 'vitest';
 import {
   ArgumentError, ConvergenceError, ShapeError, array, concat, grad, jvp, linspace, mul, neg, odeint, odeintWithStats,
-  slice, square, sub, sum, type Tensor,
+  matmul, slice, square, sub, sum, tanh, type Tensor,
 } from './helpers/api.js';
 import { checkGrads, expectClose } from './helpers/check.js';
 import { expectMemoryRestored, spec } from './helpers/memory.js';
@@ -168,3 +168,22 @@ describe('odeint input checks', () => {
   });
 });
 
+
+describe('odeint with a matrix of parameters', () => {
+  // y' = tanh(W y): the adjoint's parameter cotangent is a matrix, a^T df/dW = (a * (1 - tanh^2)) y^T.
+  const net = (y: Tensor, _t: Tensor, W: Tensor) => tanh(matmul(W, y));
+  const W0 = () => array([[0.3, -1.2, 0.5], [0.9, 0.1, -0.7], [-0.4, 0.8, 0.2]]);
+  const loss = (gradient: 'discretize' | 'adjoint') => (W: Tensor) =>
+    sum(square(odeint(net, [1, -0.5, 0.25], [0, 1, 2.5, 4], W, { rtol: 1e-9, atol: 1e-9, gradient })));
+
+  spec('the adjoint gradient in W agrees with the gradient through the steps', () => {
+    const steps = values(grad(loss('discretize'))(W0()));
+    const adjoint = values(grad(loss('adjoint'))(W0()));
+    const scale = Math.max(...steps.map(Math.abs));
+    expectClose(adjoint, steps, 0, 1e-6 * scale);
+  });
+
+  spec('the gradient through the steps in W agrees with finite differences', () => {
+    checkGrads((W: Tensor) => loss('discretize')(W), [W0()], { rtol: 1e-5 });
+  });
+});
