@@ -5,7 +5,7 @@
 import { describe, expect } from 'vitest';
 import {
   ArgumentError, ConvergenceError, ShapeError, array, concat, grad, jvp, linspace, mul, neg, odeint, odeintWithStats,
-  matmul, slice, square, sub, sum, tanh, type Tensor,
+  matmul, slice, square, sub, sum, tanh, vmap, type Tensor,
 } from './helpers/api.js';
 import { checkGrads, expectClose } from './helpers/check.js';
 import { expectMemoryRestored, spec } from './helpers/memory.js';
@@ -85,6 +85,20 @@ describe('odeint values', () => {
     const ys = odeint(decay, y0, [0, 1], 0.5, { rtol: 1e-10 });
     expect(ys.shape).toEqual([2, 2, 2]);
     expectClose(values(ys).slice(4), [1, 2, 3, 4].map((v) => v * Math.exp(-0.5)), 1e-8);
+  });
+});
+
+describe('odeint dtypes and batching', () => {
+  spec('float32 inputs integrate in float32', () => {
+    const ys = odeint(decay, array([1, 2], { dtype: 'float32' }), array([0, 1], { dtype: 'float32' }), array(0.5, { dtype: 'float32' }), { rtol: 1e-5, atol: 1e-6 });
+    expect(ys.dtype).toBe('float32');
+    expectClose(values(ys), [1, 2, Math.exp(-0.5), 2 * Math.exp(-0.5)], 1e-5);
+  });
+
+  spec('vmap over the parameters equals one solve per parameter', () => {
+    const solve = (k: Tensor) => odeint(decay, 1, [0, 0.5, 1], k, { rtol: 1e-10 });
+    const batched = values(vmap(solve)(array([0.5, 1, 2])));
+    expect(batched).toEqual([0.5, 1, 2].flatMap((k) => values(solve(array(k)))));
   });
 });
 
