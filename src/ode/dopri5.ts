@@ -15,12 +15,14 @@
 // clipped to end at ts[-1], moves with the inputs (with ts[-1] and the times before it).
 import { ArgumentError, ConcretizationError, ConvergenceError, ShapeError, fmtShape } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { ones } from '../tensor/create.js';
 import { scalarOf } from '../ops/convert.js';
 import { abs, add, div, greater, less, lessEqual, maximum, minimum, mul, pow, sqrt, square, sub, where } from '../ops/elementwise.js';
 import { stopGradient } from '../ops/convert.js';
 import { mean } from '../ops/reduce.js';
 import { broadcastTo } from '../ops/sum.js';
-import { reshape, slice } from '../ops/shape.js';
+import { reshape, slice, stack } from '../ops/shape.js';
+import { matmul } from '../ops/matmul.js';
 import { whileLoop } from '../staging/control.js';
 import { A, C, D, E } from './tableau.js';
 
@@ -113,10 +115,17 @@ function attempt(rhs: Rhs, y: Tensor, k1: Tensor, t: Tensor, h: Tensor, control:
   return { yNew, kNew, err, dense: [y, r2, r3, r4, r5] };
 }
 
-/** The dense output at fractions theta of the step: r1 + th (r2 + (1-th) (r3 + th (r4 + (1-th) r5))). */
-function interpolate([r1, r2, r3, r4, r5]: Tensor[], theta: Tensor): Tensor {
+/**
+ * The dense output at fractions theta ([nt]) of the step, [nt, size]:
+ *   r1 + th r2 + th (1-th) r3 + th^2 (1-th) r4 + th^2 (1-th)^2 r5,
+ * as one product of the [nt, 5] basis values with the [5, size] coefficients, so that reverse
+ * mode keeps O(nt + size) per step rather than several [nt, size] intermediates.
+ */
+function interpolate(dense: Tensor[], theta: Tensor): Tensor {
   const rest = sub(1, theta);
-  return add(r1, mul(theta, add(r2, mul(rest, add(r3, mul(theta, add(r4, mul(rest, r5))))))));
+  const th2rest = mul(square(theta), rest);
+  const basis = stack([ones(theta.shape, { dtype: theta.dtype }), theta, mul(theta, rest), th2rest, mul(th2rest, rest)], 1);
+  return matmul(basis, stack(dense.map((r) => reshape(r, [r.size])), 0));
 }
 
 /**
@@ -190,9 +199,8 @@ export function dopri5(op: string, rhs: Rhs, y0: Tensor, ts: Tensor, control: St
     const tNew = add(c.t, h);
     // Outputs in (t, t + h] come from this step's dense output.
     const inStep = mul(ok, mul(greater(ts, c.t), lessEqual(ts, tNew)));
-    const theta = reshape(div(sub(ts, c.t), h), rowShape);
-    const dense = step.dense.map((r) => reshape(r, [1, ...r.shape]));
-    const ys = where(reshape(inStep, rowShape), interpolate(dense, theta), c.ys);
+    const theta = div(sub(ts, c.t), h);
+    const ys = where(reshape(inStep, rowShape), reshape(interpolate(step.dense, theta), c.ys.shape), c.ys);
     const next = nextStep(c, h, err, ok, control);
     return {
       y: where(ok, step.yNew, c.y), k: where(ok, step.kNew, c.k), t: where(ok, tNew, c.t), h: next.h, errOld: next.errOld, ys,
