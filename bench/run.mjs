@@ -24,6 +24,7 @@ const suites = [
   { id: 'jit', file: 'suites/jit.mjs', title: 'jit: per-equation overhead, scalar programs against plain JS, MLP, tape bytes' },
   { id: 'odeint', file: 'suites/odeint.mjs', title: 'odeint: Dormand-Prince value and gradient, eager and jitted, against plain JS' },
   { id: 'checkpoint', file: 'checkpoint.mjs', title: 'Checkpointing: memory against time' },
+  { id: 'online', file: 'suites/online.mjs', title: 'Online checkpointing: whileLoop body calls against offline Revolve, and a timed loop' },
   { id: 'sparse', file: 'sparse.mjs', title: 'Sparse Jacobians' },
   { id: 'peers', file: 'suites/peers.mjs', title: 'Peers: TensorFlow.js and jax-js (wasm, float32)' },
 ];

@@ -66,6 +66,11 @@ export function innermostTrace(): Trace | null {
   return stack.length > 0 ? stack[stack.length - 1] : null;
 }
 
+/** The active trace at `level` (0 is the outermost), or null. */
+export function traceAt(level: number): Trace | null {
+  return stack[level] ?? null;
+}
+
 export function pushTrace<T extends Trace>(make: (level: number) => T): T {
   const trace = make(stack.length);
   stack.push(trace);

@@ -1,0 +1,294 @@
+// fori and whileLoop: loops whose carry is a tree of tensors, as jax.lax.fori_loop and
+// while_loop, differentiable in both modes, eagerly and inside jit.
+//
+// Outside jit a loop is plain JS control flow on concrete values. In reverse mode without a
+// budget every step is taped; with {checkpoints: s} or {memory} the tape keeps only the loop's
+// inputs and outputs and an online checkpointing schedule keeps at most s snapshots of the
+// carry (online.ts, online-loop.ts). Inside jit the loop is one equation whose `run` calls
+// whileLoop again with bodies that execute the traced sub-programs. Under a tape inside jit
+// (jit(grad(f)), and the backward program grad(jit(f)) traces) the number of steps is not
+// known while tracing, so the loop is recorded as two equations: the forward loop, and a
+// backward equation that, when the program runs, replays the loop from its inputs on a
+// concrete tape (checkpointed with the same budget) and pulls the cotangents back.
+import { BYTES } from '../backend/buffer.js';
+import { sizeClass } from '../backend/memory.js';
+import type { Aval } from '../core/primitive.js';
+import { Tracer, innermostTrace, popTrace, pushTrace, topTrace, traceAt } from '../core/trace.js';
+import { ArgumentError, ConcretizationError, ShapeError, fmtShape } from '../errors.js';
+import { astype, scalarOf, toTensor } from '../ops/convert.js';
+import { add, less } from '../ops/elementwise.js';
+import { zeros } from '../tensor/create.js';
+import { sizeOf } from '../tensor/shape.js';
+import { closeScope, openScope } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { rebuild, type Tree, type TreeDef } from '../tree.js';
+import { recordOutputs } from '../transforms/group.js';
+import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
+import { checkFunction, scoped } from '../transforms/util.js';
+import { avalOf, executor, freshOutputs, leavesOf, matching, staging, stepLoop, truth } from '../staging/control.js';
+import type { StagedCall } from '../staging/program.js';
+import { StagingTrace, traceProgram } from '../staging/trace.js';
+import { OnlineLoop, type LoopFunctions } from './online-loop.js';
+import { scan } from './scan.js';
+import { parseOptions, type Budget } from './scan-options.js';
+
+/** A reverse-mode budget for a loop (whileLoop, fori). */
+export interface LoopOptions {
+  /** Snapshots of the carry kept at once by the backward sweep (the initial state counts as one). */
+  checkpoints?: number;
+  /** Bytes of carry snapshots: a number or a string such as '64MB'; converted to a snapshot count. */
+  memory?: number | string;
+}
+
+function parseLoopOptions(op: string, options: LoopOptions): Budget {
+  if (options !== null && typeof options === 'object') {
+    for (const key of Object.keys(options)) {
+      if (key !== 'checkpoints' && key !== 'memory') throw new ArgumentError(`${op}: unknown option '${key}'; the options are checkpoints and memory.`);
+    }
+  }
+  return parseOptions(op, options).budget;
+}
+
+/** The snapshot count a budget allows for a carry of `avals`, or null without a budget. */
+function snapshotCount(op: string, budget: Budget, avals: readonly Aval[]): { snapshots: number; stateBytes: number } | null {
+  if (budget.kind === 'none') return null;
+  const perState = avals.reduce((n, a) => n + sizeClass(sizeOf(a.shape) * BYTES[a.dtype]), 0);
+  if (budget.kind === 'snapshots') return { snapshots: budget.count, stateBytes: perState };
+  const snapshots = Math.floor(budget.bytes / perState);
+  if (snapshots < 1) {
+    throw new ArgumentError(`${op}: a memory budget of ${budget.text} (${budget.bytes} bytes) cannot hold one snapshot of the loop's carry (${perState} bytes); raise it to at least ${perState} bytes or give {checkpoints: n}.`);
+  }
+  return { snapshots, stateBytes: perState };
+}
+
+interface Loop {
+  op: string;
+  def: TreeDef;
+  avals: readonly Aval[];
+  cond(carry: Tensor[]): Tensor;
+  body(carry: Tensor[]): Tensor[];
+}
+
+function loopOf<T extends Tree>(op: string, condFn: (carry: T) => Tensor | number, body: (carry: T) => T, def: TreeDef, avals: readonly Aval[]): Loop {
+  return {
+    op, def, avals,
+    cond: (carry) => {
+      const c = toTensor(op, condFn(rebuild<T>(def, carry)));
+      if (c.size !== 1) throw new ShapeError(`${op}: condFn must return one element, got shape ${fmtShape(c.shape)}.`);
+      return c;
+    },
+    body: (carry) => matching(op, 'the carry body returned', body(rebuild<T>(def, carry)), def, avals),
+  };
+}
+
+/** The loop condition as a JS boolean, its temporaries freed. */
+function goOn(loop: Loop, carry: Tensor[]): boolean {
+  const scope = openScope();
+  try {
+    return truth(loop.op, loop.cond(carry));
+  } catch (e) {
+    if (!(e instanceof ConcretizationError)) throw e;
+    throw new ConcretizationError(`${loop.op}: the loop condition depends on a value traced by jit under a transform other than grad (jit(jvp(f)) or jit(vmap(f)) with a whileLoop inside f), so the number of steps is not known while tracing. Use jvp(jit(f)) instead (the jitted loop is then differentiated step by step), or fori with fixed bounds.`);
+  } finally {
+    closeScope(scope, []);
+  }
+}
+
+/**
+ * Runs `carry = body(carry)` while `condFn(carry)` is non-zero and returns the final carry, as
+ * jax.lax.while_loop. Inside jit the loop is one equation. Differentiable in forward mode (jvp)
+ * and in reverse mode (grad, vjp), eagerly and inside jit (jit(grad(f)) and grad(jit(f))).
+ *
+ * In reverse mode without a budget every step is taped (memory grows with the number of
+ * steps). With `{checkpoints: s}` (or `{memory: bytes}`, converted to s snapshots of the carry)
+ * at most s carry states are kept, placed by an online checkpointing schedule as the loop runs
+ * (its length is unknown until it ends); the backward sweep then reverses each stretch between
+ * kept states with Revolve. A loop of l steps costs l untaped body calls forward plus l taped
+ * ones and the recomputation, within 1.25x of what offline Revolve needs knowing l (s >= 2).
+ * The body may close over values being differentiated (grad with respect to W, W used inside).
+ * @example whileLoop(([i]) => less(i, 10), ([i, x]) => [add(i, 1), mul(x, 2)], [0, 1]) // [10, 1024]
+ * @example grad((a) => whileLoop(([x]) => greater(x, 1), ([x]) => [mul(x, a)], [scalar(8)], {checkpoints: 4})[0])(scalar(0.5))
+ */
+export function whileLoop<T extends Tree>(condFn: (carry: T) => Tensor | number, body: (carry: T) => T, init: T, options: LoopOptions = {}): T {
+  const op = 'whileLoop';
+  checkFunction(op, condFn);
+  checkFunction(op, body);
+  const budget = parseLoopOptions(op, options);
+  const { leaves, def } = leavesOf(op, init, 'init');
+  const avals = leaves.map(avalOf);
+  const loop = loopOf(op, condFn, body, def, avals);
+  const trace = staging();
+  if (trace) return rebuild<T>(def, trace.emitCall(...stagedLoop(loop, leaves, options)));
+  const inner = innermostTrace();
+  if (inner instanceof TapeTrace && inner.redirect === null) {
+    const below = traceAt(inner.level - 1);
+    if (below instanceof StagingTrace) {
+      const out = tapedStagedLoop(loop, inner, below, leaves, options);
+      if (out) return rebuild<T>(def, out);
+    }
+  }
+  return rebuild<T>(def, eagerLoop(loop, leaves, budget));
+}
+
+/** The loop as one equation of the jit trace being recorded: [call, inputs, output avals]. */
+function stagedLoop(loop: Loop, leaves: Tensor[], options: LoopOptions): [StagedCall, Tensor[], readonly Aval[]] {
+  const { op, def, avals } = loop;
+  const condPart = traceProgram(`${op} cond`, avals, (carry) => [loop.cond(carry)]);
+  const bodyPart = traceProgram(`${op} body`, avals, (carry) => loop.body(carry));
+  const n = leaves.length, nc = condPart.captures.length;
+  const budget = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const call: StagedCall = {
+    name: op,
+    params: { ...budget, cond: condPart.program, body: bodyPart.program },
+    run: (ins: readonly Tensor[]) => {
+      const condRun = executor(condPart.program, ins.slice(n, n + nc));
+      const bodyRun = executor(bodyPart.program, ins.slice(n + nc));
+      const leavesOfCarry = (c: Tree) => leavesOf(op, c, 'carry').leaves;
+      const out = whileLoop((c) => condRun(...leavesOfCarry(c))[0], (c) => rebuild<Tree>(def, bodyRun(...leavesOfCarry(c))), rebuild<Tree>(def, ins.slice(0, n)), options);
+      return freshOutputs(leavesOfCarry(out), ins);
+    },
+  };
+  return [call, [...leaves, ...condPart.captures, ...bodyPart.captures], avals];
+}
+
+/**
+ * The loop under `tape` whose values are `staging`'s (jit(grad(f))): the forward loop is one
+ * equation of `staging`, recorded on the tape as one group whose pullback adds a backward
+ * equation. Returns null when some input belongs to yet another transform.
+ */
+function tapedStagedLoop(loop: Loop, tape: TapeTrace, staging: StagingTrace, leaves: Tensor[], options: LoopOptions): Tensor[] | null {
+  const [call, inputs, avals] = stagedLoop(loop, leaves, options);
+  const primals = tape.unpack(inputs);
+  if (primals.some((p) => p instanceof Tracer && p.trace !== staging)) return null;
+  const outs = staging.emitCall(call, primals, avals);
+  const differentiated = inputs.map((x) => x instanceof TapeVar && x.trace === tape);
+  if (!differentiated.includes(true)) return outs;
+  return recordOutputs(tape, loop.op, inputs, primals, outs, (cts, rows) => {
+    const given = cts.map((c) => c !== null);
+    if (!given.includes(true)) return inputs.map(() => null);
+    const ctAvals = inputs.flatMap((x, i) => (differentiated[i] ? [{ shape: [rows, ...x.shape], dtype: x.dtype }] : []));
+    const back: StagedCall = {
+      name: `${loop.op}_backward`,
+      params: call.params,
+      run: (ins) => {
+        const xs = ins.slice(0, inputs.length);
+        const seedsIn = ins.slice(inputs.length);
+        const grads = scoped((scope) => {
+          const t = pushTrace((level) => new TapeTrace(level, scope));
+          let vars: Tensor[], result: Tensor[];
+          try {
+            vars = xs.map((x, i) => (differentiated[i] ? t.variable(x) : x));
+            result = call.run(vars);
+          } finally {
+            popTrace(t);
+          }
+          const seeds = new Map<number, Tensor>();
+          let c = 0;
+          result.forEach((o, j) => {
+            if (!given[j]) return;
+            const ct = seedsIn[c++];
+            if (!(o instanceof TapeVar && o.trace === t)) return;
+            const prev = seeds.get(o.id);
+            seeds.set(o.id, prev ? add(prev, ct) : ct);
+          });
+          const wanted = vars.flatMap((v, i) => (differentiated[i] ? [(v as TapeVar).id] : []));
+          const got = backward(t, seeds, wanted, { consume: true, keep: new Set() });
+          return got.map((g, k) => g ?? zeros(ctAvals[k].shape, { dtype: ctAvals[k].dtype }));
+        });
+        return freshOutputs(grads, ins);
+      },
+    };
+    const got = staging.emitCall(back, [...primals, ...(cts.filter((c) => c !== null) as Tensor[])], ctAvals);
+    let k = 0;
+    return inputs.map((_, i) => (differentiated[i] ? got[k++] : null));
+  });
+}
+
+/**
+ * The tape a budgeted loop checkpoints on: the innermost tape among its inputs or, when the
+ * inputs are constants, the innermost transform if it is a tape (the body may close over that
+ * tape's variables).
+ */
+function loopTape(top: ReturnType<typeof topTrace>): TapeTrace | null {
+  if (top instanceof TapeTrace) return top;
+  if (top !== null) return null;
+  const inner = innermostTrace();
+  return inner instanceof TapeTrace && inner.redirect === null ? inner : null;
+}
+
+function eagerLoop(loop: Loop, leaves: Tensor[], budget: Budget): Tensor[] {
+  const plain = () => stepLoop(leaves, (carry) => goOn(loop, carry), (carry) => loop.body(carry));
+  const top = topTrace(loop.op, leaves);
+  // Inside a step that an enclosing checkpointed loop replays, that loop decides what the
+  // tape's values mean: this one runs plainly.
+  if (top instanceof TapeTrace && top.redirect !== null) return plain();
+  const count = snapshotCount(loop.op, budget, loop.avals);
+  const tape = count === null ? null : loopTape(top);
+  if (tape === null || count === null) return plain();
+  const primals = tape.unpack(leaves);
+  const fns: LoopFunctions = { goOn: (carry) => goOn(loop, carry), body: (carry) => loop.body(carry) };
+  const online = new OnlineLoop(loop.op, fns, tape, primals, count.snapshots, count.stateBytes);
+  const carry = online.forward();
+  const closed = online.closures.vars;
+  if (top !== tape && closed.length === 0) online.discard();
+  return recordOutputs(tape, loop.op, [...leaves, ...closed], [...primals, ...closed.map((v) => v.primal)], carry, (cts) => online.reverse(cts));
+}
+
+/**
+ * Runs `body(i, carry)` for i = lower, ..., upper - 1 and returns the final carry (a tree of
+ * tensors), as jax.lax.fori_loop. Inside jit the loop is one equation, however many steps it
+ * takes. With JS-number bounds and a budget (`{checkpoints: s}` or `{memory}`) reverse mode
+ * checkpoints it as scan does (Revolve: the length is known); with tensor bounds (a bound
+ * computed inside jit) it is a whileLoop on a counter and goes through whileLoop's reverse mode.
+ * @example fori(0, 10, (i, x) => add(x, i), zeros([2])) // [45, 45]
+ */
+export function fori<T extends Tree>(lower: number | Tensor, upper: number | Tensor, body: (i: Tensor, carry: T) => T, init: T, options: LoopOptions = {}): T {
+  const op = 'fori';
+  checkFunction(op, body);
+  const budget = parseLoopOptions(op, options);
+  if (typeof lower === 'number' && typeof upper === 'number') {
+    if (!Number.isInteger(lower) || !Number.isInteger(upper)) {
+      throw new ArgumentError(`${op}: lower and upper must be integers (or scalar tensors), got ${JSON.stringify(lower)} and ${JSON.stringify(upper)}.`);
+    }
+    if (budget.kind !== 'none' && upper > lower) {
+      type Carry = [Tensor, T];
+      const [[, out]] = scan((c: Carry) => [[add(c[0], 1), body(c[0], c[1])] as Carry, null], [scalarOf(lower, 'float64'), init] as Carry, { length: upper - lower }, options);
+      return out;
+    }
+    return numberBounds(op, lower, upper, body, init);
+  }
+  const bound = (b: number | Tensor, which: string) => {
+    const t = toTensor(op, b);
+    if (t.size !== 1) throw new ShapeError(`${op}: ${which} must be a number or a one-element tensor, got shape ${fmtShape(t.shape)}.`);
+    return t.dtype === 'float64' ? t : astype(t, 'float64');
+  };
+  const lo = bound(lower, 'lower'), hi = bound(upper, 'upper');
+  type Counted = [Tensor, T];
+  const [, out] = whileLoop((c: Counted) => less(c[0], hi), (c: Counted) => [add(c[0], 1), body(c[0], c[1])] as Counted, [lo, init] as Counted, options);
+  return out;
+}
+
+/** fori with JS-number bounds and no budget: one equation inside jit, a plain loop outside. */
+function numberBounds<T extends Tree>(op: string, lower: number, upper: number, body: (i: Tensor, carry: T) => T, init: T): T {
+  const { leaves, def } = leavesOf(op, init, 'init');
+  const avals = leaves.map(avalOf);
+  const trace = staging();
+  if (trace) {
+    const { program, captures } = traceProgram(`${op} body`, [{ shape: [], dtype: 'float64' }, ...avals], ([i, ...carry]) =>
+      matching(op, 'the carry body returned', body(i, rebuild<T>(def, carry)), def, avals));
+    const run = executor(program, []);
+    const call: StagedCall = {
+      name: op,
+      params: { lower, upper, body: program },
+      run: (ins: readonly Tensor[]) => {
+        const caps = ins.slice(leaves.length);
+        const out = fori(lower, upper, (i, c) => rebuild<T>(def, run(i, ...leavesOf(op, c, 'carry').leaves, ...caps)), rebuild<T>(def, ins.slice(0, leaves.length)));
+        return freshOutputs(leavesOf(op, out, 'carry').leaves, ins);
+      },
+    };
+    return rebuild<T>(def, trace.emitCall(call, [...leaves, ...captures], avals));
+  }
+  const out = stepLoop(leaves, (_, i) => lower + i < upper, (carry, i) =>
+    matching(op, 'the carry body returned', body(scalarOf(lower + i, 'float64'), rebuild<T>(def, carry)), def, avals));
+  return rebuild<T>(def, out);
+}

@@ -1,0 +1,77 @@
+// whileLoop's reverse mode inside jit (jit(grad(f)) and grad(jit(f))), and fori with tensor
+// bounds, which is a whileLoop on a counter. Jitted programs keep their constants, so instead of
+// the file-wide memory check each case checks that a second call leaves nothing behind.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { add, array, fori, grad, jit, memory, scalar, tidy, type Tensor } from './helpers/api.js';
+import { expectSame, gradients, gradientsOf, looped, loss, p0, stepOf, unrolled, v0, x0, type State } from './helpers/loops.js';
+
+/** Runs `run` twice; the second run must leave bytesInUse as it found it. */
+function steady<T>(run: () => T): T {
+  run();
+  const before = memory().bytesInUse;
+  const out = run();
+  expect(memory().bytesInUse).toBe(before);
+  return out;
+}
+
+describe('whileLoop: reverse mode inside jit', () => {
+  const l = 60, s = 5;
+  let reference: number[][];
+  beforeAll(() => {
+    reference = gradients(unrolled(l));
+  });
+
+  it('jit(grad(f)) gives the unrolled gradient with a budget', () => {
+    const g = jit(grad(looped(l, { checkpoints: s }), { argnums: [0, 1, 2] }));
+    expectSame(steady(() => gradientsOf(g)), reference);
+  });
+
+  it('jit(grad(f)) gives the unrolled gradient without a budget', () => {
+    const g = jit(grad(looped(l, {}), { argnums: [0, 1, 2] }));
+    expectSame(steady(() => gradientsOf(g)), reference);
+  });
+
+  it('grad(jit(f)) gives the unrolled gradient, with and without a budget', () => {
+    const budgeted = jit(looped(l, { checkpoints: s }));
+    const plain = jit(looped(l, {}));
+    expectSame(steady(() => gradients(budgeted)), reference);
+    expectSame(steady(() => gradients(plain)), reference);
+  });
+
+  it('jit(grad(f)) stages the loop as a forward and a backward equation carrying the budget', () => {
+    const text = jit(grad(looped(l, { checkpoints: s }), { argnums: [0, 1, 2] })).program(x0, v0, p0).toString();
+    expect(text).toContain('whileLoop[checkpoints=5');
+    expect(text).toContain('whileLoop_backward[checkpoints=5');
+  });
+});
+
+describe('fori with tensor bounds', () => {
+  it('loops between bounds given as tensors, eagerly and inside jit (one loop equation)', () => tidy(() => {
+    const f = (n: Tensor) => fori(0, n, (i, x: Tensor) => add(x, i), array([0, 1]));
+    expect(Array.from(f(scalar(10)).data())).toEqual([45, 46]);
+    const jf = jit(f);
+    expect(Array.from(jf(scalar(10)).data())).toEqual([45, 46]);
+    expect(Array.from(jf(scalar(4)).data())).toEqual([6, 7]);
+    expect(jf.program(scalar(10)).toString()).toContain('whileLoop[');
+  }));
+
+  it('differentiates through whileLoop\'s reverse mode with a budget, eagerly and inside jit', () => {
+    const f = (x: Tensor, v: Tensor, p: Tensor, n: Tensor) => {
+      const [, x1, v1] = fori(0, n, (_, st: State) => stepOf(p)(st), [scalar(0), x, v] as State, { checkpoints: 3 });
+      return loss([scalar(0), x1, v1]);
+    };
+    const reference = gradients(unrolled(20));
+    const jitted = grad(jit(f), { argnums: [0, 1, 2] });
+    expectSame(steady(() => tidy(() => (jitted(x0, v0, p0, scalar(20)) as Tensor[]).map((g) => Array.from(g.data())))), reference);
+    const eager = tidy(() => (grad(f, { argnums: [0, 1, 2] })(x0, v0, p0, scalar(20)) as Tensor[]).map((g) => Array.from(g.data())));
+    expectSame(eager, reference);
+  });
+
+  it('with number bounds and a budget checkpoints as scan does', () => {
+    const f = (x: Tensor, v: Tensor, p: Tensor) => {
+      const [, x1, v1] = fori(0, 20, (_, st: State) => stepOf(p)(st), [scalar(0), x, v] as State, { checkpoints: 3 });
+      return loss([scalar(0), x1, v1]);
+    };
+    expectSame(gradients(f), gradients(unrolled(20)));
+  });
+});
