@@ -1,10 +1,13 @@
 // odeint inside jit: one loop equation, the same numbers as eager, NaN past maxSteps, and the
 // adjoint gradient of a jitted solve. A jitted function keeps its programs (and their planned
 // buffers) while it lives, so memory is checked flat across calls rather than restored.
-import { describe, expect, it } from 'vitest';
-import { array, concat, grad, greater, jit, jvp, memory, mul, neg, odeint, slice, sub, sum, tidy, whileLoop, type Tensor } from './helpers/api.js';
+import { describe, expect, it, vi } from 'vitest';
+import { array, concat, grad, greater, jit, jvp, memory, mul, neg, odeint, slice, square, sub, sum, tidy, whileLoop, type Tensor } from './helpers/api.js';
 import { expectClose } from './helpers/check.js';
 import { spec } from './helpers/memory.js';
+
+// Each solve is hundreds of eager steps; a busy shared machine can take seconds.
+vi.setConfig({ testTimeout: 60_000 });
 
 const values = (t: Tensor) => Array.from(t.data());
 const decay = (y: Tensor, _t: Tensor, k: Tensor) => neg(mul(k, y));
@@ -36,6 +39,24 @@ describe('odeint inside jit', () => {
     const [, eager] = jvp(solve, [array(0.5)], [array(1)]) as Tensor[];
     const [, staged] = jvp(jit(solve), [array(0.5)], [array(1)]) as Tensor[];
     expect(values(staged)).toEqual(values(eager));
+  });
+
+  spec('the gradient through the steps is the same eager, through grad(jit(f)) and as jit(grad(f))', () => {
+    const loss = (p: LV) => sum(square(odeint(lotkaVolterra, [10, 5], lvTimes, p, { rtol: 1e-8, atol: 1e-8 })));
+    const p = lvParams();
+    const eager = grad(loss)(p);
+    const outer = grad(jit(loss))(p);
+    const inner = jit(grad(loss))(p);
+    for (const key of ['alpha', 'beta', 'delta', 'gamma'] as const) {
+      expectClose(outer[key].item(), eager[key].item(), 1e-12);
+      expectClose(inner[key].item(), eager[key].item(), 1e-12);
+    }
+  });
+
+  spec('jit(grad(f)) with a snapshot budget equals the eager gradient, in ts too', () => {
+    const loss = (ts: Tensor) => sum(square(odeint(lotkaVolterra, [10, 5], ts, lvParams(), { rtol: 1e-8, atol: 1e-8, checkpoints: 6 })));
+    const ts = array([0, 0.7, 1.9, 3]);
+    expectClose(values(jit(grad(loss))(ts)), values(grad(loss)(ts)), 1e-12);
   });
 
   spec('outputs past maxSteps are NaN inside jit', () => {

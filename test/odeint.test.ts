@@ -2,14 +2,17 @@
 // oscillator) and against a hand-written plain-JS Dormand-Prince (bench/manual/dopri5.mjs) on
 // Lotka-Volterra; its derivatives in both modes through the steps taken (finite differences,
 // closed forms), the continuous adjoint against them, derivatives in ts, jit, and bad input.
-import { describe, expect } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 import {
-  ArgumentError, ConvergenceError, ShapeError, array, concat, grad, jvp, linspace, mul, neg, odeint, odeintWithStats,
+  ArgumentError, ConvergenceError, ShapeError, array, concat, grad, jvp, linspace, memory, tidy, mul, neg, odeint, odeintWithStats,
   matmul, slice, square, sub, sum, tanh, vmap, type Tensor,
 } from './helpers/api.js';
 import { checkGrads, expectClose } from './helpers/check.js';
 import { expectMemoryRestored, spec } from './helpers/memory.js';
 import { dopri5Plain } from '../bench/manual/dopri5.mjs';
+
+// Each solve is hundreds of eager steps; a busy shared machine can take seconds.
+vi.setConfig({ testTimeout: 60_000 });
 
 expectMemoryRestored();
 
@@ -126,6 +129,35 @@ describe('odeint derivatives through the steps taken', () => {
     const g = grad((times: Tensor) => sum(odeint(decay, 1, times, k, { rtol: 1e-11, atol: 1e-12 })))(ts);
     const later = [1, 1.5].map((t) => Math.exp(-k * (t - 0.2)));
     expectClose(values(g), [k * (later[0] + later[1]), -k * later[0], -k * later[1]], 1e-7);
+  });
+});
+
+describe('odeint derivatives under a memory budget', () => {
+  const loss = (budget: { checkpoints?: number; memory?: string }) => (p: LV) =>
+    sum(square(odeint(lotkaVolterra, [10, 5], lvTimes.slice(0, 11), p, { rtol: 1e-8, atol: 1e-8, ...budget })));
+  const params = () => ({ alpha: array(1.5), beta: array(1), delta: array(1), gamma: array(3) });
+  const peakOf = (fn: () => unknown) => {
+    const before = memory().bytesInUse;
+    memory({ resetPeak: true });
+    tidy(() => void fn());
+    return memory().peakBytes - before;
+  };
+
+  spec('with 8 snapshots the gradient equals the fully taped one, in a fraction of the memory', () => {
+    const p = params();
+    const taped = grad(loss({}))(p);
+    const budgeted = grad(loss({ checkpoints: 8 }))(p);
+    for (const key of ['alpha', 'beta', 'delta', 'gamma'] as const) expectClose(budgeted[key].item(), taped[key].item(), 1e-12);
+    const tapedPeak = peakOf(() => grad(loss({}))(p));
+    const budgetedPeak = peakOf(() => grad(loss({ checkpoints: 8 }))(p));
+    expect(budgetedPeak).toBeLessThan(tapedPeak / 4);
+  });
+
+  spec('a byte budget works as a snapshot count', () => {
+    const p = params();
+    const taped = grad(loss({}))(p);
+    const budgeted = grad(loss({ memory: '64KB' }))(p);
+    for (const key of ['alpha', 'beta', 'delta', 'gamma'] as const) expectClose(budgeted[key].item(), taped[key].item(), 1e-12);
   });
 });
 

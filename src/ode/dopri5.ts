@@ -23,7 +23,7 @@ import { mean } from '../ops/reduce.js';
 import { broadcastTo } from '../ops/sum.js';
 import { reshape, slice, stack } from '../ops/shape.js';
 import { matmul } from '../ops/matmul.js';
-import { whileLoop } from '../staging/control.js';
+import { whileLoop } from '../checkpoint/loops.js';
 import { A, C, D, E } from './tableau.js';
 
 /** The right-hand side as the integrator calls it: dy/dt at (y, t), shaped like y. */
@@ -41,6 +41,9 @@ export interface StepControl {
   maxFactor: number;
   /** The PI controller's beta (Hairer's 0.04); 0 is the standard (I) controller. */
   beta: number;
+  /** The reverse-mode budget of the step loop: snapshots of its carry, or bytes. */
+  checkpoints?: number;
+  memory?: number | string;
 }
 
 /** The solution at each time of ts (leading axis), and what it took. */
@@ -207,7 +210,8 @@ export function dopri5(op: string, rhs: Rhs, y0: Tensor, ts: Tensor, control: St
       accepted: add(c.accepted, ok), rejected: add(c.rejected, sub(1, ok)), lastRejected: sub(1, ok),
     };
   };
-  const out = whileLoop((c: Carry) => mul(less(c.t, tEnd), less(add(c.accepted, c.rejected), control.maxSteps)), body, init);
+  const budget = control.checkpoints !== undefined ? { checkpoints: control.checkpoints } : control.memory !== undefined ? { memory: control.memory } : {};
+  const out = whileLoop((c: Carry) => mul(less(c.t, tEnd), less(add(c.accepted, c.rejected), control.maxSteps)), body, init, budget);
   const reached = concrete(less(out.t, tEnd));
   if (reached === 1) {
     throw new ConvergenceError(`${op}: maxSteps (${control.maxSteps}) step attempts did not reach t = ${concrete(tEnd)} (stopped at t = ${concrete(out.t)}, ${concrete(out.accepted)} accepted, last step ${concrete(out.h)}). Raise maxSteps, loosen rtol/atol, or check the system for stiffness or a blow-up.`);

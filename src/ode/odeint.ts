@@ -38,6 +38,14 @@ export interface OdeintOptions {
    * y0, ts and params are differentiated, not values f closes over).
    */
   gradient?: 'discretize' | 'adjoint';
+  /**
+   * Reverse mode through the steps: keep at most this many snapshots of the step loop's carry
+   * (online checkpointing, as whileLoop's option); the steps between them are recomputed in the
+   * backward sweep. Without it (or `memory`) every step is taped.
+   */
+  checkpoints?: number;
+  /** As `checkpoints`, given as bytes of snapshots (a number or a string such as '16MB'). */
+  memory?: number | string;
 }
 
 /** A tensor, a number, or a (nested) JS array of numbers. */
@@ -46,7 +54,7 @@ export type OdeArray = TensorLike | NestedArray;
 /** The right-hand side: dy/dt at (y, t), shaped like y. Number leaves of params arrive as tensors. */
 export type OdeFunction<P> = (y: Tensor, t: Tensor, params: TensorTree<P>) => TensorLike;
 
-const KNOWN = new Set(['method', 'rtol', 'atol', 'maxSteps', 'firstStep', 'controller', 'safety', 'minFactor', 'maxFactor', 'gradient']);
+const KNOWN = new Set(['method', 'rtol', 'atol', 'maxSteps', 'firstStep', 'controller', 'safety', 'minFactor', 'maxFactor', 'gradient', 'checkpoints', 'memory']);
 
 function positive(op: string, name: string, value: unknown, fallback: number, max = Infinity): number {
   if (value === undefined) return fallback;
@@ -81,6 +89,8 @@ function stepControl(op: string, options: OdeintOptions): StepControl {
     minFactor,
     maxFactor,
     beta: options.controller === 'standard' ? 0 : 0.04,
+    checkpoints: options.checkpoints,
+    memory: options.memory,
   };
 }
 
