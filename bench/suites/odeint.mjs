@@ -3,7 +3,9 @@
 // and jitted, against a hand-written plain-JS Dormand-Prince (bench/manual/dopri5.mjs) for the
 // value. Each row reports the steps taken, the calls of f, the peak memory above the baseline
 // and the time. The plain-JS solver takes the same steps (same method, same step control), so
-// the time ratio is the cost of the library's ops per step.
+// the time ratio is the cost of the library's ops per step. Gradient rows: through the steps
+// (taped, or under an 8-snapshot budget: online checkpointing recomputes steps), eager and in
+// both jit orders, and the continuous adjoint.
 import { dopri5Plain } from '../manual/dopri5.mjs';
 import { discard, formatTime, loadLibrary, measure, printTable } from './measure.mjs';
 
@@ -98,11 +100,14 @@ async function runProblem(dt, problem, opts, rows, table) {
 
   const solve = (p) => dt.odeint(f, y0, ts, p, options);
   const jitted = dt.jit(solve);
-  const loss = (gradient) => (p) => dt.sum(dt.square(dt.odeint(f, y0, ts, p, { ...options, gradient })));
-  const gradSteps = dt.grad(loss('discretize'));
-  const gradAdjoint = dt.grad(loss('adjoint'));
-  const gradJitAdjoint = dt.grad(dt.jit(loss('adjoint')));
-  const gradJitSteps = dt.grad(dt.jit(loss('discretize')));
+  const loss = (extra) => (p) => dt.sum(dt.square(dt.odeint(f, y0, ts, p, { ...options, ...extra })));
+  const gradSteps = dt.grad(loss({}));
+  const gradSteps8 = dt.grad(loss({ checkpoints: 8 }));
+  const gradAdjoint = dt.grad(loss({ gradient: 'adjoint' }));
+  const gradJitAdjoint = dt.grad(dt.jit(loss({ gradient: 'adjoint' })));
+  const gradJitSteps = dt.grad(dt.jit(loss({})));
+  const jitGradSteps = dt.jit(dt.grad(loss({})));
+  const jitGradSteps8 = dt.jit(dt.grad(loss({ checkpoints: 8 })));
 
   // Sanity: the library's solve takes the plain solver's steps and lands on its values.
   dt.tidy(() => {
@@ -129,14 +134,18 @@ async function runProblem(dt, problem, opts, rows, table) {
       return false;
     }
   };
+  // f calls are counted where f runs eagerly; a jitted function traces f once ('-').
   const cases = [
     ['plain JS dopri5 (value)', () => dopri5Plain(problem.plain, y0, ts, options), ref.evaluations, 0],
     ['odeint eager (value)', discard(dt, () => solve(params))],
-    ['jit(odeint) (value)', discard(dt, () => jitted(params))],
-    ['grad, through the steps, eager', discard(dt, () => gradSteps(params))],
+    ['jit(odeint) (value)', discard(dt, () => jitted(params)), '-'],
+    ['grad through the steps, eager, taped', discard(dt, () => gradSteps(params))],
+    ['grad through the steps, eager, 8 snapshots', discard(dt, () => gradSteps8(params))],
+    ['grad(jit(loss)), through the steps', discard(dt, () => gradJitSteps(params)), '-'],
+    ['jit(grad(loss)), through the steps', discard(dt, () => jitGradSteps(params)), '-'],
+    ['jit(grad(loss)), through the steps, 8 snapshots', discard(dt, () => jitGradSteps8(params)), '-'],
     ['grad, adjoint, eager', discard(dt, () => gradAdjoint(params))],
-    ['grad(jit(loss)), adjoint', discard(dt, () => gradJitAdjoint(params))],
-    ['grad(jit(loss)), through the steps', discard(dt, () => gradJitSteps(params))],
+    ['grad(jit(loss)), adjoint', discard(dt, () => gradJitAdjoint(params)), '-'],
   ];
   for (const [label, fn, plainCalls, plainPeak] of cases) {
     if (!works(fn)) {
