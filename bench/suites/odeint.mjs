@@ -1,5 +1,5 @@
 // odeint: the adaptive Dormand-Prince solver on Lotka-Volterra (2 states) and on a 100-state
-// non-stiff system y' = tanh(W y) (W random, scaled by 1/sqrt(n)), value and gradient, eager
+// non-stiff system y' = tanh(W y) (W random, scaled by 2/sqrt(n)), value and gradient, eager
 // and jitted, against a hand-written plain-JS Dormand-Prince (bench/manual/dopri5.mjs) for the
 // value. Each row reports the steps taken, the calls of f, the peak memory above the baseline
 // and the time. The plain-JS solver takes the same steps (same method, same step control), so
