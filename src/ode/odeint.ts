@@ -133,11 +133,14 @@ function problem<P>(op: string, f: OdeFunction<P>, y0Like: OdeArray, tsLike: Ode
  * differentiates it, and reverse mode (`gradient: 'discretize'`, the default) differentiates
  * the steps actually taken, with respect to y0, ts and params (and values f closes over). The
  * step sizes themselves are held fixed when differentiating (they depend on the inputs only
- * piecewise-constantly). `gradient: 'adjoint'` uses the continuous adjoint instead, as JAX.
+ * piecewise-constantly). Taped, memory grows with the steps; `{checkpoints: s}` keeps at most s
+ * snapshots of the step loop (online checkpointing) and recomputes the rest. `gradient:
+ * 'adjoint'` uses the continuous adjoint instead, as JAX.
  * @example
  * // Exponential decay y' = -k y: y(t) = exp(-k t).
  * const ys = odeint((y, t, k) => neg(mul(k, y)), 1, linspace(0, 1, 5), 0.5);
  * grad((k) => sum(odeint((y, t, kk) => neg(mul(kk, y)), 1, [0, 1], k)))(0.5); // -exp(-0.5)
+ * grad((k) => sum(odeint((y, t, kk) => neg(mul(kk, y)), 1, [0, 1], k, { checkpoints: 4 })))(0.5); // the same
  */
 export function odeint<P extends Tree>(f: OdeFunction<P>, y0: OdeArray, ts: OdeArray, params: P, options: OdeintOptions = {}): Tensor {
   const op = 'odeint';
