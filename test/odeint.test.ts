@@ -206,6 +206,9 @@ describe('odeint input checks', () => {
     expect(() => odeint(decay, 1, [0, 1], 0.5, { method: 'rk4' as 'dopri5' })).toThrow(ArgumentError);
     expect(() => odeint(decay, 1, [0, 1], 0.5, { gradient: 'backsolve' as 'adjoint' })).toThrow(/'discretize' or 'adjoint'/);
     expect(() => odeint(decay, 1, [0, 1], 0.5, { tol: 1 } as object)).toThrow(/unknown option 'tol'/);
+    expect(() => odeint(decay, 1, [0, 1], 0.5, { checkpoints: 0 })).toThrow(/odeint: checkpoints must be an integer >= 1/);
+    expect(() => odeint(decay, 1, [0, 1], 0.5, { memory: 'lots' })).toThrow(ArgumentError);
+    expect(() => odeint(decay, 1, [0, 1], 0.5, { checkpoints: 4, memory: '1MB' })).toThrow(/either \{checkpoints\} or \{memory\}/);
   });
 
   spec('throws a ConvergenceError when maxSteps runs out outside jit', () => {

@@ -9,6 +9,7 @@ import { resultDType, toTensor, type TensorLike } from '../ops/convert.js';
 import { flatten, rebuild, type Tree } from '../tree.js';
 import { checkFunction, checkOptions } from '../transforms/util.js';
 import type { TensorTree } from '../solve/root.js';
+import { parseOptions } from '../checkpoint/scan-options.js';
 import { adjointOdeint, type LeafRhs } from './adjoint.js';
 import { dopri5, type Dopri5Result, type StepControl } from './dopri5.js';
 
@@ -77,6 +78,8 @@ function stepControl(op: string, options: OdeintOptions): StepControl {
   if (options.maxSteps !== undefined && !(Number.isInteger(options.maxSteps) && options.maxSteps >= 1)) {
     throw new ArgumentError(`${op}: maxSteps must be an integer >= 1, got ${String(options.maxSteps)}.`);
   }
+  // The budget is the step loop's; checked here so that errors name odeint.
+  parseOptions(op, { checkpoints: options.checkpoints, memory: options.memory });
   const minFactor = positive(op, 'minFactor', options.minFactor, 0.2, 1);
   const maxFactor = positive(op, 'maxFactor', options.maxFactor, 10);
   if (!(maxFactor > 1)) throw new ArgumentError(`${op}: maxFactor must be > 1, got ${maxFactor}.`);
