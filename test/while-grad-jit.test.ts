@@ -19,30 +19,41 @@ describe('whileLoop: reverse mode inside jit', () => {
   let reference: number[][];
   beforeAll(() => {
     reference = gradients(unrolled(l));
-  });
+  }, 60_000);
 
   it('jit(grad(f)) gives the unrolled gradient with a budget', () => {
     const g = jit(grad(looped(l, { checkpoints: s }), { argnums: [0, 1, 2] }));
     expectSame(steady(() => gradientsOf(g)), reference);
-  });
+  }, 60_000);
 
   it('jit(grad(f)) gives the unrolled gradient without a budget', () => {
     const g = jit(grad(looped(l, {}), { argnums: [0, 1, 2] }));
     expectSame(steady(() => gradientsOf(g)), reference);
-  });
+  }, 60_000);
 
   it('grad(jit(f)) gives the unrolled gradient, with and without a budget', () => {
     const budgeted = jit(looped(l, { checkpoints: s }));
     const plain = jit(looped(l, {}));
     expectSame(steady(() => gradients(budgeted)), reference);
     expectSame(steady(() => gradients(plain)), reference);
-  });
+  }, 60_000);
 
   it('jit(grad(f)) stages the loop as a forward and a backward equation carrying the budget', () => {
     const text = jit(grad(looped(l, { checkpoints: s }), { argnums: [0, 1, 2] })).program(x0, v0, p0).toString();
     expect(text).toContain('whileLoop[checkpoints=5');
     expect(text).toContain('whileLoop_backward[checkpoints=5');
-  });
+  }, 60_000);
+
+  it('with a budget the forward equation hands its s snapshots, their positions and the step count to the backward one', () => {
+    const program = jit(grad(looped(l, { checkpoints: s }), { argnums: [0, 1, 2] })).program(x0, v0, p0);
+    const calls = program.equations.flatMap((eq) => (eq.call ? [{ name: eq.call.name, inputs: eq.inputs, outs: eq.outs }] : []));
+    const forward = calls.find((eq) => eq.name === 'whileLoop')!;
+    const back = calls.find((eq) => eq.name === 'whileLoop_backward')!;
+    // Carry [k, x, v]: 3 leaves, then 5 snapshots of 3 leaves, positions [5] and the step count.
+    expect(forward.outs.length).toBe(3 + 5 * 3 + 2);
+    expect(program.avals[forward.outs[3 + 15]].shape).toEqual([5]);
+    for (const v of forward.outs.slice(3)) expect(back.inputs).toContain(v);
+  }, 60_000);
 });
 
 describe('fori with tensor bounds', () => {
@@ -65,7 +76,7 @@ describe('fori with tensor bounds', () => {
     expectSame(steady(() => tidy(() => (jitted(x0, v0, p0, scalar(20)) as Tensor[]).map((g) => Array.from(g.data())))), reference);
     const eager = tidy(() => (grad(f, { argnums: [0, 1, 2] })(x0, v0, p0, scalar(20)) as Tensor[]).map((g) => Array.from(g.data())));
     expectSame(eager, reference);
-  });
+  }, 60_000);
 
   it('with number bounds and a budget checkpoints as scan does', () => {
     const f = (x: Tensor, v: Tensor, p: Tensor) => {
@@ -73,5 +84,5 @@ describe('fori with tensor bounds', () => {
       return loss([scalar(0), x1, v1]);
     };
     expectSame(gradients(f), gradients(unrolled(20)));
-  });
+  }, 60_000);
 });

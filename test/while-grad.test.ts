@@ -5,7 +5,7 @@
 // warning. Inside jit: while-grad-jit.test.ts.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  ArgumentError, add, array, grad, jvp, less, linspace, memory, mul, scalar, sin, sum, tidy, vjp, whileLoop,
+  ArgumentError, add, array, grad, jvp, less, linspace, memory, mul, scalar, sin, sub, sum, tidy, vjp, vmap, whileLoop,
   type LoopOptions, type Tensor,
 } from './helpers/api.js';
 import { onlineCost } from '../src/checkpoint/online.js';
@@ -29,7 +29,7 @@ describe('whileLoop: the gradient with a budget equals the unrolled loop\'s', ()
 
   it('at 1000 steps with 10 snapshots', () => {
     expectSame(gradients(looped(1000, { checkpoints: 10 })), gradients(unrolled(1000)));
-  });
+  }, 60_000);
 
   it('at 10,000 steps with 10 snapshots, within 1.25x of offline Revolve\'s body calls', () => {
     const reference = gradients(unrolled(10000));
@@ -105,7 +105,7 @@ describe('whileLoop: peak memory with a budget', () => {
       const peak = memory().peakBytes - base;
       expect(peak).toBeLessThan((s + 3 + 1) * stateBytes + tape);
     });
-  });
+  }, 60_000);
 });
 
 describe('whileLoop: budget errors and the recomputation warning', () => {
@@ -121,10 +121,45 @@ describe('whileLoop: budget errors and the recomputation warning', () => {
 
   it('warns once when the budget forces more than 100x recomputation, naming the budget needed', () => {
     const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
-    const f = () => tidy(() => void grad((x: Tensor) => sum(whileLoop(([k]: Tensor[]) => less(k, 300), ([k, y]: Tensor[]) => [add(k, 1), mul(y, 1.001)], [scalar(0), x], { checkpoints: 1 })[1]))(x0));
+    // One snapshot: step i is reached from state 0 again, about l / 2 calls per step; l = 210 passes 100x.
+    const f = () => tidy(() => void grad((x: Tensor) => whileLoop(([k]: Tensor[]) => less(k, 210), ([k, y]: Tensor[]) => [add(k, 1), mul(y, 1.001)], [scalar(0), x], { checkpoints: 1 })[1])(scalar(0.5)));
     f();
     f();
     expect(warn).toHaveBeenCalledTimes(1);
-    expect(String(warn.mock.calls[0][0])).toMatch(/300 steps .* 1 snapshots .*\{checkpoints: \d+\}/);
-  });
+    expect(String(warn.mock.calls[0][0])).toMatch(/210 steps .* 1 snapshots .*\{checkpoints: \d+\}/);
+  }, 60_000);
+});
+
+describe('whileLoop: the README example', () => {
+  it('integrates until x leaves the unit ball and differentiates with respect to the closed-over p', () => tidy(() => {
+    const h = 0.01, xs0 = array([0.5, 0]), vs0 = array([0, 1]);
+    const run = (options: LoopOptions) => (p: Tensor) => {
+      const [t, x] = whileLoop(([, x]: Tensor[]) => less(sum(mul(x, x)), 1),
+        ([t, x, v]: Tensor[]) => [add(t, h), add(x, mul(v, h)), sub(v, mul(x, mul(p, h)))],
+        [scalar(0), xs0, vs0], options);
+      return add(t, sum(x));
+    };
+    const g = (grad(run({ checkpoints: 10 }))(scalar(0.3)) as Tensor).item();
+    const taped = (grad(run({}))(scalar(0.3)) as Tensor).item();
+    expectClose(g, taped, 1e-12);
+    // Central differences at a p where the step count does not change in between.
+    const e = 1e-6;
+    const fd = ((run({})(scalar(0.3 + e)) as Tensor).item() - (run({})(scalar(0.3 - e)) as Tensor).item()) / (2 * e);
+    expectClose(g, fd, 1e-5);
+  }), 60_000);
+});
+
+describe('whileLoop: composed transforms with a budget', () => {
+  // x_{k+1} = sin(x_k) + a x_k from x_0 = a, seven steps.
+  const f = (options: LoopOptions) => (a: Tensor) =>
+    whileLoop(([k]: Tensor[]) => less(k, 7), ([k, x]: Tensor[]) => [add(k, 1), add(sin(x), mul(x, a))], [scalar(0), a], options)[1] as Tensor;
+
+  it('grad of grad equals the taped loop\'s', () => tidy(() => {
+    expectClose((grad(grad(f({ checkpoints: 2 })))(scalar(0.5)) as Tensor).item(), (grad(grad(f({})))(scalar(0.5)) as Tensor).item(), 1e-12);
+  }));
+
+  it('vmap of grad equals the taped loop\'s', () => tidy(() => {
+    const a = array([0.5, 0.6, -0.3]);
+    expectClose(Array.from((vmap(grad(f({ checkpoints: 2 })))(a) as Tensor).data()), Array.from((vmap(grad(f({})))(a) as Tensor).data()), 1e-12);
+  }));
 });

@@ -17,18 +17,20 @@ import { Tracer, innermostTrace, popTrace, pushTrace, topTrace, traceAt } from '
 import { ArgumentError, ConcretizationError, ShapeError, fmtShape } from '../errors.js';
 import { astype, scalarOf, toTensor } from '../ops/convert.js';
 import { add, less } from '../ops/elementwise.js';
-import { zeros } from '../tensor/create.js';
+import { array, scalar, zeros } from '../tensor/create.js';
 import { sizeOf } from '../tensor/shape.js';
 import { closeScope, openScope } from '../tensor/scope.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { DenseTensor, type Tensor } from '../tensor/tensor.js';
 import { rebuild, type Tree, type TreeDef } from '../tree.js';
 import { recordOutputs } from '../transforms/group.js';
 import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { checkFunction, scoped } from '../transforms/util.js';
 import { avalOf, executor, freshOutputs, leavesOf, matching, staging, stepLoop, truth } from '../staging/control.js';
-import type { StagedCall } from '../staging/program.js';
+import { execute } from '../staging/execute.js';
+import type { Program, StagedCall } from '../staging/program.js';
 import { StagingTrace, traceProgram } from '../staging/trace.js';
 import { OnlineLoop, type LoopFunctions } from './online-loop.js';
+import { forwardSweep, reverseSweep, type ExplicitBody } from './online-sweeps.js';
 import { scan } from './scan.js';
 import { parseOptions, type Budget } from './scan-options.js';
 
@@ -82,10 +84,10 @@ function loopOf<T extends Tree>(op: string, condFn: (carry: T) => Tensor | numbe
 }
 
 /** The loop condition as a JS boolean, its temporaries freed. */
-function goOn(loop: Loop, carry: Tensor[]): boolean {
+function goOn(loop: Loop, carry: Tensor[], cond: (carry: Tensor[]) => Tensor = loop.cond): boolean {
   const scope = openScope();
   try {
-    return truth(loop.op, loop.cond(carry));
+    return truth(loop.op, cond(carry));
   } catch (e) {
     if (!(e instanceof ConcretizationError)) throw e;
     throw new ConcretizationError(`${loop.op}: the loop condition depends on a value traced by jit under a transform other than grad (jit(jvp(f)) or jit(vmap(f)) with a whileLoop inside f), so the number of steps is not known while tracing. Use jvp(jit(f)) instead (the jitted loop is then differentiated step by step), or fori with fixed bounds.`);
@@ -118,12 +120,15 @@ export function whileLoop<T extends Tree>(condFn: (carry: T) => Tensor | number,
   const avals = leaves.map(avalOf);
   const loop = loopOf(op, condFn, body, def, avals);
   const trace = staging();
-  if (trace) return rebuild<T>(def, trace.emitCall(...stagedLoop(loop, leaves, options)));
+  if (trace) {
+    const [call, inputs, outAvals] = stagedLoop(loop, leaves, options);
+    return rebuild<T>(def, trace.emitCall(call, inputs, outAvals));
+  }
   const inner = innermostTrace();
   if (inner instanceof TapeTrace && inner.redirect === null) {
     const below = traceAt(inner.level - 1);
     if (below instanceof StagingTrace) {
-      const out = tapedStagedLoop(loop, inner, below, leaves, options);
+      const out = tapedStagedLoop(loop, inner, below, leaves, options, budget);
       if (out) return rebuild<T>(def, out);
     }
   }
@@ -131,7 +136,7 @@ export function whileLoop<T extends Tree>(condFn: (carry: T) => Tensor | number,
 }
 
 /** The loop as one equation of the jit trace being recorded: [call, inputs, output avals]. */
-function stagedLoop(loop: Loop, leaves: Tensor[], options: LoopOptions): [StagedCall, Tensor[], readonly Aval[]] {
+function stagedLoop(loop: Loop, leaves: Tensor[], options: LoopOptions): [StagedCall, Tensor[], readonly Aval[], LoopParts] {
   const { op, def, avals } = loop;
   const condPart = traceProgram(`${op} cond`, avals, (carry) => [loop.cond(carry)]);
   const bodyPart = traceProgram(`${op} body`, avals, (carry) => loop.body(carry));
@@ -148,60 +153,148 @@ function stagedLoop(loop: Loop, leaves: Tensor[], options: LoopOptions): [Staged
       return freshOutputs(leavesOfCarry(out), ins);
     },
   };
-  return [call, [...leaves, ...condPart.captures, ...bodyPart.captures], avals];
+  return [call, [...leaves, ...condPart.captures, ...bodyPart.captures], avals, { cond: condPart.program, body: bodyPart.program, condCaptures: nc }];
 }
 
 /**
  * The loop under `tape` whose values are `staging`'s (jit(grad(f))): the forward loop is one
  * equation of `staging`, recorded on the tape as one group whose pullback adds a backward
- * equation. Returns null when some input belongs to yet another transform.
+ * equation. With a budget the forward equation also outputs its snapshots (s carry states,
+ * their positions and the step count), which the backward equation reverses from; without
+ * one the backward equation replays the loop on a tape. Returns null when some input belongs
+ * to yet another transform.
  */
-function tapedStagedLoop(loop: Loop, tape: TapeTrace, staging: StagingTrace, leaves: Tensor[], options: LoopOptions): Tensor[] | null {
-  const [call, inputs, avals] = stagedLoop(loop, leaves, options);
+function tapedStagedLoop(loop: Loop, tape: TapeTrace, staging: StagingTrace, leaves: Tensor[], options: LoopOptions, budget: Budget): Tensor[] | null {
+  const [call, inputs, avals, parts] = stagedLoop(loop, leaves, options);
   const primals = tape.unpack(inputs);
   if (primals.some((p) => p instanceof Tracer && p.trace !== staging)) return null;
-  const outs = staging.emitCall(call, primals, avals);
   const differentiated = inputs.map((x) => x instanceof TapeVar && x.trace === tape);
-  if (!differentiated.includes(true)) return outs;
-  return recordOutputs(tape, loop.op, inputs, primals, outs, (cts, rows) => {
-    const given = cts.map((c) => c !== null);
-    if (!given.includes(true)) return inputs.map(() => null);
-    const ctAvals = inputs.flatMap((x, i) => (differentiated[i] ? [{ shape: [rows, ...x.shape], dtype: x.dtype }] : []));
-    const back: StagedCall = {
-      name: `${loop.op}_backward`,
-      params: call.params,
-      run: (ins) => {
-        const xs = ins.slice(0, inputs.length);
-        const seedsIn = ins.slice(inputs.length);
-        const grads = scoped((scope) => {
-          const t = pushTrace((level) => new TapeTrace(level, scope));
-          let vars: Tensor[], result: Tensor[];
-          try {
-            vars = xs.map((x, i) => (differentiated[i] ? t.variable(x) : x));
-            result = call.run(vars);
-          } finally {
-            popTrace(t);
-          }
-          const seeds = new Map<number, Tensor>();
-          let c = 0;
-          result.forEach((o, j) => {
-            if (!given[j]) return;
-            const ct = seedsIn[c++];
-            if (!(o instanceof TapeVar && o.trace === t)) return;
-            const prev = seeds.get(o.id);
-            seeds.set(o.id, prev ? add(prev, ct) : ct);
-          });
-          const wanted = vars.flatMap((v, i) => (differentiated[i] ? [(v as TapeVar).id] : []));
-          const got = backward(t, seeds, wanted, { consume: true, keep: new Set() });
-          return got.map((g, k) => g ?? zeros(ctAvals[k].shape, { dtype: ctAvals[k].dtype }));
-        });
-        return freshOutputs(grads, ins);
-      },
-    };
-    const got = staging.emitCall(back, [...primals, ...(cts.filter((c) => c !== null) as Tensor[])], ctAvals);
-    let k = 0;
-    return inputs.map((_, i) => (differentiated[i] ? got[k++] : null));
+  const count = snapshotCount(loop.op, budget, avals);
+  if (!differentiated.includes(true) || count === null) {
+    const outs = staging.emitCall(call, primals, avals);
+    if (!differentiated.includes(true)) return outs;
+    return recordOutputs(tape, loop.op, inputs, primals, outs, (cts, rows) => {
+      const back = backwardCall(loop.op, call, inputs.map(avalOf), differentiated, cts, rows, null);
+      return emitBackward(staging, back, [...primals, ...(cts.filter((c) => c !== null) as Tensor[])], differentiated);
+    });
+  }
+  const s = count.snapshots, n = leaves.length;
+  const forward = snapshotForward(loop, call, parts, n, s);
+  const outs = staging.emitCall(forward, primals, [...avals, ...Array.from({ length: s }, () => avals).flat(), { shape: [s], dtype: 'float64' }, { shape: [], dtype: 'float64' }]);
+  const carry = outs.slice(0, n);
+  const saved = outs.slice(n);
+  return recordOutputs(tape, loop.op, inputs, primals, carry, (cts, rows) => {
+    const back = backwardCall(loop.op, call, inputs.map(avalOf), differentiated, cts, rows, { parts, n, s, saved: saved.length });
+    return emitBackward(staging, back, [...primals, ...saved, ...(cts.filter((c) => c !== null) as Tensor[])], differentiated);
   });
+}
+
+interface LoopParts {
+  cond: Program;
+  body: Program;
+  /** Number of the cond's captures (they come right after the carry among the inputs). */
+  condCaptures: number;
+}
+
+/** Distinct handles: a tensor met twice, or one of `ins`, becomes a new handle on its data. */
+function distinct(outs: Tensor[], ins: readonly Tensor[]): Tensor[] {
+  const seen = new Set<Tensor>(ins);
+  return outs.map((o) => {
+    if (!seen.has(o)) {
+      seen.add(o);
+      return o;
+    }
+    return o instanceof DenseTensor ? o.share(o.shape, 'whileLoop') : o;
+  });
+}
+
+/** The forward equation of a budgeted loop under jit(grad(f)): the final carry, s snapshots padded with the initial state, their positions (-1: padding) and the step count. */
+function snapshotForward(loop: Loop, call: StagedCall, parts: LoopParts, n: number, s: number): StagedCall {
+  return {
+    name: loop.op,
+    params: call.params,
+    run: (ins) => {
+      const init = ins.slice(0, n);
+      if (!ins.every((x) => x instanceof DenseTensor)) {
+        // Replayed under another transform: no snapshots; the backward equation replays the loop.
+        const carry = call.run(ins);
+        return distinct([...carry, ...Array.from({ length: s }, () => init).flat(), array(new Array<number>(s).fill(-1)), scalar(-1)], ins);
+      }
+      const condRun = executor(parts.cond, ins.slice(n, n + parts.condCaptures));
+      const body: ExplicitBody = (carry, caps) => execute(parts.body, [...carry, ...caps]);
+      const r = forwardSweep((carry) => goOn(loop, carry, (c) => condRun(...c)[0]), body, ins.slice(n + parts.condCaptures), init, s);
+      const positions = [...r.kept, ...new Array<number>(s - r.kept.length).fill(-1)];
+      const states = [...r.states, ...Array.from({ length: s - r.kept.length }, () => init)];
+      return distinct([...r.carry, ...states.flat(), array(positions), scalar(r.steps)], ins);
+    },
+  };
+}
+
+/**
+ * The backward equation: (inputs, [snapshots, positions, steps,] cotangents given) -> one
+ * cotangent per differentiated input. From snapshots when it has them; otherwise it replays
+ * the loop from its inputs on a concrete tape.
+ */
+function backwardCall(op: string, call: StagedCall, inputAvals: readonly Aval[], differentiated: readonly boolean[], cts: readonly (Tensor | null)[], rows: number,
+  snap: { parts: LoopParts; n: number; s: number; saved: number } | null): { call: StagedCall; avals: Aval[] } {
+  const given = cts.map((c) => c !== null);
+  const ctAvals: Aval[] = inputAvals.flatMap((a, i) => (differentiated[i] ? [{ shape: [rows, ...a.shape], dtype: a.dtype }] : []));
+  const replay = (xs: readonly Tensor[], seedsIn: readonly Tensor[]): Tensor[] => scoped((scope) => {
+    const t = pushTrace((level) => new TapeTrace(level, scope));
+    let vars: Tensor[], result: Tensor[];
+    try {
+      vars = xs.map((x, i) => (differentiated[i] ? t.variable(x) : x));
+      result = call.run(vars);
+    } finally {
+      popTrace(t);
+    }
+    const seeds = new Map<number, Tensor>();
+    let c = 0;
+    result.forEach((o, j) => {
+      if (!given[j]) return;
+      const ct = seedsIn[c++];
+      if (!(o instanceof TapeVar && o.trace === t)) return;
+      const prev = seeds.get(o.id);
+      seeds.set(o.id, prev ? add(prev, ct) : ct);
+    });
+    const wanted = vars.flatMap((v, i) => (differentiated[i] ? [(v as TapeVar).id] : []));
+    const got = backward(t, seeds, wanted, { consume: true, keep: new Set() });
+    const xsWanted = xs.filter((_, i) => differentiated[i]);
+    return got.map((g, k) => g ?? zeros([rows, ...xsWanted[k].shape], { dtype: xsWanted[k].dtype }));
+  });
+  const inputCount = inputAvals.length;
+  const run = (ins: readonly Tensor[]): Tensor[] => {
+    const xs = ins.slice(0, inputCount);
+    if (snap === null) return distinct(replay(xs, ins.slice(inputCount)), ins);
+    const { parts, n, s } = snap;
+    const saved = ins.slice(inputCount, inputCount + snap.saved);
+    const seedsIn = ins.slice(inputCount + snap.saved);
+    const steps = saved[saved.length - 1];
+    if (!ins.every((x) => x instanceof DenseTensor) || steps.item() < 0) return distinct(replay(xs, seedsIn), ins);
+    const positions = Array.from(saved[saved.length - 2].data());
+    const kept = positions.filter((p) => p >= 0);
+    const states = kept.map((_, j) => saved.slice(j * n, (j + 1) * n));
+    let c = 0;
+    const carryCts = given.map((g) => (g ? seedsIn[c++] : null));
+    const caps = xs.slice(n + parts.condCaptures);
+    const body: ExplicitBody = (carry, captures) => execute(parts.body, [...carry, ...captures]);
+    const r = reverseSweep(body, caps, differentiated.slice(n + parts.condCaptures), kept, states, steps.item(), s, carryCts, rows);
+    const out: Tensor[] = [];
+    xs.forEach((x, i) => {
+      if (!differentiated[i]) return;
+      const g = i < n ? r.carry[i] : i >= n + parts.condCaptures ? r.captures[i - n - parts.condCaptures] : null;
+      out.push(g ?? zeros([rows, ...x.shape], { dtype: x.dtype }));
+    });
+    return distinct(out, ins);
+  };
+  return { call: { name: `${op}_backward`, params: call.params, run }, avals: ctAvals };
+}
+
+/** Emits the backward equation; its outputs are the differentiated inputs' cotangents (null for the rest). */
+function emitBackward(staging: StagingTrace, back: { call: StagedCall; avals: Aval[] }, inputs: Tensor[], differentiated: readonly boolean[]): (Tensor | null)[] {
+  const got = staging.emitCall(back.call, inputs, back.avals);
+  let k = 0;
+  return differentiated.map((d) => (d ? got[k++] : null));
 }
 
 /**
