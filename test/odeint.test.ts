@@ -5,7 +5,7 @@
 import { describe, expect, vi } from 'vitest';
 import {
   ArgumentError, ConvergenceError, ShapeError, array, concat, grad, jvp, linspace, memory, tidy, mul, neg, odeint, odeintWithStats,
-  matmul, slice, square, sub, sum, tanh, vmap, type Tensor,
+  div, matmul, slice, square, sub, sum, tanh, vmap, type Tensor,
 } from './helpers/api.js';
 import { checkGrads, expectClose } from './helpers/check.js';
 import { expectMemoryRestored, spec } from './helpers/memory.js';
@@ -209,6 +209,12 @@ describe('odeint input checks', () => {
     expect(() => odeint(decay, 1, [0, 1], 0.5, { checkpoints: 0 })).toThrow(/odeint: checkpoints must be an integer >= 1/);
     expect(() => odeint(decay, 1, [0, 1], 0.5, { memory: 'lots' })).toThrow(ArgumentError);
     expect(() => odeint(decay, 1, [0, 1], 0.5, { checkpoints: 4, memory: '1MB' })).toThrow(/either \{checkpoints\} or \{memory\}/);
+  });
+
+  spec('stops with a ConvergenceError when f returns NaN', () => {
+    const blowUp = (y: Tensor, t: Tensor) => mul(y, div(1, sub(0.5, t)));
+    expect(() => odeint(blowUp, 1, [0, 1], null)).toThrow(/too small to move t \(or NaN/);
+    expect(() => odeint((y: Tensor) => mul(y, NaN), 1, [0, 1], null)).toThrow(ConvergenceError);
   });
 
   spec('throws a ConvergenceError when maxSteps runs out outside jit', () => {

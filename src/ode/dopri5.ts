@@ -177,8 +177,8 @@ function concrete(x: Tensor): number | null {
 
 /**
  * Integrates dy/dt = rhs(y, t) from ts[0] and returns y at every time of ts (strictly
- * increasing, checked when concrete). Outputs the loop did not reach (maxSteps inside jit)
- * are NaN; outside jit running out of steps throws a ConvergenceError.
+ * increasing, checked when concrete). Outputs the loop did not reach (maxSteps, or a NaN or
+ * vanishing step, inside jit) are NaN; outside jit that throws a ConvergenceError.
  */
 export function dopri5(op: string, rhs: Rhs, y0: Tensor, ts: Tensor, control: StepControl): Dopri5Result {
   if (ts.ndim !== 1 || ts.size < 1) throw new ShapeError(`${op}: ts must be a 1-D tensor of at least one time, got shape ${fmtShape(ts.shape)}.`);
@@ -211,10 +211,14 @@ export function dopri5(op: string, rhs: Rhs, y0: Tensor, ts: Tensor, control: St
     };
   };
   const budget = control.checkpoints !== undefined ? { checkpoints: control.checkpoints } : control.memory !== undefined ? { memory: control.memory } : {};
-  const out = whileLoop((c: Carry) => mul(less(c.t, tEnd), less(add(c.accepted, c.rejected), control.maxSteps)), body, init, budget);
-  const reached = concrete(less(out.t, tEnd));
-  if (reached === 1) {
-    throw new ConvergenceError(`${op}: maxSteps (${control.maxSteps}) step attempts did not reach t = ${concrete(tEnd)} (stopped at t = ${concrete(out.t)}, ${concrete(out.accepted)} accepted, last step ${concrete(out.h)}). Raise maxSteps, loosen rtol/atol, or check the system for stiffness or a blow-up.`);
+  // Stops at ts[-1], after maxSteps attempts, or when the step is NaN (f gave NaN) or too small
+  // to move t.
+  const going = (c: Carry) => mul(mul(less(c.t, tEnd), less(add(c.accepted, c.rejected), control.maxSteps)), greater(add(c.t, c.h), c.t));
+  const out = whileLoop(going, body, init, budget);
+  if (concrete(less(out.t, tEnd)) === 1) {
+    const attempts = concrete(add(out.accepted, out.rejected))!;
+    const why = attempts >= control.maxSteps ? `maxSteps (${control.maxSteps}) step attempts ran out` : `the step size became ${concrete(out.h)}, too small to move t (or NaN: f returned NaN or Infinity)`;
+    throw new ConvergenceError(`${op}: ${why} before t = ${concrete(tEnd)} (stopped at t = ${concrete(out.t)} after ${concrete(out.accepted)} accepted steps). Raise maxSteps, loosen rtol/atol, or check the system for stiffness, a blow-up or NaN.`);
   }
   const attempts = add(out.accepted, out.rejected);
   const evaluations = add(mul(attempts, 6), control.firstStep === null ? 2 : 1);
