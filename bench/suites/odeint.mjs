@@ -94,6 +94,9 @@ async function runProblem(dt, problem, opts, rows, table) {
   };
   const params = problem.params();
   const { ts, y0, options } = problem;
+  // V8 needs a few dozen calls to optimise the plain solver's loops (the first ones run about
+  // 20x slower): warm it past that so the baseline is the optimised code.
+  for (let i = 0, start = performance.now(); i < 50 && performance.now() - start < 2000; i++) dopri5Plain(problem.plain, y0, ts, options);
   const ref = dopri5Plain(problem.plain, y0, ts, options);
   const refFlat = ref.ys.flatMap((y) => Array.from(y));
   const steps = `${ref.accepted}+${ref.rejected}`;
