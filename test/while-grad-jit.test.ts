@@ -2,7 +2,7 @@
 // bounds, which is a whileLoop on a counter. Jitted programs keep their constants, so instead of
 // the file-wide memory check each case checks that a second call leaves nothing behind.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { add, array, fori, grad, jit, memory, scalar, tidy, type Tensor } from './helpers/api.js';
+import { add, array, fori, grad, jit, less, linspace, memory, mul, scalar, sin, sum, tidy, vjp, whileLoop, type Tensor } from './helpers/api.js';
 import { expectSame, gradients, gradientsOf, looped, loss, p0, stepOf, unrolled, v0, x0, type State } from './helpers/loops.js';
 
 /** Runs `run` twice; the second run must leave bytesInUse as it found it. */
@@ -25,6 +25,11 @@ describe('whileLoop: reverse mode inside jit', () => {
     const g = jit(grad(looped(l, { checkpoints: s }), { argnums: [0, 1, 2] }));
     expectSame(steady(() => gradientsOf(g)), reference);
   }, 60_000);
+
+  it('jit(grad(f)) with a budget handles a loop that takes no step', () => {
+    const g = jit(grad(looped(0, { checkpoints: s }), { argnums: [0, 1, 2] }));
+    expectSame(steady(() => gradientsOf(g)), gradients(unrolled(0)));
+  });
 
   it('jit(grad(f)) gives the unrolled gradient without a budget', () => {
     const g = jit(grad(looped(l, {}), { argnums: [0, 1, 2] }));
@@ -84,5 +89,27 @@ describe('fori with tensor bounds', () => {
       return loss([scalar(0), x1, v1]);
     };
     expectSame(gradients(f), gradients(unrolled(20)));
+  }, 60_000);
+});
+
+describe('whileLoop under jit(grad(f)): peak memory', () => {
+  it('holds no more carry states than the eager loop: (s + 4) plus one step\'s tape', () => {
+    const s = 6, l = 300, n = 1024;
+    const stateBytes = 2 * n * 8 + 16;
+    const body = ([k, x]: Tensor[]) => [add(k, 1), add(mul(x, 0.999), mul(sin(x), 0.001))];
+    const g = jit(grad((y: Tensor) => sum(whileLoop(([k]: Tensor[]) => less(k, l), body, [scalar(0), y], { checkpoints: s })[1])));
+    tidy(() => {
+      const x = linspace(-1, 1, n);
+      const tape = tidy(() => {
+        const before = memory().bytesInUse;
+        vjp((y: Tensor) => body([scalar(0), y])[1], x);
+        return memory().bytesInUse - before;
+      });
+      tidy(() => g(x));
+      memory({ resetPeak: true });
+      const base = memory().bytesInUse;
+      tidy(() => g(x));
+      expect(memory().peakBytes - base).toBeLessThan((s + 4) * stateBytes + tape);
+    });
   }, 60_000);
 });

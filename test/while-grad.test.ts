@@ -27,6 +27,12 @@ describe('whileLoop: the gradient with a budget equals the unrolled loop\'s', ()
     });
   }
 
+  it('at 0 steps (the condition is false at once) passes the cotangent straight through', () => {
+    counter.calls = 0;
+    expectSame(gradients(looped(0, { checkpoints: 3 })), gradients(unrolled(0)));
+    expect(counter.calls).toBe(0);
+  });
+
   it('at 1000 steps with 10 snapshots', () => {
     expectSame(gradients(looped(1000, { checkpoints: 10 })), gradients(unrolled(1000)));
   }, 60_000);

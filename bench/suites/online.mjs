@@ -5,7 +5,8 @@
 // ratio over every l up to 100,000. Part 2 times the gradient of a real loop (a state of 1000
 // float64 values, l = 2000 steps; 400 with --quick): whileLoop with s = 5, 10, 50 snapshots and
 // without a budget, beside scan with the same s (Revolve, which knows l), with the body calls
-// counted inside the body and memory().peakBytes above the inputs.
+// counted inside the body and memory().peakBytes above the inputs; and both under
+// jit(grad(f)) with s = 10 (there the body is traced once, so its calls are not counted).
 //   node bench/suites/online.mjs [--quick]        (build dist first; see bench/run.mjs)
 import { pathToFileURL } from 'node:url';
 import { formatTime, printTable } from './measure.mjs';
@@ -66,8 +67,12 @@ function timedLoops(dt, quick, log) {
     ...BUDGETS.map((s) => ({ loop: 'whileLoop (online)', snapshots: s, gradient: viaWhile({ checkpoints: s }), expected: dt.onlineCost(steps, s).total })),
     ...BUDGETS.map((s) => ({ loop: 'scan (Revolve)', snapshots: s, gradient: viaScan({ checkpoints: s }), expected: dt.offlineCalls(steps, s) })),
     { loop: 'whileLoop, no budget', gradient: viaWhile({}), expected: steps },
+    // Inside jit the body is traced once, so its calls cannot be counted from JS.
+    { loop: 'jit(grad(whileLoop))', snapshots: 10, gradient: dt.jit(viaWhile({ checkpoints: 10 })), expected: dt.onlineCost(steps, 10).total, uncounted: true },
+    { loop: 'jit(grad(scan))', snapshots: 10, gradient: dt.jit(viaScan({ checkpoints: 10 })), expected: dt.offlineCalls(steps, 10), uncounted: true },
   ];
   dt.tidy(() => viaWhile({ checkpoints: 3 })(h0));
+  for (const c of configs.filter((x) => x.uncounted)) dt.tidy(() => c.gradient(h0));
   const rows = [];
   for (const c of configs) {
     const times = [];
@@ -81,18 +86,18 @@ function timedLoops(dt, quick, log) {
         c.gradient(h0).data();
         times.push(performance.now() - start);
         peakBytes = Math.max(peakBytes, dt.memory().peakBytes - base);
-        bodyCalls = calls;
+        bodyCalls = c.uncounted ? null : calls;
       });
     }
     times.sort((a, b) => a - b);
     const ms = times[times.length >> 1];
     rows.push({ part: 'time', loop: c.loop, snapshots: c.snapshots ?? null, steps, bodyCalls, expectedCalls: c.expected, ms, peakBytes, peakStates: peakBytes / stateBytes });
-    log(`  ${c.loop.padEnd(22)} ${c.snapshots ? `s=${c.snapshots}`.padEnd(5) : '-    '} ${String(bodyCalls).padStart(7)} body calls  ${formatTime(ms).padStart(9)}  peak ${formatBytes(peakBytes)}`);
+    log(`  ${c.loop.padEnd(22)} ${c.snapshots ? `s=${c.snapshots}`.padEnd(5) : '-    '} ${String(bodyCalls ?? '-').padStart(7)} body calls  ${formatTime(ms).padStart(9)}  peak ${formatBytes(peakBytes)}`);
   }
   h0.dispose();
   log('');
   printTable(rows, [
-    ['loop'], ['snapshots', (v) => (v === null ? '-' : String(v))], ['steps'], ['bodyCalls'], ['expectedCalls'],
+    ['loop'], ['snapshots', (v) => (v === null ? '-' : String(v))], ['steps'], ['bodyCalls', (v) => (v === null ? '-' : String(v))], ['expectedCalls'],
     ['ms', (v) => formatTime(v)], ['peakBytes', (v) => formatBytes(v)], ['peakStates', (v) => v.toFixed(1)],
   ], log);
   return rows;

@@ -76,12 +76,16 @@ export function forwardSweep(goOn: (carry: Tensor[]) => boolean, body: ExplicitB
 /**
  * The backward sweep from the forward sweep's snapshots: pulls the final carry's cotangents
  * `cts` (null where none, each [rows, ...leaf]) back to the initial carry and to the captures
- * marked in `wantCaptures`. The snapshots stay the caller's.
+ * marked in `wantCaptures`. The snapshots are handles of their own (no other value shares the
+ * handle): each is freed as soon as the sweep is done with it, as the eager loop frees its
+ * snapshots, so that the sweep never holds more than s states.
  */
 export function reverseSweep(body: ExplicitBody, captures: readonly Tensor[], wantCaptures: readonly boolean[], kept: readonly number[],
   states: readonly Tensor[][], steps: number, snapshots: number, cts: (Tensor | null)[], rows: number): { carry: (Tensor | null)[]; captures: (Tensor | null)[] } {
   const store = new StateStore();
+  const shapes = states[0].map((t) => ({ shape: t.shape, dtype: t.dtype }));
   kept.forEach((p, j) => {
+    store.own(states[j].flatMap((t) => denseParts(t)));
     store.setCurrent(states[j]);
     store.takeshot(p);
   });
@@ -126,7 +130,7 @@ export function reverseSweep(body: ExplicitBody, captures: readonly Tensor[], wa
     store.clear();
   }
   return {
-    carry: carryCt.map((c, j) => c ?? zeros([rows, ...states[0][j].shape], { dtype: states[0][j].dtype })),
+    carry: carryCt.map((c, j) => c ?? zeros([rows, ...shapes[j].shape], { dtype: shapes[j].dtype })),
     captures: captureCt,
   };
 }

@@ -15,8 +15,8 @@
 // repetition dynamic checkpointing algorithm for unsteady adjoint calculation" (SIAM J. Sci.
 // Comput. 31(4), 2009); the cost-greedy eviction is ours. With s >= 2 its total cost stays
 // within 1.25x of offline Revolve's for every l (tested for s = 2..12 and every l up to 2000,
-// and s = 5, 10, 20, 50 and every l up to 10^5; the worst ratios are at l = s + 1, where
-// offline Revolve knows to skip a snapshot). With s = 1 there is nothing to choose: the loop
+// and s = 5, 10, 20, 50 and every l up to 10^5; for s >= 3 the worst ratio is at l = s + 1,
+// where offline Revolve knows to skip a snapshot; for s = 2 it is 1.18 at l = 15). With s = 1 there is nothing to choose: the loop
 // is re-run from state 0 for each step, l - 1 calls more than offline (up to 1.29x at l = 3).
 import { ArgumentError } from '../errors.js';
 import { binomial, optimalAdvances, revolveSchedule, type ScheduleAction } from './revolve.js';
