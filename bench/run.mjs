@@ -22,9 +22,9 @@ const suites = [
   { id: 'jacobian-modes', file: 'suites/jacobian-modes.mjs', title: 'Jacobian mode selection along (1000, 2) .. (2, 1000), cost-model fit, Hessians' },
   { id: 'ratios', file: 'suites/ratios.mjs', title: 'Transform cost: jvp/f, grad/f, chunking, scalar overhead, tape bytes' },
   { id: 'jit', file: 'suites/jit.mjs', title: 'jit: per-equation overhead, scalar programs against plain JS, MLP, tape bytes' },
-  { id: 'odeint', file: 'suites/odeint.mjs', title: 'odeint: Dormand-Prince value and gradient, eager and jitted, against plain JS' },
   { id: 'checkpoint', file: 'checkpoint.mjs', title: 'Checkpointing: memory against time' },
   { id: 'online', file: 'suites/online.mjs', title: 'Online checkpointing: whileLoop body calls against offline Revolve, and a timed loop' },
+  { id: 'odeint', file: 'suites/odeint.mjs', title: 'odeint: Dormand-Prince value and gradient, eager and jitted, against plain JS' },
   { id: 'sparse', file: 'sparse.mjs', title: 'Sparse Jacobians' },
   { id: 'peers', file: 'suites/peers.mjs', title: 'Peers: TensorFlow.js and jax-js (wasm, float32)' },
 ];
