@@ -4,7 +4,7 @@
 // closed forms), the continuous adjoint against them, derivatives in ts, jit, and bad input.
 import { describe, expect, vi } from 'vitest';
 import {
-  ArgumentError, ConvergenceError, ShapeError, array, concat, grad, jvp, linspace, memory, tidy, mul, neg, odeint, odeintWithStats,
+  ArgumentError, ConvergenceError, DifferentiationError, ShapeError, array, concat, grad, jvp, linspace, memory, tidy, mul, neg, odeint, odeintWithStats,
   div, matmul, slice, square, sub, sum, tanh, vmap, type Tensor,
 } from './helpers/api.js';
 import { checkGrads, expectClose } from './helpers/check.js';
@@ -180,6 +180,13 @@ describe('odeint with the continuous adjoint', () => {
     const [y0d, tsd] = grad(loss('discretize'), { argnums: [0, 1] })(y0, ts);
     expectClose(values(y0a), values(y0d), 1e-5);
     expectClose(values(tsa), values(tsd), 1e-5, 1e-6);
+  });
+
+  spec('refuses f closing over a value being differentiated, which only the steps can differentiate', () => {
+    const loss = (gradient: 'discretize' | 'adjoint') => (k: Tensor) => sum(odeint((y: Tensor) => neg(mul(k, y)), 1, [0, 1], null, { rtol: 1e-10, gradient }));
+    expect(() => grad(loss('adjoint'))(0.5)).toThrow(DifferentiationError);
+    expect(() => grad(loss('adjoint'))(0.5)).toThrow(/Pass that value in params/);
+    expectClose(grad(loss('discretize'))(0.5).item(), -Math.exp(-0.5), 1e-8);
   });
 
   spec('forward mode differentiates the forward solve', () => {

@@ -7,6 +7,8 @@
 // the backward integration leaves in t0_bar. Its accuracy is that of the backward solve, not
 // the exact gradient of the forward one: it agrees with reverse mode through the steps to the
 // integration tolerance.
+import { topTrace } from '../core/trace.js';
+import { DifferentiationError } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { zeros } from '../tensor/create.js';
 import { add, neg, sub, mul } from '../ops/elementwise.js';
@@ -14,6 +16,7 @@ import { sum } from '../ops/reduce.js';
 import { concat, reshape, slice, stack } from '../ops/shape.js';
 import { customVjp } from '../transforms/custom.js';
 import { vjp } from '../transforms/grad.js';
+import { TapeTrace } from '../transforms/reverse.js';
 import { at, dopri5, type StepControl } from './dopri5.js';
 
 /** The right-hand side over the flat param leaves. */
@@ -39,7 +42,11 @@ function packer(shapes: readonly (readonly number[])[]) {
  * (jvp) differentiates the forward integration itself.
  */
 export function adjointOdeint(op: string, f: LeafRhs, y0: Tensor, ts: Tensor, leaves: Tensor[], control: StepControl): Tensor {
-  const solve = (y: Tensor, times: Tensor, ...ls: Tensor[]): Tensor => dopri5(op, (yy, t) => f(yy, t, ls), y, times, control).ys;
+  const solve = (y: Tensor, times: Tensor, ...ls: Tensor[]): Tensor => {
+    const ys = dopri5(op, (yy, t) => f(yy, t, ls), y, times, control).ys;
+    refuseClosure(op, ys, [y, times, ...ls]);
+    return ys;
+  };
   const withAdjoint = customVjp(
     solve,
     (y, times, ...ls) => {
@@ -49,6 +56,19 @@ export function adjointOdeint(op: string, f: LeafRhs, y0: Tensor, ts: Tensor, le
     (res, ct) => backward(op, f, res, ct, control),
   );
   return withAdjoint(y0, ts, ...leaves);
+}
+
+/**
+ * The adjoint differentiates only y0, ts and params: a solution that depends on a value a tape
+ * is differentiating and the inputs do not carry (f closed over it) would get no cotangent for
+ * it, silently.
+ */
+function refuseClosure(op: string, ys: Tensor, inputs: Tensor[]): void {
+  const top = topTrace(op, [ys]);
+  const below = topTrace(op, inputs)?.level ?? -1;
+  if (top instanceof TapeTrace && top.level > below) {
+    throw new DifferentiationError(`${op}: with gradient: 'adjoint', f closes over a value being differentiated; the adjoint differentiates only y0, ts and params. Pass that value in params, or use gradient: 'discretize', which differentiates everything f reads.`);
+  }
 }
 
 interface Residuals {
