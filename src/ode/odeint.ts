@@ -36,7 +36,7 @@ export interface OdeintOptions {
    * How reverse mode differentiates the solve: 'discretize' (default) differentiates the steps
    * taken, exact for the computed solution; 'adjoint' integrates the continuous adjoint system
    * backwards, as JAX (memory independent of the step count; accurate to the tolerances; only
-   * y0, ts and params are differentiated, not values f closes over).
+   * y0, ts and params are differentiated; f closing over a differentiated value throws).
    */
   gradient?: 'discretize' | 'adjoint';
   /**
