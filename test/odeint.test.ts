@@ -123,6 +123,12 @@ describe('odeint derivatives through the steps taken', () => {
     checkGrads(run, [array([10, 5]), array([0.1, 0.7, 1.3, 2]), array(1.5), array(3)], { rtol: 1e-4 });
   });
 
+  spec('second derivatives: d2 y(t) / dk2 = t^2 exp(-k t), taped and under a budget', () => {
+    const y2 = (budget: { checkpoints?: number }) => (k: Tensor) => sum(odeint(decay, 1, [0, 2], k, { rtol: 1e-10, ...budget }));
+    expectClose(grad(grad(y2({})))(0.5).item(), 4 * Math.exp(-1), 1e-6);
+    expectClose(grad(grad(y2({ checkpoints: 3 })))(0.5).item(), grad(grad(y2({})))(0.5).item(), 1e-12);
+  });
+
   spec('derivatives in ts: each output moves along f at its time, the first moves every later one', () => {
     const k = 0.7;
     const ts = array([0.2, 1, 1.5]);
