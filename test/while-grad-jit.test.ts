@@ -1,7 +1,7 @@
 // whileLoop's reverse mode inside jit (jit(grad(f)) and grad(jit(f))), and fori with tensor
 // bounds, which is a whileLoop on a counter. Jitted programs keep their constants, so instead of
 // the file-wide memory check each case checks that a second call leaves nothing behind.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { add, array, fori, grad, jit, less, linspace, memory, mul, scalar, sin, sum, tidy, vjp, whileLoop, type Tensor } from './helpers/api.js';
 import { expectSame, gradients, gradientsOf, looped, loss, p0, stepOf, unrolled, v0, x0, type State } from './helpers/loops.js';
 
@@ -111,5 +111,18 @@ describe('whileLoop under jit(grad(f)): peak memory', () => {
       tidy(() => g(x));
       expect(memory().peakBytes - base).toBeLessThan((s + 4) * stateBytes + tape);
     });
+  }, 60_000);
+});
+
+describe('whileLoop under jit(grad(f)): the recomputation warning', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('warns once when the budget forces more than 100x recomputation', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const g = jit(grad((x: Tensor) => whileLoop(([k]: Tensor[]) => less(k, 210), ([k, y]: Tensor[]) => [add(k, 1), mul(y, 1.001)], [scalar(0), x], { checkpoints: 1 })[1]));
+    tidy(() => void g(scalar(0.5)));
+    tidy(() => void g(scalar(0.5)));
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0][0])).toMatch(/210 steps .* 1 snapshots .*\{checkpoints: \d+\}/);
   }, 60_000);
 });

@@ -9,7 +9,7 @@ import {
   type LoopOptions, type Tensor,
 } from './helpers/api.js';
 import { onlineCost } from '../src/checkpoint/online.js';
-import { expectClose } from './helpers/check.js';
+import { checkGrads, expectClose } from './helpers/check.js';
 import { counter, expectSame, gradients, looped, loss, p0, stepOf, unrolled, v0, x0, type State } from './helpers/loops.js';
 import { expectMemoryRestored } from './helpers/memory.js';
 
@@ -53,7 +53,7 @@ describe('whileLoop: the gradient with a budget equals the unrolled loop\'s', ()
     expectSame(got, gradients(unrolled(37)));
   });
 
-  it('converts a memory budget to snapshots of the carry (three 8-byte leaves: 3 x 16 bytes after rounding)', () => {
+  it('converts a memory budget to snapshots of the carry (the bytes of three carry states, as the allocator charges them, give s = 3)', () => {
     const oneState = (() => {
       const m0 = memory().bytesInUse;
       const t = [scalar(0), array([1, 2, 3]), array([1, 2, 3])];
@@ -168,4 +168,10 @@ describe('whileLoop: composed transforms with a budget', () => {
     const a = array([0.5, 0.6, -0.3]);
     expectClose(Array.from((vmap(grad(f({ checkpoints: 2 })))(a) as Tensor).data()), Array.from((vmap(grad(f({})))(a) as Tensor).data()), 1e-12);
   }));
+});
+
+describe('whileLoop: against finite differences', () => {
+  it('the budgeted gradient with respect to x0, v0 and the closed-over p matches central differences (float64)', () => {
+    checkGrads(looped(50, { checkpoints: 4 }), [x0, v0, p0]);
+  });
 });

@@ -29,6 +29,15 @@ export interface LoopFunctions {
 export const RECOMPUTATION_WARNING = 100;
 let warned = false;
 
+/** Warns (once) when a loop of `steps` steps makes `calls` body calls, more than 100 per step. */
+export function warnIfCostly(op: string, steps: number, snapshots: number, calls: number, stateBytes: number): void {
+  if (warned || calls <= RECOMPUTATION_WARNING * steps) return;
+  warned = true;
+  // The online schedule costs at most 1.25x offline Revolve: ask offline for 80x.
+  const need = snapshotsFor(steps, RECOMPUTATION_WARNING / 1.25);
+  console.warn(`${op}: the loop took ${steps} steps and a budget of ${snapshots} snapshots makes the backward sweep call its body ${calls} times in all (${Math.round(calls / steps)}x the steps). {checkpoints: ${need}} (${need * stateBytes} bytes of loop state) would keep it under ${RECOMPUTATION_WARNING}x. This warning is shown once.`);
+}
+
 export class OnlineLoop {
   private readonly store = new StateStore();
   private kept: readonly number[] = [];
@@ -67,22 +76,13 @@ export class OnlineLoop {
     }
     this.steps = i;
     this.kept = [...schedule.kept];
-    this.warnIfCostly(2 * i + schedule.advancesIfEnded(i));
+    warnIfCostly(this.op, i, this.snapshots, 2 * i + schedule.advancesIfEnded(i), this.stateBytes);
     const carry = this.store.current!;
     this.store.disown(carry);
     this.store.setCurrent(null);
     claimFor(this.trace, this.store.held());
     this.store.movedTo(this.trace.scope);
     return carry;
-  }
-
-  private warnIfCostly(calls: number): void {
-    const l = this.steps;
-    if (warned || calls <= RECOMPUTATION_WARNING * l) return;
-    warned = true;
-    // The online schedule costs at most 1.25x offline Revolve: ask offline for 80x.
-    const need = snapshotsFor(l, RECOMPUTATION_WARNING / 1.25);
-    console.warn(`${this.op}: the loop took ${l} steps and a budget of ${this.snapshots} snapshots makes the backward sweep call its body ${calls} times in all (${Math.round(calls / l)}x the steps). {checkpoints: ${need}} (${need * this.stateBytes} bytes of loop state) would keep it under ${RECOMPUTATION_WARNING}x. This warning is shown once.`);
   }
 
   /** One untaped step from the current state, which it replaces. */

@@ -11,7 +11,8 @@ import type { Tensor } from '../tensor/tensor.js';
 import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { scoped } from '../transforms/util.js';
 import { OnlineSchedule, backwardPlan } from './online.js';
-import { StateStore } from './scan-state.js';
+import { warnIfCostly } from './online-loop.js';
+import { StateStore, stateBytes } from './scan-state.js';
 
 /** A body with its captured values as explicit arguments. */
 export type ExplicitBody = (carry: Tensor[], captures: readonly Tensor[]) => Tensor[];
@@ -64,6 +65,7 @@ export function forwardSweep(goOn: (carry: Tensor[]) => boolean, body: ExplicitB
     store.clear();
     throw e;
   }
+  warnIfCostly('whileLoop', i, snapshots, 2 * i + schedule.advancesIfEnded(i), stateBytes(init));
   const carry = store.current!;
   const kept = [...schedule.kept];
   const held = kept.map((p) => states.get(p)!);
