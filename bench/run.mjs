@@ -29,6 +29,7 @@ const suites = [
   { id: 'field', file: 'suites/field.mjs', title: 'Field workloads: hand-written JS, eager and jit (logsumexp, ode, lstm, det, Lotka-Volterra, Rosenbrock)' },
   { id: 'checkpoint', file: 'checkpoint.mjs', title: 'Checkpointing: memory against time' },
   { id: 'online', file: 'suites/online.mjs', title: 'Online checkpointing: whileLoop body calls against offline Revolve, and a timed loop' },
+  { id: 'odeint', file: 'suites/odeint.mjs', title: 'odeint: Dormand-Prince value and gradient, eager and jitted, against plain JS' },
   { id: 'sparse', file: 'sparse.mjs', title: 'Sparse Jacobians' },
   { id: 'peers', file: 'suites/peers.mjs', title: 'Peers: TensorFlow.js and jax-js (wasm, float32)' },
 ];

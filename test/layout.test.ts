@@ -25,7 +25,7 @@ for (const file of files(src)) {
 
 const layers: Record<string, number> = {
   'errors.ts': 0, backend: 1, tensor: 2, 'tree.ts': 3, 'tidy.ts': 6, core: 4, ops: 5, transforms: 6, staging: 6,
-  checkpoint: 7, sparse: 7, check: 7, solve: 7, optim: 7, 'index.ts': 8,
+  checkpoint: 7, sparse: 7, check: 7, solve: 7, optim: 7, ode: 7, 'index.ts': 8,
 };
 const layerOf = (file: string) => layers[file.split('/')[0]];
 

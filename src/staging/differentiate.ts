@@ -7,6 +7,7 @@
 // program's forward derivative for k directions. Both need concrete values at their level;
 // deeper nests (grad of grad through jit) replay the program op by op instead.
 import { popTrace, pushTrace } from '../core/trace.js';
+import { ConcretizationError } from '../errors.js';
 import { zeros } from '../tensor/create.js';
 import { DenseTensor, type Tensor } from '../tensor/tensor.js';
 import type { JvpTrace } from '../transforms/forward.js';
@@ -99,13 +100,33 @@ function linearized(program: Program, k: number, withT: readonly boolean[]): Pro
   });
 }
 
-/** A jitted call under jvp (concrete primals and tangents at `trace`'s level). */
+// Programs whose forward derivative cannot be staged: a whileLoop whose condition reads a value
+// that carries a tangent has a step count known only when it runs (an adaptive ODE solver).
+const unstageable = new WeakMap<Program, Set<string>>();
+
+/** The forward-derivative program, or null when it cannot be traced (the call is then replayed op by op). */
+function linearizedOrNull(program: Program, k: number, withT: readonly boolean[]): Program | null {
+  const key = `${k}:${withT.join()}`;
+  if (unstageable.get(program)?.has(key)) return null;
+  try {
+    return linearized(program, k, withT);
+  } catch (e) {
+    if (!(e instanceof ConcretizationError)) throw e;
+    let keys = unstageable.get(program);
+    if (!keys) unstageable.set(program, (keys = new Set()));
+    keys.add(key);
+    return null;
+  }
+}
+
+/** A jitted call under jvp (concrete primals and tangents at `trace`'s level); null: replay it. */
 export function forwardCall(program: Program, trace: JvpTrace, inputs: Tensor[]): Tensor[] | null {
   const { primals, tangents } = trace.unpack(inputs);
   const given = tangents.filter((t): t is Tensor => t !== null);
   if (!allConcrete(primals) || !allConcrete(given)) return null;
   const withT = tangents.map((t) => t !== null);
-  const lin = linearized(program, trace.chunk, withT);
+  const lin = linearizedOrNull(program, trace.chunk, withT);
+  if (lin === null) return null;
   const outs = runProgram(lin, [...primals, ...given] as DenseTensor[]);
   const n = program.outputs.length;
   return outs.slice(0, n).map((o, j) => trace.wrap(o, outs[n + j]));
