@@ -164,7 +164,16 @@ export interface Primitive<P = Record<string, never>> {
    * equation allocates nothing and looks nothing up. Returns null where it does not apply.
    */
   readonly into?: (inputs: readonly Aval[], params: P) => BoundKernel | null;
+  /** Optional: how jit's fusion pass folds this op into a one-pass elementwise chain (Fusion). */
+  readonly fusion?: Fusion;
 }
+
+/**
+ * What jit's fusion pass (src/staging/fuse.ts) may do with a primitive: `map`, an elementwise op
+ * that applies the elementwise kernel of that name per element (broadcasting its operands);
+ * `sum`, a reduction a chain may end in (over all axes).
+ */
+export type Fusion = { readonly map: string } | { readonly reduce: 'sum' };
 
 /**
  * An impl made from a bound kernel: allocates the output the shape rule gives and runs the
@@ -213,6 +222,7 @@ export interface LinearSpec<P> {
   readonly broadcasts?: boolean;
   readonly dual?: DualImpl<P>;
   readonly into?: Primitive<P>['into'];
+  readonly fusion?: Fusion;
 }
 
 export function defineLinear<P = Record<string, never>>(spec: LinearSpec<P>): Primitive<P> {
@@ -226,6 +236,7 @@ export function defineLinear<P = Record<string, never>>(spec: LinearSpec<P>): Pr
     broadcasts: spec.broadcasts,
     dual: spec.dual,
     into: spec.into,
+    fusion: spec.fusion,
     linear: true,
     saves: [],
     jvp: ({ inputs, tangents, params }) => apply(tangents, { avals: inputs, params }),

@@ -113,6 +113,7 @@ function unaryPrim(name: string, { slope, from, fused }: UnarySpec): Unary {
     dual: unaryDual(name),
     cotangent: fused === 'both' ? unaryCotangent(name, from) : undefined,
     into: unaryInto(name),
+    fusion: { map: name },
     jvp: ({ inputs: [x], tangents: [t], out }) => (t ? mul(slope(pick(x, out)), t) : null),
     vjp: ({ ct, inputs: [x], out }) => [mul(ct, slope(pick(x, out)))],
   });
@@ -123,6 +124,7 @@ const negP: Unary = defineLinear({
   name: 'neg',
   impl: unaryImpl('neg'),
   into: unaryInto('neg'),
+  fusion: { map: 'neg' },
   shape: sameAval,
   sparsity: 'elementwise',
   apply: ([t]) => t && neg(t),
@@ -155,6 +157,7 @@ const signP: Unary = definePrimitive({
   name: 'sign',
   impl: unaryImpl('sign'),
   into: unaryInto('sign'),
+  fusion: { map: 'sign' },
   shape: sameAval,
   saves: [],
   sparsity: 'none',
@@ -220,6 +223,7 @@ function binaryPrim(name: string, spec: BinarySpec): Binary {
     broadcasts: true,
     impl: binaryImpl(name),
     into: binaryInto(name),
+    fusion: { map: name },
     shape: broadcastAval(name),
     sparsity: spec.sparsity ?? 'elementwise',
     saves: spec.saves,
@@ -242,6 +246,7 @@ const addP: Binary = defineLinear({
   broadcasts: true,
   impl: binaryImpl('add'),
   into: binaryInto('add'),
+  fusion: { map: 'add' },
   shape: broadcastAval('add'),
   sparsity: 'elementwise',
   apply: ([ta, tb]) => addTerms(ta, tb),
@@ -253,6 +258,7 @@ const subP: Binary = defineLinear({
   broadcasts: true,
   impl: binaryImpl('sub'),
   into: binaryInto('sub'),
+  fusion: { map: 'sub' },
   shape: broadcastAval('sub'),
   sparsity: 'elementwise',
   apply: ([ta, tb]) => addTerms(ta, tb && neg(tb)),
@@ -388,6 +394,7 @@ const whereP = definePrimitive({
     const shapes = [c.shape, a.shape, b.shape];
     return (out, [cb, ab, bb]) => kernels.where(out, cb, ab, bb, shape, shapes);
   },
+  fusion: { map: 'where' },
   shape: ([c, a, b]) => ({ shape: broadcastShapes('where', c.shape, a.shape, b.shape), dtype: a.dtype }),
   saves: [0],
   // A constant condition selects per element; a traced one may select either branch.
