@@ -22,6 +22,7 @@ const suites = [
   { id: 'jacobian-modes', file: 'suites/jacobian-modes.mjs', title: 'Jacobian mode selection along (1000, 2) .. (2, 1000), cost-model fit, Hessians' },
   { id: 'ratios', file: 'suites/ratios.mjs', title: 'Transform cost: jvp/f, grad/f, chunking, scalar overhead, tape bytes' },
   { id: 'jit', file: 'suites/jit.mjs', title: 'jit: per-equation overhead, scalar programs against plain JS, MLP, tape bytes' },
+  { id: 'fusion', file: 'suites/fusion.mjs', title: 'Fusion: elementwise chains jitted (fused), jitted unfused, and eager' },
   { id: 'checkpoint', file: 'checkpoint.mjs', title: 'Checkpointing: memory against time' },
   { id: 'sparse', file: 'sparse.mjs', title: 'Sparse Jacobians' },
   { id: 'peers', file: 'suites/peers.mjs', title: 'Peers: TensorFlow.js and jax-js (wasm, float32)' },

@@ -3,6 +3,7 @@
 // pass (src/staging/fuse.ts) once per program; a call copies it into the scratch block with
 // the inputs' pointers and makes one kernel call.
 import type { DataBuffer, DType } from './buffer.js';
+import { compileFused } from './fused-wasm.js';
 import type { BoundKernel } from './kernels.js';
 import { SCRATCH_BYTES, scratchPtr, viewI32 } from './memory.js';
 import { kernels } from './wasm.js';
@@ -49,10 +50,13 @@ export const FUSED_LIMITS = {
 export const FUSED_HEADER = 4;
 
 /**
- * The interpreter bound to one compiled chain over `n` elements of `dtype`. `words` is the
+ * The kernel of one fused chain over `n` elements of `dtype`: a wasm module compiled from it
+ * (fused-wasm.ts) where that applies, else the interpreter. `words` is the interpreter's
  * bytecode with zeros where the inputs' pointers go (word FUSED_HEADER + 2 i for input i).
  */
 export function fusedInto(words: Int32Array, dtype: DType, n: number): BoundKernel {
+  const compiled = compileFused(words, dtype, n);
+  if (compiled) return compiled;
   const run = kernels()[dtype === 'float64' ? 'fused_f64' : 'fused_f32'];
   const inputs = words[0];
   return (out: DataBuffer, ins: readonly DataBuffer[]) => {

@@ -122,8 +122,26 @@ function classify(program: Program, eq: Equation): Node {
   return { kind: 'map', code, n };
 }
 
+const unfused = new WeakSet<Program>();
+
+/**
+ * Keeps `program` from being fused (jit's `fuse: false`), with the sub-programs of its
+ * control-flow equations and (see differentiate.ts) its derivative programs.
+ */
+export function keepUnfused(program: Program): void {
+  unfused.add(program);
+}
+
+export function isUnfused(program: Program): boolean {
+  return unfused.has(program);
+}
+
 /** Rewrites `program` with its elementwise groups fused; the program itself when none fuses. */
 export function fuseProgram(program: Program): Program {
+  if (unfused.has(program)) {
+    for (const eq of program.equations) if (eq.call) for (const p of Object.values(eq.call.params)) if (p instanceof Program) unfused.add(p);
+    return program;
+  }
   if (!fusion.enabled) return program;
   const { equations, avals } = program;
   const nodes = equations.map((eq) => classify(program, eq));
