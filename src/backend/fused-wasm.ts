@@ -20,10 +20,9 @@ const cache = new Map<string, WebAssembly.Instance>();
 const CACHE_LIMIT = 512;
 // Browsers compile a module synchronously only up to 4 KB on the main thread; Node has no limit.
 const SYNC_COMPILE_LIMIT = typeof process !== 'undefined' && process.versions?.node ? 1 << 20 : 4000;
-let refused = false;
 
 /** @internal Whether the fused chains compile to wasm; tests turn it off to compare with the interpreter. */
-export const fusedCodegen = { enabled: true, compiled: 0 };
+export const fusedCodegen = { enabled: true, compiled: 0, refused: false };
 
 // SIMD op codes (the 0xFD prefix), per dtype: [f64x2, f32x4].
 const SIMD = {
@@ -65,7 +64,7 @@ const CHEAP = new Set([10, 11, 12, 13, 14, 15, 30, 31, 32, 33, 34, 35, 36, 37, 3
  * when the chain is not compiled (see the file comment).
  */
 export function compileFused(words: Int32Array, dtype: DType, n: number): Compiled | null {
-  if (!fusedCodegen.enabled || refused) return null;
+  if (!fusedCodegen.enabled || fusedCodegen.refused) return null;
   const inputs = words[0], prologue = words[1], count = words[2], result = words[3];
   if (result < 0) return null;
   const codeAt = 4 + 2 * inputs;
@@ -81,7 +80,7 @@ export function compileFused(words: Int32Array, dtype: DType, n: number): Compil
     try {
       instance = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(bytes)), { env: { memory: kernels().memory } });
     } catch (e) {
-      refused = true;
+      fusedCodegen.refused = true;
       console.warn(`dualtape: jit could not compile a fused elementwise chain to WebAssembly (${(e as Error).message}); fused chains run on the interpreter in the library's module instead (same results, slower). A Content-Security-Policy without 'wasm-unsafe-eval' causes this.`);
       return null;
     }
