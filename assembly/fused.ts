@@ -70,8 +70,10 @@ const DIGITS: usize = memory.data(MAX_GATHER_NDIM * 4, 16);
 @inline function source(s: i32): usize { return s >= 0 ? register(s) : load<usize>(INPUT_AT + (<usize>(-1 - s) << 2)); }
 
 // ---- one instruction over one block (`bytes`: the block rounded up to 64 bytes) -----------
+// Not inlined: each op's loop is a function of its own, so V8 compiles the transcendental ones
+// with their own register allocation instead of as part of one huge dispatch function.
 
-@inline function map1<T, OP>(d: usize, a: usize, bytes: usize): void {
+function map1<T, OP>(d: usize, a: usize, bytes: usize): void {
   if (cheap<OP>()) {
     for (let o: usize = 0; o < bytes; o += 64) {
       v128.store(d + o, unaryOp<T, OP>(v128.load(a + o)));
@@ -84,7 +86,7 @@ const DIGITS: usize = memory.data(MAX_GATHER_NDIM * 4, 16);
   }
 }
 
-@inline function map2<T, OP>(d: usize, a: usize, b: usize, bytes: usize): void {
+function map2<T, OP>(d: usize, a: usize, b: usize, bytes: usize): void {
   if (cheap<OP>()) {
     for (let o: usize = 0; o < bytes; o += 64) {
       v128.store(d + o, binaryOp<T, OP>(v128.load(a + o), v128.load(b + o)));
@@ -97,12 +99,12 @@ const DIGITS: usize = memory.data(MAX_GATHER_NDIM * 4, 16);
   }
 }
 
-@inline function map3<T>(d: usize, c: usize, a: usize, b: usize, bytes: usize): void {
+function map3<T>(d: usize, c: usize, a: usize, b: usize, bytes: usize): void {
   for (let o: usize = 0; o < bytes; o += 16) v128.store(d + o, whereOp<T>(v128.load(c + o), v128.load(a + o), v128.load(b + o)));
 }
 
 /** Register d = the broadcast input at `p` for elements [start, start + len) of the output. */
-@inline function gather<T>(d: usize, p: usize, meta: usize, start: i32, len: i32): void {
+function gather<T>(d: usize, p: usize, meta: usize, start: i32, len: i32): void {
   const ndim = word(meta, 0);
   let rest = start;
   let offset = 0;
@@ -143,7 +145,7 @@ const DIGITS: usize = memory.data(MAX_GATHER_NDIM * 4, 16);
 }
 
 /** SUM's accumulators += a block of `len` elements (whole 8-element chunks; see sumRow). */
-@inline function sumChunks<T>(a: usize, len: i32): i32 {
+function sumChunks<T>(a: usize, len: i32): i32 {
   let s0 = v128.load(SUMS);
   let s1 = v128.load(SUMS, 16);
   let s2 = v128.load(SUMS, 32);

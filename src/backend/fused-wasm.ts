@@ -19,7 +19,7 @@ const cache = new Map<string, WebAssembly.Instance>();
 /** Compiled chains kept; past this the cache starts again (programs keep their bound kernels). */
 const CACHE_LIMIT = 512;
 // Browsers compile a module synchronously only up to 4 KB on the main thread; Node has no limit.
-const SYNC_COMPILE_LIMIT = typeof process !== 'undefined' && process.versions?.node ? 1 << 20 : 4000;
+const SYNC_COMPILE_LIMIT = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node ? 1 << 20 : 4000;
 
 /** @internal Whether the fused chains compile to wasm; tests turn it off to compare with the interpreter. */
 export const fusedCodegen = { enabled: true, compiled: 0, refused: false };
