@@ -145,18 +145,27 @@ function generate(words: Int32Array, dtype: DType, n: number): number[] {
   }
   const splats = new Set<number>();
   for (let k = 0; k < prologue; k++) splats.add(words[codeAt + 5 * k + 1]);
+  // Each contiguous input is loaded once per vector, into a local of its own.
+  const loaded = (i: number, u: number) => o + 1 + (registers + i) * UNROLL + u;
+  const read = new Set<number>();
+  for (let k = prologue; k < prologue + count; k++) for (let m = 2; m < 5; m++) if (words[codeAt + 5 * k + m] < 0) read.add(-1 - words[codeAt + 5 * k + m]);
   /** The chain on `vectors` vectors side by side (lane 0 only in the tail). */
   const chain = (vectors: number, tail: boolean) => {
+    for (const i of read) {
+      for (let u = 0; u < vectors; u++) {
+        address(1 + i);
+        simd(tail ? LOAD_ZERO[t] : V128_LOAD);
+        body.push(tail ? align : 4);
+        leb(body, 16 * u);
+        set(loaded(i, u));
+      }
+    }
     for (let k = prologue; k < prologue + count; k++) {
       const at = codeAt + 5 * k;
       const op = words[at], a = words[at + 2], b = words[at + 3], c = words[at + 4];
       for (let u = 0; u < vectors; u++) {
         emitOp(op, a, b, c, (s: number) => {
-          if (s >= 0) return get(reg(s, splats.has(s) ? 0 : u));
-          address(1 + (-1 - s));
-          simd(tail ? LOAD_ZERO[t] : V128_LOAD);
-          body.push(tail ? align : 4);
-          leb(body, 16 * u);
+          get(s >= 0 ? reg(s, splats.has(s) ? 0 : u) : loaded(-1 - s, u));
         });
         set(reg(words[at + 1], u));
       }
@@ -236,7 +245,7 @@ function generate(words: Int32Array, dtype: DType, n: number): number[] {
   const func: number[] = [];
   leb(func, 2); // local groups: one i32, then the v128 registers
   func.push(1, 0x7f);
-  leb(func, registers * UNROLL);
+  leb(func, (registers + inputs) * UNROLL);
   func.push(0x7b);
   func.push(...body);
   const section = (id: number, content: number[]) => {
