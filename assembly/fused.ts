@@ -9,14 +9,18 @@
 // chain may end in adds in the order of reduce.ts's sumRow (four f64x2 accumulators over
 // 8-element chunks, then pairs, then a scalar tail), for the same bits again.
 //
-// ABI: fused_<dt>(prog, out, n) over n elements; prog -> i32 words:
-//   [inputs, prologue, body, result, (pointer, staging) x inputs, instructions x 5 words, metas]
+// ABI: fused_<dt>(prog, out, n, regs) over n elements, registers at regs (64 x 2048 bytes); prog -> i32 words:
+//   [inputs, prologue, body, result, block, (pointer, staging) x inputs, instructions x 5 words, metas]
 // result: the register the value ends in (copied to out), or -1 when the body ends in SUM
-// (the total goes to out[0]). An instruction is [op, dst, a, b, c]; a source s >= 0 is
+// [SUM, 0, a, rows, 0]: rows 0 sums everything into out[0]; rows > 0 sums each run of `rows`
+// elements into out[row] (a sum over trailing axes). block: elements per block (a multiple of
+// rows when rows fit in one, so each row is summed by sumRow itself), 0 for the default.
+// An instruction is [op, dst, a, b, c]; a source s >= 0 is
 // register s, s < 0 is contiguous input -1 - s, read in place (staged through its register in
 // the last, partial block, so nothing reads past an input's end). The prologue runs once
 // (SPLAT fills a register with a scalar input); the body runs per block.
 
+import { sumRow } from './sum-row';
 import {
   NEG, ABS, SIGN, SQRT, SQUARE, RECIPROCAL, EXP, EXPM1, LOG, LOG1P, SIN, COS, TAN, TANH, SIGMOID,
   ADD, SUB, MUL, DIV, MAXIMUM, MINIMUM, GREATER, LESS, EQUAL, GREATER_EQUAL, LESS_EQUAL, POW,
@@ -60,13 +64,16 @@ const BLOCK_BYTES: usize = 2048;
 const MAX_REGISTERS: i32 = 64;
 const MAX_INPUTS: i32 = 64;
 const MAX_GATHER_NDIM: i32 = 16;
-const REGISTERS: usize = memory.data(<i32>BLOCK_BYTES * MAX_REGISTERS, 16);
+// The registers (MAX_REGISTERS blocks) are a pinned block the JS allocator hands over, not
+// static data: 128 KB of static memory would move the heap every other test's layout sees.
+let registers: usize = 0;
 const INPUT_AT: usize = memory.data(MAX_INPUTS * 4, 16); // per contiguous input, its block's address
-const SUMS: usize = memory.data(64, 16); // the four f64x2 accumulators of SUM
+const SUMS: usize = memory.data(80, 16); // the four f64x2 accumulators of SUM, then the row position
+const HEADER: i32 = 5;
 const DIGITS: usize = memory.data(MAX_GATHER_NDIM * 4, 16);
 
 @inline function word(p: usize, i: i32): i32 { return load<i32>(p + (<usize>i << 2)); }
-@inline function register(r: i32): usize { return REGISTERS + <usize>r * BLOCK_BYTES; }
+@inline function register(r: i32): usize { return registers + <usize>r * BLOCK_BYTES; }
 @inline function source(s: i32): usize { return s >= 0 ? register(s) : load<usize>(INPUT_AT + (<usize>(-1 - s) << 2)); }
 
 // ---- one instruction over one block (`bytes`: the block rounded up to 64 bytes) -----------
@@ -190,6 +197,39 @@ function sumChunks<T>(a: usize, len: i32): i32 {
   return total;
 }
 
+/**
+ * out[r] = the sum of row r (`rows` elements) for the rows in this block. Rows that fit in a
+ * block lie whole in it (the block is a multiple of them) and go to sumRow itself; longer rows
+ * (a multiple of 8 elements, so sumRow's chunks never straddle a block) stream through the
+ * accumulators, with the position in the current row kept in SUMS + 64.
+ */
+function sumRows<T>(a: usize, rows: i32, start: i32, len: i32, out: usize): void {
+  if (rows <= len) {
+    for (let j = 0; j < len; j += rows) {
+      store<T>(out + (<usize>((start + j) / rows) << alignof<T>()), <T>sumRow<T>(a + (<usize>j << alignof<T>()), rows));
+    }
+    return;
+  }
+  let at = load<i32>(SUMS + 64);
+  let j = 0;
+  while (j < len) {
+    const take = min(rows - at, len - j);
+    sumChunks<T>(a + (<usize>j << alignof<T>()), take);
+    j += take;
+    at += take;
+    if (at == rows) {
+      const s = f64x2.add(f64x2.add(v128.load(SUMS), v128.load(SUMS, 16)), f64x2.add(v128.load(SUMS, 32), v128.load(SUMS, 48)));
+      store<T>(out + (<usize>((start + j - 1) / rows) << alignof<T>()), <T>(f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1)));
+      v128.store(SUMS, i64x2.splat(0));
+      v128.store(SUMS, i64x2.splat(0), 16);
+      v128.store(SUMS, i64x2.splat(0), 32);
+      v128.store(SUMS, i64x2.splat(0), 48);
+      at = 0;
+    }
+  }
+  store<i32>(SUMS + 64, at);
+}
+
 // ---- the interpreter ----------------------------------------------------------------------
 
 /** Runs `count` instructions from `code` on the block [start, start + len). */
@@ -201,18 +241,20 @@ function sumChunks<T>(a: usize, len: i32): i32 {
     const d = register(load<i32>(ins, 4));
     const sa = load<i32>(ins, 8);
     if (op == SPLAT) {
-      const p = <usize>word(prog, 4 + 2 * sa);
+      const p = <usize>word(prog, HEADER + 2 * sa);
       const v = v128.splat<T>(load<T>(p));
       for (let o: usize = 0; o < BLOCK_BYTES; o += 16) v128.store(d + o, v);
       continue;
     }
     if (op == GATHER) {
-      gather<T>(d, <usize>word(prog, 4 + 2 * sa), prog + (<usize>load<i32>(ins, 12) << 2), start, len);
+      gather<T>(d, <usize>word(prog, HEADER + 2 * sa), prog + (<usize>load<i32>(ins, 12) << 2), start, len);
       continue;
     }
     const a = source(sa);
     if (op == SUM) {
-      if (last) store<T>(out, <T>sumFinish<T>(a, len));
+      const rows = load<i32>(ins, 12);
+      if (rows > 0) sumRows<T>(a, rows, start, len, out);
+      else if (last) store<T>(out, <T>sumFinish<T>(a, len));
       else sumChunks<T>(a, len);
       continue;
     }
@@ -256,9 +298,11 @@ function sumChunks<T>(a: usize, len: i32): i32 {
   const prologue = word(prog, 1);
   const body = word(prog, 2);
   const result = word(prog, 3);
-  const code = prog + (<usize>(4 + 2 * inputs) << 2);
+  const code = prog + (<usize>(HEADER + 2 * inputs) << 2);
   const bodyCode = code + <usize>prologue * 20;
-  const block = <i32>(BLOCK_BYTES >> alignof<T>());
+  const blockWords = word(prog, 4);
+  const block = blockWords > 0 ? blockWords : <i32>(BLOCK_BYTES >> alignof<T>());
+  store<i32>(SUMS + 64, 0);
   v128.store(SUMS, i64x2.splat(0));
   v128.store(SUMS, i64x2.splat(0), 16);
   v128.store(SUMS, i64x2.splat(0), 32);
@@ -269,9 +313,9 @@ function sumChunks<T>(a: usize, len: i32): i32 {
     const last = start + len == n;
     const offset = <usize>start << alignof<T>();
     for (let i = 0; i < inputs; i++) {
-      const staging = word(prog, 5 + 2 * i);
+      const staging = word(prog, HEADER + 1 + 2 * i);
       if (staging < 0) continue;
-      const p = <usize>word(prog, 4 + 2 * i) + offset;
+      const p = <usize>word(prog, HEADER + 2 * i) + offset;
       let at = p;
       if (len < block) {
         at = register(staging);
@@ -284,5 +328,6 @@ function sumChunks<T>(a: usize, len: i32): i32 {
   }
 }
 
-export function fused_f64(prog: usize, out: usize, n: i32): void { fused<f64>(prog, out, n); }
-export function fused_f32(prog: usize, out: usize, n: i32): void { fused<f32>(prog, out, n); }
+// regs: MAX_REGISTERS * BLOCK_BYTES bytes of scratch, 16-byte aligned.
+export function fused_f64(prog: usize, out: usize, n: i32, regs: usize): void { registers = regs; fused<f64>(prog, out, n); }
+export function fused_f32(prog: usize, out: usize, n: i32, regs: usize): void { registers = regs; fused<f32>(prog, out, n); }

@@ -19,7 +19,7 @@
 //                                                   a or b is one element (see dual.ts)
 //   decomp  qr_<dt>(a, q, r, work, m, n)  eigh_<dt>(a, w, v, work, n)  svd_<dt>(a, u, s, vt, work, m, n)
 //                                                   one matrix per call, scratch in work (decomp.ts)
-//   fused   fused_<dt>(prog, out, n)   a chain of elementwise ops (and a final sum) in one pass;
+//   fused   fused_<dt>(prog, out, n, regs)   a chain of elementwise ops (and a final sum) in one pass;
 //                                                   prog is its bytecode (see fused.ts)
 // <dt> is f64 or f32.
 

@@ -135,6 +135,24 @@ describe('fusion: results equal the unfused program to the bit', () => {
       }
     });
   }
+  for (const dtype of ['float64', 'float32'] as const) {
+    spec(`with a final sum over trailing axes, short rows and long ones (${dtype})`, () => {
+      const shapes = [[40, 3], [9, 7, 5], [64, 8], [30, 100], [3, 256], [5, 257], [4, 1000], [2, 3, 800]];
+      for (const shape of shapes) {
+        const x = uniform(shape, { seed: shape[1], low: -2, high: 2, dtype }), y = uniform(shape, { seed: 9, dtype });
+        const axes = shape.length === 3 ? [1, 2] : [1];
+        const f = (x: Tensor, y: Tensor) => sum(chain(x, y), axes);
+        expectFusedEqualsUnfused(f, [x, y]);
+        expectSameBits(jit(f)(x, y), f(x, y));
+      }
+    });
+  }
+  spec('a sum over trailing axes fuses with its chain; rows of 257 (not a multiple of 8, longer than a block) do not', () => {
+    const rowSum = (x: Tensor, y: Tensor) => sum(chain(x, y), [1]);
+    const a = uniform([30, 100], { seed: 1 }), b = uniform([5, 257], { seed: 1 });
+    expect(String(fuseProgram(jit(rowSum).program(a, a)))).toMatch(/fused\[ops="[a-z ]* sum"/);
+    expect(String(fuseProgram(jit(rowSum).program(b, b)))).not.toMatch(/sum"/);
+  });
   spec('with scalar, row, column and 3-d broadcast operands', () => {
     const x = uniform([20, 30], { seed: 1, low: -1, high: 1 });
     const operands = [array(0.5), uniform([30], { seed: 2 }), uniform([20, 1], { seed: 3 }), uniform([1, 30], { seed: 4 }), array([[2]])];

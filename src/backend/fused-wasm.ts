@@ -55,6 +55,8 @@ function sleb(out: number[], v: number): void {
 }
 
 const UNROLL = 4;
+/** Header words of the bytecode before the inputs (fused.ts's FUSED_HEADER). */
+const HEADER = 5;
 
 /** The op codes the compiler handles (the interpreter's numbers, assembly/fused.ts). */
 const CHEAP = new Set([10, 11, 12, 13, 14, 15, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 50]);
@@ -67,7 +69,7 @@ export function compileFused(words: Int32Array, dtype: DType, n: number): Compil
   if (!fusedCodegen.enabled || fusedCodegen.refused) return null;
   const inputs = words[0], prologue = words[1], count = words[2], result = words[3];
   if (result < 0) return null;
-  const codeAt = 4 + 2 * inputs;
+  const codeAt = HEADER + 2 * inputs;
   for (let k = 0; k < prologue + count; k++) {
     const op = words[codeAt + 5 * k];
     if (k < prologue ? op !== 0 : !CHEAP.has(op)) return null;
@@ -103,7 +105,7 @@ function generate(words: Int32Array, dtype: DType, n: number): number[] {
   const size = dtype === 'float64' ? 8 : 4;
   const align = dtype === 'float64' ? 3 : 2;
   const inputs = words[0], prologue = words[1], count = words[2], result = words[3];
-  const codeAt = 4 + 2 * inputs;
+  const codeAt = HEADER + 2 * inputs;
   let registers = 0;
   for (let k = 0; k < prologue + count; k++) registers = Math.max(registers, words[codeAt + 5 * k + 1] + 1);
   // Locals: params 0 (out) and 1..inputs; then the byte offset o, then UNROLL v128s per

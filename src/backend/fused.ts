@@ -5,7 +5,7 @@
 import type { DataBuffer, DType } from './buffer.js';
 import { compileFused } from './fused-wasm.js';
 import type { BoundKernel } from './kernels.js';
-import { SCRATCH_BYTES, scratchPtr, viewI32 } from './memory.js';
+import { SCRATCH_BYTES, allocPinned, scratchPtr, viewI32 } from './memory.js';
 import { kernels } from './wasm.js';
 
 /** Op codes of the interpreter (the same numbers as in assembly/fused.ts). */
@@ -38,6 +38,11 @@ export function isCostly(code: number): boolean {
   return COSTLY.has(code);
 }
 
+/** Elements per block of the interpreter (its registers are 2048 bytes). */
+export function blockElements(dtype: DType): number {
+  return dtype === 'float64' ? 256 : 512;
+}
+
 /** Limits of the interpreter: registers of static memory, and bytecode that fits the scratch block. */
 export const FUSED_LIMITS = {
   registers: 64,
@@ -47,7 +52,7 @@ export const FUSED_LIMITS = {
 } as const;
 
 /** Header words before the (pointer, staging register) pairs of the inputs. */
-export const FUSED_HEADER = 4;
+export const FUSED_HEADER = 5;
 
 /**
  * The kernel of one fused chain over `n` elements of `dtype`: a wasm module compiled from it
@@ -65,6 +70,14 @@ export function fusedInto(words: Int32Array, dtype: DType, n: number): BoundKern
     const at = ptr >>> 2;
     view.set(words, at);
     for (let i = 0; i < inputs; i++) view[at + FUSED_HEADER + 2 * i] = ins[i].ptr;
-    run(ptr, out.ptr, n);
+    run(ptr, out.ptr, n, registerFile());
   };
+}
+
+let registers = 0;
+
+/** The interpreter's registers: one pinned block, made on first use (never freed, not counted as in use). */
+function registerFile(): number {
+  if (registers === 0) registers = allocPinned(FUSED_LIMITS.registers * 2048);
+  return registers;
 }

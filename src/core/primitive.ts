@@ -171,7 +171,7 @@ export interface Primitive<P = Record<string, never>> {
 /**
  * What jit's fusion pass (src/staging/fuse.ts) may do with a primitive: `map`, an elementwise op
  * that applies the elementwise kernel of that name per element (broadcasting its operands);
- * `sum`, a reduction a chain may end in (over all axes).
+ * `sum`, a reduction a chain may end in (over all axes or trailing ones).
  */
 export type Fusion = { readonly map: string } | { readonly reduce: 'sum' };
 

@@ -1,7 +1,7 @@
 // Elementwise fusion: a program-to-program pass that the executor applies to every program it
 // runs (a jitted function's, its derivative programs, control-flow bodies). A group of
 // elementwise equations over the same number of elements (with broadcast operands), optionally
-// ending in a sum over all axes, becomes ONE equation evaluated in one pass by the wasm
+// ending in a sum over all or trailing axes, becomes ONE equation evaluated in one pass by the wasm
 // interpreter in assembly/fused.ts, block by block with the intermediates in registers: one
 // read of each input and one write of the result instead of a kernel call, a read and a write
 // per op. Its intermediates get no buffer at all.
@@ -12,7 +12,7 @@
 // read by two groups is computed in both when that is cheap (a few arithmetic ops), and is a
 // root otherwise (a transcendental in its cone, or a long cone), so fusion never repeats a
 // sin or an exp. Groups are capped to the interpreter's registers and bytecode size.
-import { FUSED, FUSED_HEADER, FUSED_LIMITS, fusedInto, fusedOpCode, isCostly } from '../backend/fused.js';
+import { FUSED, FUSED_HEADER, blockElements, FUSED_LIMITS, fusedInto, fusedOpCode, isCostly } from '../backend/fused.js';
 import { broadcastStrides, collapse } from '../backend/kernels.js';
 import { implFromKernel, type Aval, type Primitive } from '../core/primitive.js';
 import { bind, popTrace, pushTrace } from '../core/trace.js';
@@ -97,15 +97,17 @@ export const fusedPrimitive: Primitive<FusedParams> = {
 
 /** What the pass knows of one equation. */
 interface Node {
-  /** 'map': elementwise with an interpreter op code; 'sum': a sum over all axes of a map's value. */
+  /** 'map': elementwise with an interpreter op code; 'sum': a sum (all or trailing axes) of a map's value. */
   kind: 'map' | 'sum' | null;
   code: number;
   /** Elements of its output (map) or of its input (sum). */
   n: number;
+  /** A sum over trailing axes: the elements summed into each output element (0: over all axes). */
+  rows: number;
 }
 
 function classify(program: Program, eq: Equation): Node {
-  const none: Node = { kind: null, code: 0, n: 0 };
+  const none: Node = { kind: null, code: 0, n: 0, rows: 0 };
   if (eq.call || !eq.prim.fusion) return none;
   const out = program.avals[eq.out];
   const fact = eq.prim.fusion;
@@ -113,13 +115,19 @@ function classify(program: Program, eq: Equation): Node {
     const x = program.avals[eq.inputs[0]];
     const axes = (eq.params as { axes: readonly number[] }).axes;
     const n = sizeOf(x.shape);
-    return axes.length === x.shape.length && n >= fusion.minSize && x.dtype === out.dtype ? { kind: 'sum', code: FUSED.SUM, n } : none;
+    if (n < fusion.minSize || x.dtype !== out.dtype) return none;
+    if (axes.length === x.shape.length) return { kind: 'sum', code: FUSED.SUM, n, rows: 0 };
+    // Trailing axes: rows that fit in a block, or that sumRow's 8-element chunks tile.
+    const trailing = axes.every((a, i) => a === x.shape.length - axes.length + i);
+    const rows = sizeOf(x.shape.slice(x.shape.length - axes.length));
+    if (!trailing || rows < 2 || (rows > blockElements(x.dtype) && rows % 8 !== 0)) return none;
+    return { kind: 'sum', code: FUSED.SUM, n, rows };
   }
   const code = fusedOpCode(fact.map);
   const n = sizeOf(out.shape);
   if (code === undefined || n < fusion.minSize) return none;
   if (eq.inputs.some((v) => program.avals[v].dtype !== out.dtype)) return none;
-  return { kind: 'map', code, n };
+  return { kind: 'map', code, n, rows: 0 };
 }
 
 const unfused = new WeakSet<Program>();
@@ -313,7 +321,7 @@ function compile(program: Program, order: number[], n: number, nodes: Node[]): {
     for (const v of new Set(eq.inputs)) if (inside.has(v) && lastUse.get(v) === k) free.push(regOf.get(v)!);
     names.push(eq.prim!.name);
     if (nodes[j].kind === 'sum') {
-      body.push([FUSED.SUM, 0, srcs[0], 0, 0]);
+      body.push([FUSED.SUM, 0, srcs[0], nodes[j].rows, 0]);
       return;
     }
     const d = take();
@@ -330,7 +338,9 @@ function compile(program: Program, order: number[], n: number, nodes: Node[]): {
     code[k][3] = metaAt;
     metaAt += g.meta.length;
   });
-  const words = [inputs.length, prologue.length, code.length, result];
+  const rows = nodes[order[order.length - 1]].rows;
+  const block = rows > 0 && rows <= blockElements(dtype) ? Math.floor(blockElements(dtype) / rows) * rows : 0;
+  const words = [inputs.length, prologue.length, code.length, result, block];
   inputs.forEach((_, i) => words.push(0, staging[i]));
   for (const ins of [...prologue, ...code]) words.push(...ins);
   for (const g of gathers) words.push(...g.meta);
