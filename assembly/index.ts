@@ -19,6 +19,8 @@
 //                                                   a or b is one element (see dual.ts)
 //   decomp  qr_<dt>(a, q, r, work, m, n)  eigh_<dt>(a, w, v, work, n)  svd_<dt>(a, u, s, vt, work, m, n)
 //                                                   one matrix per call, scratch in work (decomp.ts)
+//   fused   fused_<dt>(prog, out, n, regs)   a chain of elementwise ops (and a final sum) in one pass;
+//                                                   prog is its bytecode (see fused.ts)
 // <dt> is f64 or f32; int32 has i32 kernels for the maps and reductions that stay integer (int32.ts).
 
 export * from './elementwise';
@@ -32,6 +34,7 @@ export * from './decomp';
 export * from './scatter';
 export * from './int32';
 export * from './indexing';
+export * from './fused';
 
 /** First byte the JS allocator may use: everything below belongs to static data. */
 export function heapBase(): usize {

@@ -27,6 +27,7 @@ const suites = [
   { id: 'jit', file: 'suites/jit.mjs', title: 'jit: per-equation overhead, scalar programs against plain JS, MLP, tape bytes' },
   { id: 'vmap', file: 'suites/vmap.mjs', title: 'vmap: per-example MLP gradients against a loop of grad and a hand-batched version' },
   { id: 'field', file: 'suites/field.mjs', title: 'Field workloads: hand-written JS, eager and jit (logsumexp, ode, lstm, det, Lotka-Volterra, Rosenbrock)' },
+  { id: 'fusion', file: 'suites/fusion.mjs', title: 'Fusion: elementwise chains jitted (fused), jitted unfused, and eager' },
   { id: 'checkpoint', file: 'checkpoint.mjs', title: 'Checkpointing: memory against time' },
   { id: 'online', file: 'suites/online.mjs', title: 'Online checkpointing: whileLoop body calls against offline Revolve, and a timed loop' },
   { id: 'odeint', file: 'suites/odeint.mjs', title: 'odeint: Dormand-Prince value and gradient, eager and jitted, against plain JS' },

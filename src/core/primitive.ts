@@ -176,6 +176,8 @@ export interface Primitive<P = Record<string, never>> {
    * that jit compiles to JS. Without it (or where it returns null) the compiled code calls `into`.
    */
   readonly emit?: EmitRule<P>;
+  /** Optional: how jit's fusion pass folds this op into a one-pass elementwise chain (Fusion). */
+  readonly fusion?: Fusion;
 }
 
 /** How generated JS computes a primitive (see src/core/emit.ts for the three forms). */
@@ -194,6 +196,13 @@ export type Emit =
 
 /** The generated-code rule of a primitive for these input types (null: use the kernel). */
 export type EmitRule<P> = (inputs: readonly Aval[], params: P) => Emit | null;
+
+/**
+ * What jit's fusion pass (src/staging/fuse.ts) may do with a primitive: `map`, an elementwise op
+ * that applies the elementwise kernel of that name per element (broadcasting its operands);
+ * `sum`, a reduction a chain may end in (over all axes or trailing ones).
+ */
+export type Fusion = { readonly map: string } | { readonly reduce: 'sum' };
 
 /**
  * An impl made from a bound kernel: allocates the output the shape rule gives and runs the
@@ -244,6 +253,7 @@ export interface LinearSpec<P> {
   readonly dual?: DualImpl<P>;
   readonly into?: Primitive<P>['into'];
   readonly emit?: Primitive<P>['emit'];
+  readonly fusion?: Fusion;
 }
 
 export function defineLinear<P = Record<string, never>>(spec: LinearSpec<P>): Primitive<P> {
@@ -259,6 +269,7 @@ export function defineLinear<P = Record<string, never>>(spec: LinearSpec<P>): Pr
     dual: spec.dual,
     into: spec.into,
     emit: spec.emit,
+    fusion: spec.fusion,
     linear: true,
     saves: [],
     jvp: ({ inputs, tangents, params }) => apply(tangents, { avals: inputs, params }),

@@ -114,6 +114,7 @@ const sumP = defineLinear<ReduceParams>({
   impl: ([x], p) => reduceImpl('sum', x, p),
   into: ([x], p) => sumInto(x.shape, p.axes),
   emit: ([x], p) => sumEmit(x.shape, p.axes),
+  fusion: { reduce: 'sum' },
   shape: reducedAval,
   sparsity: reduceSparsity,
   apply: ([t], { params: p }) => t && sum(t, shift(p.axes), { keepdims: p.keepdims }),

@@ -16,6 +16,7 @@ import { pushForward } from '../transforms/jvp.js';
 import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { scoped } from '../transforms/util.js';
 import { evalProgram, execute, runProgram } from './execute.js';
+import { isUnfused, keepUnfused } from './fuse.js';
 import type { Program } from './program.js';
 import { traceProgram } from './trace.js';
 
@@ -26,7 +27,10 @@ function cached(program: Program, key: string, make: () => Program): Program {
   let table = derived.get(program);
   if (!table) derived.set(program, (table = new Map()));
   let p = table.get(key);
-  if (!p) table.set(key, (p = make()));
+  if (!p) {
+    table.set(key, (p = make()));
+    if (isUnfused(program)) keepUnfused(p);
+  }
   return p;
 }
 

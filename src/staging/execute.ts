@@ -9,6 +9,7 @@ import { bind, topTrace } from '../core/trace.js';
 import { empty } from '../tensor/create.js';
 import { sizeOf } from '../tensor/shape.js';
 import { DenseTensor, type Tensor } from '../tensor/tensor.js';
+import { fuseProgram } from './fuse.js';
 import { definedBy, type Program } from './program.js';
 import { compiledOf, type Compiled } from './codegen.js';
 
@@ -25,6 +26,8 @@ import { compiledOf, type Compiled } from './codegen.js';
  * results of equations without a bound kernel.
  */
 interface Plan {
+  /** The program as it runs: the planned one with its elementwise chains fused (fuse.ts). */
+  program: Program;
   dying: Int32Array[];
   /** Each equation's argument array, reused from run to run (unless a run is re-entered). */
   args: DenseTensor[][];
@@ -36,7 +39,8 @@ interface Plan {
   peakBytes: number;
 }
 
-function makePlan(program: Program): Plan {
+function makePlan(source: Program): Plan {
+  const program = fuseProgram(source);
   const { equations, avals, outputs } = program;
   const last = new Int32Array(avals.length).fill(-1);
   equations.forEach((eq, i) => {
@@ -94,7 +98,7 @@ function makePlan(program: Program): Plan {
       live -= b.size * BYTES[avals[v].dtype];
     }
   });
-  const plan = { dying: dying.map((d) => Int32Array.from(d)), args: equations.map((eq) => new Array<DenseTensor>(eq.inputs.length)), running: false, bound, slots, arenaBytes: blocks.reduce((n, b) => n + b.bytes, 0), peakBytes: peak };
+  const plan = { program, dying: dying.map((d) => Int32Array.from(d)), args: equations.map((eq) => new Array<DenseTensor>(eq.inputs.length)), running: false, bound, slots, arenaBytes: blocks.reduce((n, b) => n + b.bytes, 0), peakBytes: peak };
   if (blocks.length > 0) arenas.register(plan, blocks);
   return plan;
 }
@@ -123,10 +127,10 @@ export function runProgram(program: Program, inputs: readonly DenseTensor[]): De
   const compiled = compiledOf(program);
   if (compiled) return runCompiled(compiled, program, inputs);
   const plan = planOf(program);
-  if (plan.running) return runPlanned(program, plan, inputs, program.equations.map((eq) => new Array<DenseTensor>(eq.inputs.length)));
+  if (plan.running) return runPlanned(plan.program, plan, inputs, plan.program.equations.map((eq) => new Array<DenseTensor>(eq.inputs.length)));
   plan.running = true;
   try {
-    return runPlanned(program, plan, inputs, plan.args);
+    return runPlanned(plan.program, plan, inputs, plan.args);
   } finally {
     plan.running = false;
   }

@@ -13,6 +13,7 @@ import { BatchTrace } from '../transforms/batch.js';
 import { arenaOf, evalProgram, runProgram } from './execute.js';
 import { compiledOf, type Compiled } from './codegen.js';
 import type { Aval } from '../core/primitive.js';
+import { keepUnfused } from './fuse.js';
 import type { Program } from './program.js';
 import { traceProgram } from './trace.js';
 
@@ -22,6 +23,11 @@ export interface JitOptions {
    * values: sizes, flags, functions). A new value traces f again.
    */
   staticArgnums?: number | readonly number[];
+  /**
+   * Fuse chains of elementwise ops into one pass over the data (default true). false runs the
+   * program one kernel per op, for comparison and debugging; the results are the same bits.
+   */
+  fuse?: boolean;
 }
 
 export interface JitStats {
@@ -72,6 +78,7 @@ export function jit<F extends Fn>(f: F, options: JitOptions = {}): Jitted<F> {
   for (const s of statics) {
     if (!Number.isInteger(s) || s < 0) throw new ArgumentError(`jit: staticArgnums must be non-negative integers, got ${JSON.stringify(options.staticArgnums)}.`);
   }
+  if (options.fuse !== undefined && typeof options.fuse !== 'boolean') throw new ArgumentError(`jit: fuse must be true or false, got ${JSON.stringify(options.fuse)}.`);
   const cache = new Map<string, Staged>();
   const stats = { traces: 0, cacheHits: 0, programs: 0 };
   let lastKey: string[] | null = null;
@@ -111,6 +118,7 @@ export function jit<F extends Fn>(f: F, options: JitOptions = {}): Jitted<F> {
       return hit;
     }
     const staged = stage(args, keys);
+    if (options.fuse === false) keepUnfused(staged.program);
     if (staged.captures.length === 0) {
       cache.set(key, staged);
       stats.programs = cache.size;
