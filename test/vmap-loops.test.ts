@@ -3,7 +3,7 @@
 // call in the steady state rather than against a baseline taken before the jit existed.
 import { describe, expect, it } from 'vitest';
 import {
-  add, array, fori, grad, jit, less, memory, mul, scalar, stack, sum, tidy, vmap, whileLoop, type Tensor,
+  add, array, cond, fori, grad, jit, less, memory, mul, scalar, scan, sin, stack, sum, tidy, vmap, whileLoop, greater, ConcretizationError, type Tensor,
 } from './helpers/api.js';
 
 function expectClose(got: Tensor, want: Tensor): void {
@@ -117,6 +117,74 @@ describe('fori under jit(vmap(f))', () => {
       const want = stack(xs.map((x) => grad(h)(scalar(x))));
       expectClose(vmap(grad(h))(array(xs)), want);
       expectClose(grad((x: Tensor) => sum(vmap(h)(x)))(array(xs)), want);
+    });
+  });
+});
+
+describe('scan under jit(vmap(f))', () => {
+  const X = [[0.3, -1.2, 0.7, 2], [1.1, 0.4, -0.5, 0], [-0.8, 0.9, 0.2, 1]];
+  // A carry [h, total] and a per-step output; h starts shared, the xs make it batched.
+  const g = (xs: Tensor, w: Tensor) => {
+    const [[h, total], hs] = scan(([c, t]: Tensor[], x: Tensor) => {
+      const n = sin(add(mul(c, w), x));
+      return [[n, add(t, n)], n];
+    }, [scalar(0), scalar(0)], xs);
+    return stack([h, total, sum(hs)]);
+  };
+
+  it('is one scan equation and equals a loop over the examples', () => {
+    tidy(() => {
+      const f = jit(vmap(g, { inAxes: [0, null] }));
+      const xs = array(X), w = scalar(0.7);
+      expectClose(f(xs, w), stack(X.map((r) => g(array(r), w))));
+      expect(count(f.program(xs, w).toString(), 'scan')).toBe(1);
+      expectSteady(() => f(xs, w));
+    });
+  });
+
+  it('maps over the sequence axis of batched xs and returns ys batched after it', () => {
+    tidy(() => {
+      const h = (xs: Tensor) => scan((c: Tensor, x: Tensor) => [add(c, x), mul(c, x)], scalar(1), xs)[1];
+      const f = jit(vmap(h));
+      expectClose(f(array(X)), stack(X.map((r) => h(array(r)))));
+    });
+  });
+
+  it('batches a closed-over per-example value with shared xs', () => {
+    tidy(() => {
+      const ws = [0.5, -0.3, 1.2];
+      const f = jit(vmap((w: Tensor, xs: Tensor) => g(xs, w), { inAxes: [0, null] }));
+      const xs = array(X[0]);
+      expectClose(f(array(ws), xs), stack(ws.map((w) => g(xs, scalar(w)))));
+    });
+  });
+
+  it('differentiates: grad(vmap(f)) and jit(grad(vmap(f)))', () => {
+    tidy(() => {
+      const loss = (xs: Tensor) => sum(vmap(g, { inAxes: [0, null] })(xs, scalar(0.7)));
+      const want = stack(X.map((r) => grad((xs: Tensor) => sum(g(xs, scalar(0.7))))(array(r))));
+      expectClose(grad(loss)(array(X)), want);
+      expectClose(jit(grad(loss))(array(X)), want);
+    });
+  });
+});
+
+describe('cond under jit(vmap(f))', () => {
+  it('selects per example with a batched predicate', () => {
+    tidy(() => {
+      const g = (x: Tensor) => cond(greater(x, 0), (a) => sin(a), (a) => mul(a, 3), x);
+      const xs = [0.5, -1, 2, -0.1];
+      expectClose(jit(vmap(g))(array(xs)), stack(xs.map((x) => g(scalar(x)))));
+    });
+  });
+});
+
+describe('jit(vmap(grad(f))) with a per-example whileLoop', () => {
+  it('throws a ConcretizationError naming jit(grad(vmap(f))) as the way out', () => {
+    tidy(() => {
+      const h = (x: Tensor) => whileLoop(([v]: Tensor[]) => less(v, 5), ([v]: Tensor[]) => [mul(v, 1.5)], [x])[0];
+      expect(() => jit(vmap(grad(h)))(array([0.7, 2]))).toThrow(ConcretizationError);
+      expect(() => jit(vmap(grad(h)))(array([0.7, 2]))).toThrow(/jit\(grad\(vmap\(f\)\)\)/);
     });
   });
 });

@@ -117,3 +117,37 @@ export function batchedLoop(parts: BatchedParts, run: (cond: ((carry: Tensor[]) 
   const out = beneath(trace, () => run(batchedCond, batchedBody, init));
   return out.map((x, i) => trace.wrap(x, flags[i] ? 0 : null));
 }
+
+/**
+ * scan's batching rule: the step traced per example (`step` on the carry then one slice of
+ * each xs leaf, returning the carry then the y leaves) and run batched by one scan at the level
+ * below the vmap. `run(step, init, xs)` is that scan; its xs have the batch on axis 1 (after
+ * the sequence axis). Returns the final carry and the stacked ys as values of the vmap level.
+ */
+export function batchedScan(trace: BatchTrace, carry: Tensor[], xs: Tensor[], avals: readonly Aval[], step: (ins: Tensor[]) => Tensor[],
+  run: (step: (carry: Tensor[], x: Tensor[]) => [Tensor[], Tensor[]], init: Tensor[], xs: Tensor[]) => [Tensor[], Tensor[]]): Tensor[] {
+  const size = trace.size, nc = carry.length;
+  const body = traced(trace, 'scan step', avals, step);
+  const lifted = carry.map((c) => lift(trace, c));
+  const seq = xs.map((x) => lift(trace, x));
+  const xFlags = seq.map((x) => x.batched);
+  const capFlags = body.captures.map((c) => c.batched);
+  let flags = lifted.map((c) => c.batched);
+  let out: boolean[];
+  for (;;) {
+    out = batchedOutputs(body.program, [...flags, ...xFlags, ...capFlags], size);
+    const next = flags.map((f, i) => f || out[i]);
+    if (next.every((f, i) => f === flags[i])) break;
+    flags = next;
+  }
+  const init = lifted.map((c, i) => (flags[i] && !c.batched ? broadcastBatch(c.value, size) : c.value));
+  const caps = body.captures.map((c) => c.value);
+  const batchedStep = (c: Tensor[], x: Tensor[]): [Tensor[], Tensor[]] => {
+    const outs = mapped(body.program, [...flags, ...xFlags, ...capFlags], size, [...c, ...x, ...caps]);
+    const next = outs.slice(0, nc).map((o, i) => (flags[i] && !o.batched ? broadcastBatch(o.value, size) : o.value));
+    return [next, outs.slice(nc).map((o) => o.value)];
+  };
+  const [final, ys] = beneath(trace, () => run(batchedStep, init, seq.map((x) => (x.batched ? moveAxis(x.value, 0, 1) : x.value))));
+  const yFlags = out.slice(nc);
+  return [...final.map((x, i) => trace.wrap(x, flags[i] ? 0 : null)), ...ys.map((y, i) => trace.wrap(y, yFlags[i] ? 1 : null))];
+}
