@@ -153,12 +153,6 @@ describe('vmap: control flow and custom rules', () => {
     closeTo(vmap(jit(f))(array([1, 3, 20])), array([16, 12, 20]));
   });
 
-  spec('jit(vmap(f)) with a per-example whileLoop condition names vmap(jit(f)) as the way out', () => {
-    const f = (x: Tensor) => whileLoop((c: Tensor) => less(c, 10), (c: Tensor) => mul(c, 2), x);
-    expect(() => jit(vmap(f))(array([1, 3, 20]))).toThrow(ConcretizationError);
-    expect(() => jit(vmap(f))(array([1, 3, 20]))).toThrow(/vmap\(jit\(f\)\)/);
-  });
-
   spec('grad through a vmapped whileLoop', () => {
     const f = (x: Tensor) => whileLoop((c: Tensor) => less(c, 10), (c: Tensor) => mul(c, 2), x);
     // d/dx of x 2^steps is 2^steps.

@@ -33,6 +33,7 @@ import { StagingTrace, traceProgram } from '../staging/trace.js';
 import { OnlineLoop, type LoopFunctions } from './online-loop.js';
 import { forwardSweep, reverseSweep, type ExplicitBody } from './online-sweeps.js';
 import { scan } from './scan.js';
+import { batchedLoop, batchingLevel, lift, traced, type BatchedParts } from './batched-loops.js';
 import { parseOptions, type Budget } from './scan-options.js';
 
 /** A reverse-mode budget for a loop (whileLoop, fori). */
@@ -115,7 +116,7 @@ function goOn(loop: Loop, carry: Tensor[], cond: (carry: Tensor[]) => Tensor = l
     return batchedPart(pred) ? anyExample(loop.op, pred) : truth(loop.op, pred);
   } catch (e) {
     if (!(e instanceof ConcretizationError)) throw e;
-    throw new ConcretizationError(`${loop.op}: the loop condition depends on a value traced by jit under a transform other than grad (jit(jvp(f)) or jit(vmap(f)) with a whileLoop inside f), so the number of steps is not known while tracing. Use jvp(jit(f)) or vmap(jit(f)) instead (the jitted loop is then transformed step by step), or fori with fixed bounds.`);
+    throw new ConcretizationError(`${loop.op}: the loop condition depends on a value traced by jit under a transform other than grad or vmap (jit(jvp(f)), or jit(vmap(grad(f))) with a whileLoop inside f), so the number of steps is not known while tracing. Use jvp(jit(f)), vmap(jit(f)) or jit(grad(vmap(f))) instead (the jitted loop is then transformed step by step), or fori with fixed bounds.`);
   } finally {
     closeScope(scope, pred !== null && batchedPart(pred) ? denseInResult(pred) : []);
   }
@@ -144,6 +145,16 @@ export function whileLoop<T extends Tree>(condFn: (carry: T) => Tensor | number,
   const { leaves, def } = leavesOf(op, init, 'init');
   const avals = leaves.map(avalOf);
   const loop = loopOf(op, condFn, body, def, avals);
+  const batching = batchingLevel();
+  if (batching) {
+    const parts: BatchedParts = {
+      trace: batching, carry: leaves.map((x) => lift(batching, x)),
+      leading: 0,
+      body: traced(batching, `${op} body`, avals, (carry) => loop.body(carry)),
+      cond: traced(batching, `${op} cond`, avals, (carry) => [loop.cond(carry)]),
+    };
+    return rebuild<T>(def, batchedLoop(parts, (c, b, init) => whileLoop(c!, (carry: Tensor[]) => b([], carry), init, options)));
+  }
   const trace = staging();
   if (trace) {
     const [call, inputs, outAvals] = stagedLoop(loop, leaves, options);
@@ -391,6 +402,16 @@ export function fori<T extends Tree>(lower: number | Tensor, upper: number | Ten
 function numberBounds<T extends Tree>(op: string, lower: number, upper: number, body: (i: Tensor, carry: T) => T, init: T): T {
   const { leaves, def } = leavesOf(op, init, 'init');
   const avals = leaves.map(avalOf);
+  const batching = batchingLevel();
+  if (batching) {
+    const parts: BatchedParts = {
+      trace: batching, carry: leaves.map((x) => lift(batching, x)),
+      leading: 1,
+      body: traced(batching, `${op} body`, [{ shape: [], dtype: 'float64' }, ...avals], ([i, ...carry]) =>
+        matching(op, 'the carry body returned', body(i, rebuild<T>(def, carry)), def, avals)),
+    };
+    return rebuild<T>(def, batchedLoop(parts, (_, b, init) => fori(lower, upper, (i, carry: Tensor[]) => b([i], carry), init)));
+  }
   const trace = staging();
   if (trace) {
     const { program, captures } = traceProgram(`${op} body`, [{ shape: [], dtype: 'float64' }, ...avals], ([i, ...carry]) =>

@@ -96,3 +96,18 @@ export function bind<P>(prim: Primitive<P>, inputs: Tensor[], params: P): Tensor
 function integerOperand(op: string, i: number): DTypeError {
   return new DTypeError(`${op}: operand ${i} is int32, which ${op} does not take (int32 is for indices, labels and integer arithmetic: add, sub, mul, maximum, minimum, comparisons, sum, max, min and the shape ops). Convert it first with astype(x, 'float64').`);
 }
+
+/**
+ * Runs `fn` with `trace` (the innermost) set aside, so that what fn does sees the levels below
+ * it (a loop under vmap lowered to one loop on the batched values). fn must not use tracers of
+ * `trace`; a level pushed inside fn reuses its level number.
+ */
+export function beneath<R>(trace: Trace, fn: () => R): R {
+  if (stack[stack.length - 1] !== trace) throw new Error('dualtape internal error: beneath() needs the innermost trace');
+  stack.pop();
+  try {
+    return fn();
+  } finally {
+    stack.push(trace);
+  }
+}
