@@ -30,6 +30,7 @@ import { anyExample, avalOf, batchedPart, executor, freshOutputs, leavesOf, matc
 import { execute } from '../staging/execute.js';
 import type { Program, StagedCall } from '../staging/program.js';
 import { StagingTrace, traceProgram } from '../staging/trace.js';
+import { tapedStagedFori } from './fori-taped.js';
 import { OnlineLoop, type LoopFunctions } from './online-loop.js';
 import { forwardSweep, reverseSweep, type ExplicitBody } from './online-sweeps.js';
 import { scan } from './scan.js';
@@ -223,7 +224,7 @@ interface LoopParts {
 }
 
 /** Distinct handles: a tensor met twice, or one of `ins`, becomes a new handle on its data. */
-function distinct(outs: Tensor[], ins: readonly Tensor[]): Tensor[] {
+export function distinct(outs: Tensor[], ins: readonly Tensor[]): Tensor[] {
   const seen = new Set<Tensor>(ins);
   return outs.map((o) => {
     if (!seen.has(o)) {
@@ -392,7 +393,9 @@ function numberBounds<T extends Tree>(op: string, lower: number, upper: number, 
   const { leaves, def } = leavesOf(op, init, 'init');
   const avals = leaves.map(avalOf);
   const trace = staging();
-  if (trace) {
+  const inner = innermostTrace();
+  const below = inner instanceof TapeTrace && inner.redirect === null && upper > lower ? traceAt(inner.level - 1) : null;
+  if (trace || below instanceof StagingTrace) {
     const { program, captures } = traceProgram(`${op} body`, [{ shape: [], dtype: 'float64' }, ...avals], ([i, ...carry]) =>
       matching(op, 'the carry body returned', body(i, rebuild<T>(def, carry)), def, avals));
     const run = executor(program, []);
@@ -406,7 +409,9 @@ function numberBounds<T extends Tree>(op: string, lower: number, upper: number, 
         return freshOutputs(leavesOf(op, out, 'carry').leaves, ins);
       },
     };
-    return rebuild<T>(def, trace.emitCall(call, [...leaves, ...captures], avals));
+    if (trace) return rebuild<T>(def, trace.emitCall(call, [...leaves, ...captures], avals));
+    const out = tapedStagedFori(op, lower, upper, program, call, avals, leaves, captures, inner as TapeTrace, below as StagingTrace);
+    if (out) return rebuild<T>(def, out);
   }
   const out = stepLoop(leaves, (_, i) => lower + i < upper, (carry, i) =>
     matching(op, 'the carry body returned', body(scalarOf(lower + i, 'float64'), rebuild<T>(def, carry)), def, avals));
