@@ -9,16 +9,17 @@ import { Tracer, innermostTrace, popTrace, pushTrace } from '../core/trace.js';
 import { astype, scalarOf } from '../ops/convert.js';
 import { add, sub } from '../ops/elementwise.js';
 import { take } from '../ops/indexing.js';
-import { stack } from '../ops/shape.js';
-import { zeros } from '../tensor/create.js';
+import { reshape, stack } from '../ops/shape.js';
+import { scalar, zeros } from '../tensor/create.js';
 import { closeScope, openScope } from '../tensor/scope.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { DenseTensor, type Tensor } from '../tensor/tensor.js';
 import { recordOutputs } from '../transforms/group.js';
 import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { denseInResult, scoped } from '../transforms/util.js';
 import { execute } from '../staging/execute.js';
 import type { Program, StagedCall } from '../staging/program.js';
-import type { StagingTrace } from '../staging/trace.js';
+import { traceProgram, type StagingTrace } from '../staging/trace.js';
+import { avalOf, staging as stagingTrace, stepLoop } from '../staging/control.js';
 import { distinct, fori } from './loops.js';
 
 /**
@@ -41,14 +42,44 @@ export function tapedStagedFori(op: string, lower: number, upper: number, progra
   const diffCaps = differentiated.slice(k);
   return recordOutputs(tape, op, inputs, primals, outs.slice(0, k), (cts, rows) => {
     if (cts.every((c) => c === null)) return inputs.map(() => null);
+    const batched = (a: Aval): Aval => ({ shape: [rows, ...a.shape], dtype: a.dtype });
     const ctCarry = avals.map((a, j) => cts[j] ?? zeros([rows, ...a.shape], { dtype: a.dtype }));
     const ctCaps = caps.flatMap((c, m) => (diffCaps[m] ? [zeros([rows, ...c.shape], { dtype: c.dtype })] : []));
-    const got = fori(0, n, (j, acc: Tensor[]) => {
-      const index = astype(sub(n - 1, j), 'int32');
-      const carry = stacked.map((s) => take(s, index, 0));
-      const step = stepVjp(program, sub(upper - 1, j), carry, caps, diffCaps, acc.slice(0, k), rows);
-      return [...step.carry, ...acc.slice(k).map((a, m) => add(a, step.captures[m]))];
-    }, [...ctCarry, ...ctCaps]);
+    // One step's VJP as a program: (i, carry, captures, carry cotangents, capture cotangents so far) -> (carry cotangents before the step, capture cotangents so far).
+    const nc = caps.length, na = ctCaps.length;
+    const vjp = traceProgram(`${op} step vjp`, [{ shape: [], dtype: 'float64' }, ...avals, ...caps.map(avalOf), ...avals.map(batched), ...ctCaps.map((c) => avalOf(c))], ([i, ...xs]) => {
+      const step = stepVjp(program, i, xs.slice(0, k), xs.slice(k, k + nc), diffCaps, xs.slice(k + nc, 2 * k + nc), rows);
+      return [...step.carry, ...xs.slice(2 * k + nc).map((a, m) => add(a, step.captures[m]))];
+    });
+    const back: StagedCall = {
+      name: `${op}_backward`,
+      params: { lower, upper, vjp: vjp.program },
+      run: (ins) => {
+        const stacks = ins.slice(0, k), capIns = ins.slice(k, k + nc), vjpCaps = ins.slice(2 * k + nc + na);
+        const init = ins.slice(k + nc, 2 * k + nc + na);
+        const step = (i: Tensor, carry: Tensor[], acc: Tensor[]) => execute(vjp.program, [i, ...carry, ...capIns, ...acc, ...vjpCaps]);
+        let got: Tensor[];
+        if (stagingTrace() === null) {
+          // Step by step with JS-number indices; a stack of one-element rows is read as numbers.
+          const rowsOf = stacks.map((s) => (s instanceof DenseTensor && s.size === n ? s.data() : null));
+          const row = (j: number, index: number) => {
+            const r = rowsOf[j];
+            if (!r) return take(stacks[j], index, 0);
+            const x = scalar(r[index], { dtype: avals[j].dtype });
+            return avals[j].shape.length === 0 ? x : reshape(x, avals[j].shape);
+          };
+          got = stepLoop(init, (_, j) => j < n, (acc, j) => step(scalarOf(upper - 1 - j, 'float64'), stacks.map((_, l) => row(l, n - 1 - j)), acc));
+        } else {
+          // Staged again by an enclosing jit: a loop with a traced index.
+          got = fori(0, n, (j, acc: Tensor[]) => {
+            const index = astype(sub(n - 1, j), 'int32');
+            return step(sub(upper - 1, j), stacks.map((s) => take(s, index, 0)), acc);
+          }, init);
+        }
+        return distinct(got, ins);
+      },
+    };
+    const got = staging.emitCall(back, [...stacked, ...caps, ...ctCarry, ...ctCaps, ...vjp.captures], [...avals.map(batched), ...ctCaps.map((c) => avalOf(c))]);
     let m = k;
     return inputs.map((_, i) => (!differentiated[i] ? null : i < k ? got[i] : got[m++]));
   });
