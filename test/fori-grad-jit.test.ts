@@ -3,7 +3,7 @@
 // takes. Jitted programs keep their constants, so instead of the file-wide memory check each
 // case checks that a second call leaves nothing behind.
 import { describe, expect, it } from 'vitest';
-import { add, fori, grad, jit, memory, mul, scalar, sin, sub, valueAndGrad, type Tensor } from './helpers/api.js';
+import { add, array, fori, grad, jit, memory, mul, scalar, sin, sub, sum, valueAndGrad, vmap, type Tensor } from './helpers/api.js';
 
 /** Runs `run` twice; the second run must leave bytesInUse as it found it. */
 function steady<T>(run: () => T): T {
@@ -82,5 +82,43 @@ describe('fori: reverse mode inside jit', () => {
     const small = text(10), large = text(1000);
     expect(countEquations(large)).toBe(countEquations(small));
     expect(large).toContain('fori_stacked');
+  }, 60_000);
+
+  it('jit(grad(f)) equals eager grad with a vector carry', () => {
+    const f = (x: Tensor, w: Tensor) => sum(fori(0, 50, (i, c: Tensor) => add(c, mul(0.05, sin(add(mul(w, c), i)))), x));
+    const args = [array([0.1, -0.4, 0.9]), array([1.3, 0.7, -0.2])] as const;
+    const want = values(grad(f, { argnums: [0, 1] })(...args));
+    const g = jit(grad(f, { argnums: [0, 1] }));
+    expectClose(steady(() => values(g(...args))), want);
+  }, 60_000);
+
+  it('jit(grad(f)) inlined into an enclosing jit keeps both loops as equations', () => {
+    const f = lotka(400);
+    const args = [scalar(1.2), scalar(0.8), scalar(0.9)] as const;
+    const want = values(grad(f, { argnums: [0, 1, 2] })(...args));
+    const inner = jit(grad(f, { argnums: [0, 1, 2] }));
+    const outer = jit((u: Tensor, v: Tensor, p: Tensor) => inner(u, v, p) as Tensor[]);
+    expectClose(steady(() => values(outer(...args))), want);
+    const text = outer.program(...args).toString();
+    expect(text).toContain('fori_stacked');
+    expect(text).toContain('fori_backward');
+    expect(countEquations(text)).toBeLessThan(400);
+  }, 60_000);
+
+  it('vmap(jit(grad(f))) equals eager grad per example', () => {
+    const f = scalarLoop(100);
+    const xs = [0.3, -0.5, 1.1], a = scalar(1.7);
+    const want = xs.flatMap((x) => values(grad(f)(scalar(x), a)));
+    const g = jit(grad(f));
+    const got = values(vmap((x: Tensor) => g(x, a) as Tensor)(array(xs)));
+    expectClose(got, want);
+  }, 60_000);
+
+  it('grad(jit(grad(f))) gives the second derivative eager grad(grad(f)) gives', () => {
+    const f = (x: Tensor) => scalarLoop(60)(x, scalar(1.7));
+    const x = scalar(0.3);
+    const want = values(grad(grad(f))(x));
+    const jg = jit(grad(f));
+    expectClose(values(grad((y: Tensor) => jg(y) as Tensor)(x)), want);
   }, 60_000);
 });

@@ -2,12 +2,15 @@
 // backward programs grad(jit(f)) traces). The loop stays two loop equations instead of being
 // unrolled into the gradient program: a forward equation that outputs the final carry and the
 // carry before every step stacked ([n, ...shape] per leaf), and, when cotangents flow, a
-// backward `fori` over the steps in reverse whose body is the traced VJP of one step (it reads
-// the step's carry from the stacks and accumulates the cotangents of the captured values).
+// backward loop over the steps in reverse that runs the VJP of one step, traced once into a
+// program (it reads the step's carry from the stacks and accumulates the cotangents of the
+// captured values). For scalar carries that program is generated code (codegen.ts), so each
+// backward step is one call of a compiled JS function. Staged again by an enclosing jit, both
+// stay one equation each.
 import type { Aval } from '../core/primitive.js';
 import { Tracer, innermostTrace, popTrace, pushTrace } from '../core/trace.js';
-import { astype, scalarOf } from '../ops/convert.js';
-import { add, sub } from '../ops/elementwise.js';
+import { scalarOf } from '../ops/convert.js';
+import { add } from '../ops/elementwise.js';
 import { take } from '../ops/indexing.js';
 import { reshape, stack } from '../ops/shape.js';
 import { scalar, zeros } from '../tensor/create.js';
@@ -20,7 +23,7 @@ import { execute } from '../staging/execute.js';
 import type { Program, StagedCall } from '../staging/program.js';
 import { traceProgram, type StagingTrace } from '../staging/trace.js';
 import { avalOf, staging as stagingTrace, stepLoop } from '../staging/control.js';
-import { distinct, fori } from './loops.js';
+import { distinct } from './loops.js';
 
 /**
  * The loop recorded on `tape` over `staging`: `program` is the traced body (inputs i, the
@@ -35,8 +38,14 @@ export function tapedStagedFori(op: string, lower: number, upper: number, progra
   const differentiated = inputs.map((x) => x instanceof TapeVar && x.trace === tape);
   if (!differentiated.includes(true)) return staging.emitCall(plain, primals, avals);
   const n = upper - lower, k = leaves.length;
-  const forward: StagedCall = { name: `${op}_stacked`, params: { lower, upper, body: program }, run: (ins) => stackedRun(program, lower, n, k, ins) };
-  const outs = staging.emitCall(forward, primals, [...avals, ...avals.map((a) => ({ shape: [n, ...a.shape], dtype: a.dtype }))]);
+  const outAvals = [...avals, ...avals.map((a) => ({ shape: [n, ...a.shape], dtype: a.dtype }))];
+  const forward: StagedCall = {
+    name: `${op}_stacked`,
+    params: { lower, upper, body: program },
+    // Staged again by an enclosing jit it stays one equation there.
+    run: (ins) => stagingTrace()?.emitCall(forward, ins, outAvals) ?? stackedRun(program, lower, n, k, ins),
+  };
+  const outs = staging.emitCall(forward, primals, outAvals);
   const stacked = outs.slice(k);
   const caps = primals.slice(k);
   const diffCaps = differentiated.slice(k);
@@ -51,38 +60,37 @@ export function tapedStagedFori(op: string, lower: number, upper: number, progra
       const step = stepVjp(program, i, xs.slice(0, k), xs.slice(k, k + nc), diffCaps, xs.slice(k + nc, 2 * k + nc), rows);
       return [...step.carry, ...xs.slice(2 * k + nc).map((a, m) => add(a, step.captures[m]))];
     });
+    const backAvals = [...avals.map(batched), ...ctCaps.map((c) => avalOf(c))];
     const back: StagedCall = {
       name: `${op}_backward`,
       params: { lower, upper, vjp: vjp.program },
-      run: (ins) => {
-        const stacks = ins.slice(0, k), capIns = ins.slice(k, k + nc), vjpCaps = ins.slice(2 * k + nc + na);
-        const init = ins.slice(k + nc, 2 * k + nc + na);
-        const step = (i: Tensor, carry: Tensor[], acc: Tensor[]) => execute(vjp.program, [i, ...carry, ...capIns, ...acc, ...vjpCaps]);
-        let got: Tensor[];
-        if (stagingTrace() === null) {
-          // Step by step with JS-number indices; a stack of one-element rows is read as numbers.
-          const rowsOf = stacks.map((s) => (s instanceof DenseTensor && s.size === n ? s.data() : null));
-          const row = (j: number, index: number) => {
-            const r = rowsOf[j];
-            if (!r) return take(stacks[j], index, 0);
-            const x = scalar(r[index], { dtype: avals[j].dtype });
-            return avals[j].shape.length === 0 ? x : reshape(x, avals[j].shape);
-          };
-          got = stepLoop(init, (_, j) => j < n, (acc, j) => step(scalarOf(upper - 1 - j, 'float64'), stacks.map((_, l) => row(l, n - 1 - j)), acc));
-        } else {
-          // Staged again by an enclosing jit: a loop with a traced index.
-          got = fori(0, n, (j, acc: Tensor[]) => {
-            const index = astype(sub(n - 1, j), 'int32');
-            return step(sub(upper - 1, j), stacks.map((s) => take(s, index, 0)), acc);
-          }, init);
-        }
-        return distinct(got, ins);
-      },
+      // Staged again by an enclosing jit it stays one equation there.
+      run: (ins) => stagingTrace()?.emitCall(back, ins, backAvals) ?? backwardRun(vjp.program, avals, n, upper, nc, na, ins),
     };
-    const got = staging.emitCall(back, [...stacked, ...caps, ...ctCarry, ...ctCaps, ...vjp.captures], [...avals.map(batched), ...ctCaps.map((c) => avalOf(c))]);
+    const got = staging.emitCall(back, [...stacked, ...caps, ...ctCarry, ...ctCaps, ...vjp.captures], backAvals);
     let m = k;
     return inputs.map((_, i) => (!differentiated[i] ? null : i < k ? got[i] : got[m++]));
   });
+}
+
+/**
+ * The backward equation's run: inputs the stacked carries, the captures, the carry's cotangents,
+ * the captures' (zeros) and the VJP program's captures; steps from the last to the first with
+ * JS-number indices (a stack of one-element rows is read as numbers).
+ */
+function backwardRun(vjp: Program, avals: readonly Aval[], n: number, upper: number, nc: number, na: number, ins: readonly Tensor[]): Tensor[] {
+  const k = avals.length;
+  const stacks = ins.slice(0, k), caps = ins.slice(k, k + nc), vjpCaps = ins.slice(2 * k + nc + na);
+  const rowsOf = stacks.map((s) => (s instanceof DenseTensor && s.size === n ? s.data() : null));
+  const row = (j: number, index: number) => {
+    const r = rowsOf[j];
+    if (!r) return take(stacks[j], index, 0);
+    const x = scalar(r[index], { dtype: avals[j].dtype });
+    return avals[j].shape.length === 0 ? x : reshape(x, avals[j].shape);
+  };
+  const got = stepLoop(ins.slice(k + nc, 2 * k + nc + na), (_, j) => j < n, (acc, j) =>
+    execute(vjp, [scalarOf(upper - 1 - j, 'float64'), ...stacks.map((_, l) => row(l, n - 1 - j)), ...caps, ...acc, ...vjpCaps]));
+  return distinct(got, ins);
 }
 
 /** The forward equation's run: the final carry, then every leaf's carries before each step, stacked. */
