@@ -3,7 +3,7 @@
 // takes. Jitted programs keep their constants, so instead of the file-wide memory check each
 // case checks that a second call leaves nothing behind.
 import { describe, expect, it } from 'vitest';
-import { add, array, fori, grad, jit, memory, mul, scalar, sin, sub, sum, valueAndGrad, vmap, type Tensor } from './helpers/api.js';
+import { add, array, fori, grad, jacrev, jit, memory, mul, scalar, sin, sub, sum, valueAndGrad, vmap, type Tensor } from './helpers/api.js';
 
 /** Runs `run` twice; the second run must leave bytesInUse as it found it. */
 function steady<T>(run: () => T): T {
@@ -120,5 +120,14 @@ describe('fori: reverse mode inside jit', () => {
     const want = values(grad(grad(f))(x));
     const jg = jit(grad(f));
     expectClose(values(grad((y: Tensor) => jg(y) as Tensor)(x)), want);
+  }, 60_000);
+
+  it('jit(jacrev(f)) pulls several cotangent rows through the loop at once', () => {
+    const f = (x: Tensor, w: Tensor) => fori(0, 40, (i, c: Tensor) => add(c, mul(0.05, sin(add(mul(w, c), i)))), x);
+    const args = [array([0.1, -0.4, 0.9]), array([1.3, 0.7, -0.2])] as const;
+    const want = values(jacrev(f, { argnums: [0, 1] })(...args));
+    const g = jit(jacrev(f, { argnums: [0, 1] }));
+    expectClose(steady(() => values(g(...args))), want);
+    expect(g.program(...args).toString()).toContain('fori_backward');
   }, 60_000);
 });

@@ -388,7 +388,7 @@ export function fori<T extends Tree>(lower: number | Tensor, upper: number | Ten
   return out;
 }
 
-/** fori with JS-number bounds and no budget: one equation inside jit, a plain loop outside. */
+/** fori with JS-number bounds and no budget: one equation inside jit, two (forward and backward, fori-taped.ts) inside jit(grad(f)), a plain loop outside. */
 function numberBounds<T extends Tree>(op: string, lower: number, upper: number, body: (i: Tensor, carry: T) => T, init: T): T {
   const { leaves, def } = leavesOf(op, init, 'init');
   const avals = leaves.map(avalOf);
