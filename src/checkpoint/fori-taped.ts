@@ -23,7 +23,6 @@ import { execute } from '../staging/execute.js';
 import type { Program, StagedCall } from '../staging/program.js';
 import { traceProgram, type StagingTrace } from '../staging/trace.js';
 import { avalOf, staging as stagingTrace, stepLoop } from '../staging/control.js';
-import { distinct } from './loops.js';
 
 /**
  * The loop recorded on `tape` over `staging`: `program` is the traced body (inputs i, the
@@ -139,4 +138,16 @@ function stepVjp(program: Program, i: Tensor, carry: Tensor[], caps: readonly Te
     const filled = got.map((g, w) => g ?? zeros([rows, ...wantedVars[w].shape], { dtype: wantedVars[w].dtype }));
     return { carry: filled.slice(0, carry.length), captures: filled.slice(carry.length) };
   }, (r) => denseInResult([...r.carry, ...r.captures]));
+}
+
+/** Distinct handles: a tensor met twice, or one of `ins`, becomes a new handle on its data. */
+export function distinct(outs: Tensor[], ins: readonly Tensor[]): Tensor[] {
+  const seen = new Set<Tensor>(ins);
+  return outs.map((o) => {
+    if (!seen.has(o)) {
+      seen.add(o);
+      return o;
+    }
+    return o instanceof DenseTensor ? o.share(o.shape, 'whileLoop') : o;
+  });
 }

@@ -30,7 +30,7 @@ import { anyExample, avalOf, batchedPart, executor, freshOutputs, leavesOf, matc
 import { execute } from '../staging/execute.js';
 import type { Program, StagedCall } from '../staging/program.js';
 import { StagingTrace, traceProgram } from '../staging/trace.js';
-import { tapedStagedFori } from './fori-taped.js';
+import { distinct, tapedStagedFori } from './fori-taped.js';
 import { OnlineLoop, type LoopFunctions } from './online-loop.js';
 import { forwardSweep, reverseSweep, type ExplicitBody } from './online-sweeps.js';
 import { scan } from './scan.js';
@@ -221,18 +221,6 @@ interface LoopParts {
   body: Program;
   /** Number of the cond's captures (they come right after the carry among the inputs). */
   condCaptures: number;
-}
-
-/** Distinct handles: a tensor met twice, or one of `ins`, becomes a new handle on its data. */
-export function distinct(outs: Tensor[], ins: readonly Tensor[]): Tensor[] {
-  const seen = new Set<Tensor>(ins);
-  return outs.map((o) => {
-    if (!seen.has(o)) {
-      seen.add(o);
-      return o;
-    }
-    return o instanceof DenseTensor ? o.share(o.shape, 'whileLoop') : o;
-  });
 }
 
 /** The forward equation of a budgeted loop under jit(grad(f)): the final carry, s snapshots padded with the initial state, their positions (-1: padding) and the step count. */
