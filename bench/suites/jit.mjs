@@ -374,8 +374,8 @@ async function generatedCode(dt, opts, rows) {
     row(S, 'LV fori value jit / eager', 'jit/eager', 'x', tj.ms / te.ms, { baseMs: te.ms, ms: tj.ms }),
     row(S, 'LV fori jit: trace', 'staging', 'ms', sf.traceMs, { firstCallMs: sf.firstCallMs }),
   );
-  // Its gradient: under jit(valueAndGrad) the tape runs the fori step by step, so the program is
-  // the unrolled loop's forward and backward sweeps, compiled as straight-line code in chunks.
+  // Its gradient: under jit(valueAndGrad) the fori is a forward loop that stacks the carries and
+  // a backward loop running one step's VJP program (compiled) from the last step to the first.
   const jvg = dt.jit(dt.valueAndGrad(f));
   const sg = stage(dt, jvg, [params]);
   const handGrad = new Float64Array(4);

@@ -30,6 +30,7 @@ import { anyExample, avalOf, batchedPart, executor, freshOutputs, leavesOf, matc
 import { execute } from '../staging/execute.js';
 import type { Program, StagedCall } from '../staging/program.js';
 import { StagingTrace, traceProgram } from '../staging/trace.js';
+import { distinct, tapedStagedFori } from './fori-taped.js';
 import { OnlineLoop, type LoopFunctions } from './online-loop.js';
 import { forwardSweep, reverseSweep, type ExplicitBody } from './online-sweeps.js';
 import { scan } from './scan.js';
@@ -233,18 +234,6 @@ interface LoopParts {
   condCaptures: number;
 }
 
-/** Distinct handles: a tensor met twice, or one of `ins`, becomes a new handle on its data. */
-function distinct(outs: Tensor[], ins: readonly Tensor[]): Tensor[] {
-  const seen = new Set<Tensor>(ins);
-  return outs.map((o) => {
-    if (!seen.has(o)) {
-      seen.add(o);
-      return o;
-    }
-    return o instanceof DenseTensor ? o.share(o.shape, 'whileLoop') : o;
-  });
-}
-
 /** The forward equation of a budgeted loop under jit(grad(f)): the final carry, s snapshots padded with the initial state, their positions (-1: padding) and the step count. */
 function snapshotForward(loop: Loop, call: StagedCall, parts: LoopParts, n: number, s: number): StagedCall {
   return {
@@ -398,7 +387,7 @@ export function fori<T extends Tree>(lower: number | Tensor, upper: number | Ten
   return out;
 }
 
-/** fori with JS-number bounds and no budget: one equation inside jit, a plain loop outside. */
+/** fori with JS-number bounds and no budget: one equation inside jit, two (forward and backward, fori-taped.ts) inside jit(grad(f)), a plain loop outside. */
 function numberBounds<T extends Tree>(op: string, lower: number, upper: number, body: (i: Tensor, carry: T) => T, init: T): T {
   const { leaves, def } = leavesOf(op, init, 'init');
   const avals = leaves.map(avalOf);
@@ -413,7 +402,9 @@ function numberBounds<T extends Tree>(op: string, lower: number, upper: number, 
     return rebuild<T>(def, batchedLoop(parts, (_, b, init) => fori(lower, upper, (i, carry: Tensor[]) => b([i], carry), init)));
   }
   const trace = staging();
-  if (trace) {
+  const inner = innermostTrace();
+  const below = inner instanceof TapeTrace && inner.redirect === null && upper > lower ? traceAt(inner.level - 1) : null;
+  if (trace || below instanceof StagingTrace) {
     const { program, captures } = traceProgram(`${op} body`, [{ shape: [], dtype: 'float64' }, ...avals], ([i, ...carry]) =>
       matching(op, 'the carry body returned', body(i, rebuild<T>(def, carry)), def, avals));
     const run = executor(program, []);
@@ -427,7 +418,9 @@ function numberBounds<T extends Tree>(op: string, lower: number, upper: number, 
         return freshOutputs(leavesOf(op, out, 'carry').leaves, ins);
       },
     };
-    return rebuild<T>(def, trace.emitCall(call, [...leaves, ...captures], avals));
+    if (trace) return rebuild<T>(def, trace.emitCall(call, [...leaves, ...captures], avals));
+    const out = tapedStagedFori(op, lower, upper, program, call, avals, leaves, captures, inner as TapeTrace, below as StagingTrace);
+    if (out) return rebuild<T>(def, out);
   }
   const out = stepLoop(leaves, (_, i) => lower + i < upper, (carry, i) =>
     matching(op, 'the carry body returned', body(scalarOf(lower + i, 'float64'), rebuild<T>(def, carry)), def, avals));
