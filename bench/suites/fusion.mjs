@@ -9,7 +9,7 @@
 //
 // Besides the benchmark.js rows, each case reports the fastest of many interleaved calls: on a
 // shared machine load only ever adds time, so the minimum is the stable number for ratios.
-import { discard, formatTime, loadLibrary, measure, printTable } from './measure.mjs';
+import { discard, formatTime, loadLibrary, measure, measureRounds, printTable } from './measure.mjs';
 
 export const title = 'Fusion: elementwise chains jitted (fused), jitted unfused, and eager';
 
@@ -51,17 +51,6 @@ function transcendental(dt, x, y) {
   return h;
 }
 
-async function measureRounds(cases, opts) {
-  const rounds = opts.quick ? 1 : 2;
-  const best = cases.map(() => null);
-  for (let r = 0; r < rounds; r++) {
-    for (let i = 0; i < cases.length; i++) {
-      const t = await measure(rounds > 1 ? `${cases[i][0]} [round ${r + 1}]` : cases[i][0], cases[i][1], opts);
-      if (!best[i] || !(best[i].ms <= t.ms)) best[i] = t;
-    }
-  }
-  return best;
-}
 
 /** The fastest single call of each case, over `rounds` interleaved rounds of 4 calls each. */
 function fastestOf(cases, rounds) {

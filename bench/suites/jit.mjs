@@ -6,7 +6,7 @@
 // 10,000-equation program, the JS-loop threshold).
 // Node only: the kernel baseline reads dist's inlined wasm, the tape rows use child processes.
 import { readFileSync } from 'node:fs';
-import { discard, formatTime, loadLibrary, measure, printTable } from './measure.mjs';
+import { discard, formatTime, loadLibrary, measure, measureRounds, printTable, row } from './measure.mjs';
 import {
   centralDifferences, lotkaVolterraPlain, lotkaVolterraPlainGrad, relativeError, rosenbrockPlain, rosenbrockPlainGrad,
 } from './jit-plain.mjs';
@@ -17,27 +17,7 @@ export const title = 'jit: per-equation overhead, scalar programs against plain 
 // Plain-JS timing loops write here so V8 cannot drop the work as dead code.
 let sink = 0;
 
-/**
- * Times the cases round-robin (`rounds` times each, in order) and keeps each case's fastest
- * median: on a shared machine, load only ever adds time, and interleaving keeps a burst of
- * it from landing on one side of a ratio. Returns the results in the order of `cases`.
- */
-async function measureRounds(cases, opts) {
-  const rounds = opts.quick ? 1 : 2;
-  const best = cases.map(() => null);
-  for (let r = 0; r < rounds; r++) {
-    for (let i = 0; i < cases.length; i++) {
-      const [name, fn] = cases[i];
-      const t = await measure(rounds > 1 ? `${name} [round ${r + 1}]` : name, fn, opts);
-      if (!best[i] || !(best[i].ms <= t.ms)) best[i] = t;
-    }
-  }
-  return best;
-}
 
-function row(section, name, metric, unit, value, extra = {}) {
-  return { section, name, metric, unit, value, better: 'lower', ...extra };
-}
 
 /** Fails the suite when a staged or hand-written result disagrees with the eager library. */
 function expectClose(what, got, want, tol) {

@@ -93,3 +93,26 @@ export function printTable(rows, columns, log = console.log) {
   log(columns.map(([key], i) => key.padStart(widths[i])).join('  '));
   for (const c of cells) log(c.map((v, i) => v.padStart(widths[i])).join('  '));
 }
+
+/**
+ * Times the cases round-robin (`rounds` times each, in order; one round with --quick) and keeps
+ * each case's fastest median: on a shared machine load only ever adds time, and interleaving
+ * keeps a burst of it from landing on one side of a ratio. Returns the results in case order.
+ */
+export async function measureRounds(cases, opts, rounds = 2) {
+  const n = opts.quick ? 1 : rounds;
+  const best = cases.map(() => null);
+  for (let r = 0; r < n; r++) {
+    for (let i = 0; i < cases.length; i++) {
+      const [name, fn] = cases[i];
+      const t = await measure(n > 1 ? `${name} [round ${r + 1}]` : name, fn, opts);
+      if (!best[i] || !(best[i].ms <= t.ms)) best[i] = t;
+    }
+  }
+  return best;
+}
+
+/** A result row of the report (lower is better). */
+export function row(section, name, metric, unit, value, extra = {}) {
+  return { section, name, metric, unit, value, better: 'lower', ...extra };
+}

@@ -7,13 +7,10 @@
 // (taped, or under an 8-snapshot budget: online checkpointing recomputes steps), eager and in
 // both jit orders, and the continuous adjoint.
 import { dopri5Plain } from '../manual/dopri5.mjs';
-import { discard, formatTime, loadLibrary, measure, printTable } from './measure.mjs';
+import { discard, formatTime, loadLibrary, measure, printTable, row } from './measure.mjs';
 
 export const title = 'odeint: Dormand-Prince value and gradient, eager and jitted, against plain JS';
 
-function row(section, name, metric, unit, value, extra = {}) {
-  return { section, name, metric, unit, value, better: 'lower', ...extra };
-}
 
 /** The largest difference between two arrays of numbers, relative to b's largest magnitude. */
 function relativeError(a, b) {

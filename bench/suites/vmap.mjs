@@ -5,32 +5,13 @@
 // faster than the loop on a 64-32-10 MLP, and within 1.5x of the hand-batched version on a
 // 784-64-10 MLP (whose per-example gradients are 100 MB in float64, so memory traffic bounds
 // every method).
-import { discard, formatTime, loadLibrary, measure, printTable } from './measure.mjs';
+import { discard, formatTime, loadLibrary, measure, measureRounds, printTable, row } from './measure.mjs';
 
 export const title = 'vmap: per-example MLP gradients against a loop of grad and a hand-batched version';
 
 const BATCH = 256;
 
-/**
- * Times the cases round-robin and keeps each case's fastest median (as the jit suite does): on a
- * shared machine load only adds time, and interleaving keeps a burst of it off one side of a ratio.
- */
-async function measureRounds(cases, opts) {
-  const rounds = opts.quick ? 1 : 3;
-  const best = cases.map(() => null);
-  for (let r = 0; r < rounds; r++) {
-    for (let i = 0; i < cases.length; i++) {
-      const [name, fn] = cases[i];
-      const t = await measure(rounds > 1 ? `${name} [round ${r + 1}]` : name, fn, opts);
-      if (!best[i] || !(best[i].ms <= t.ms)) best[i] = t;
-    }
-  }
-  return best;
-}
 
-function row(section, name, metric, unit, value, extra = {}) {
-  return { section, name, metric, unit, value, better: 'lower', ...extra };
-}
 
 /** Deterministic parameters and data for a d-h-c MLP with tanh hidden units. */
 function setup(dt, d, h, c) {
@@ -101,7 +82,7 @@ async function perExample(dt, opts, rows, [d, h, c], { loop, targets }) {
       for (let i = 0; i < BATCH; i++) g(params, xs[i], ys[i]);
     })]);
   }
-  const [tv, th, tj, tl] = await measureRounds(cases, opts);
+  const [tv, th, tj, tl] = await measureRounds(cases, opts, 3);
   rows.push(
     row(S, 'vmap(grad(f))', 'time', 'ms', tv.ms),
     row(S, 'hand-batched', 'time', 'ms', th.ms),
