@@ -8,15 +8,15 @@
 import { Tracer, denseParts, popTrace, pushTrace } from '../core/trace.js';
 import { DifferentiationError } from '../errors.js';
 import { add } from '../ops/elementwise.js';
-import { closeScope, currentScope, openScope } from '../tensor/scope.js';
-import { DenseTensor, type Tensor } from '../tensor/tensor.js';
-import { claimFor, inScope } from '../transforms/group.js';
+import { closeScope, openScope } from '../tensor/scope.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { claimFor } from '../transforms/group.js';
 import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { scoped } from '../transforms/util.js';
 import { OnlineSchedule, backwardPlan, snapshotsFor } from './online.js';
 import type { ScheduleAction } from './revolve.js';
 import { Closures, LiftingTape } from './scan-closures.js';
-import { StateStore } from './scan-state.js';
+import { StateStore, SweepCotangents } from './scan-state.js';
 
 /** The loop as functions of the carry's leaves. */
 export interface LoopFunctions {
@@ -116,12 +116,9 @@ export class OnlineLoop {
     let carryCt = cts.slice(0, this.init.length);
     // As in scan: the cotangents handed in are this pullback's own, the turns' results live in
     // the sweep's scope, and each is freed once the sweep has moved past it.
-    const owned = new Set<Tensor>(cts.filter((c): c is Tensor => c !== null));
-    const sweepScope = currentScope();
-    const free = (t: Tensor) => {
-      owned.delete(t);
-      if (t instanceof DenseTensor && (t.scope === this.trace.scope || (sweepScope !== null && inScope(t, sweepScope)))) t.dispose();
-    };
+    const sweep = new SweepCotangents(cts, this.trace.scope);
+    const owned = sweep.owned;
+    const free = (t: Tensor) => sweep.free(t);
     if (this.swept) this.closures.untaped(false, () => this.replayForward());
     this.swept = true;
     const closureCt: (Tensor | null)[] = this.closures.vars.map(() => null);
@@ -130,18 +127,7 @@ export class OnlineLoop {
       for (const old of carryCt) if (old && owned.has(old) && !carry.includes(old)) free(old);
       for (const c of carry) if (c) owned.add(c);
       carryCt = carry;
-      closures.forEach((c, j) => {
-        const prev = closureCt[j];
-        if (c === null) return;
-        if (prev === null) {
-          closureCt[j] = c;
-          return;
-        }
-        closureCt[j] = add(prev, c);
-        owned.add(prev).add(c);
-        free(prev);
-        free(c);
-      });
+      sweep.accumulate(closureCt, closures);
       this.store.setCurrent(null);
     });
     this.store.clear();

@@ -3,8 +3,10 @@
 import { BYTES } from '../backend/buffer.js';
 import { sizeClass } from '../backend/memory.js';
 import { denseParts } from '../core/trace.js';
-import type { Scope } from '../tensor/scope.js';
-import type { DenseTensor, Tensor } from '../tensor/tensor.js';
+import { add } from '../ops/elementwise.js';
+import { currentScope, type Scope } from '../tensor/scope.js';
+import { DenseTensor, type Tensor } from '../tensor/tensor.js';
+import { inScope } from '../transforms/group.js';
 
 /**
  * Carry states held by a scan: the current one and the snapshot slots, counted by reference
@@ -86,4 +88,42 @@ export class StateStore {
 /** The bytes one snapshot of the carry takes, as the allocator rounds them. */
 export function stateBytes(carry: readonly Tensor[]): number {
   return carry.flatMap((t) => denseParts(t)).reduce((acc, d) => acc + sizeClass(d.size * BYTES[d.dtype]), 0);
+}
+
+/**
+ * The cotangents a backward sweep (scan's, or a budgeted loop's) holds. Those handed in are the
+ * pullback's own (set aside in the tape's scope) and the turns' results live in the sweep's
+ * scope: each is freed as soon as the sweep has moved past it, so that only one carry cotangent
+ * is alive at a time. One that an enclosing tape has recorded (grad of grad) has moved to that
+ * tape's scope; it is left.
+ */
+export class SweepCotangents {
+  readonly owned: Set<Tensor>;
+  private readonly sweepScope = currentScope();
+
+  constructor(handedIn: readonly (Tensor | null)[], private readonly tapeScope: Scope | null) {
+    this.owned = new Set<Tensor>(handedIn.filter((c): c is Tensor => c !== null));
+  }
+
+  free(t: Tensor): void {
+    this.owned.delete(t);
+    const sweep = this.sweepScope;
+    if (t instanceof DenseTensor && (t.scope === this.tapeScope || (sweep !== null && inScope(t, sweep)))) t.dispose();
+  }
+
+  /** Adds one turn's cotangents of the closed-over values into the running sums, freeing the summands. */
+  accumulate(sums: (Tensor | null)[], terms: readonly (Tensor | null)[]): void {
+    terms.forEach((c, j) => {
+      const prev = sums[j];
+      if (c === null) return;
+      if (prev === null) {
+        sums[j] = c;
+        return;
+      }
+      sums[j] = add(prev, c);
+      this.owned.add(prev).add(c);
+      this.free(prev);
+      this.free(c);
+    });
+  }
 }

@@ -6,7 +6,7 @@
 import { memoryInfo } from '../backend/memory.js';
 import { Tracer, denseParts, innermostTrace, popTrace, pushTrace, topTrace } from '../core/trace.js';
 import { ArgumentError, DifferentiationError, ShapeError } from '../errors.js';
-import { closeScope, currentScope, openScope } from '../tensor/scope.js';
+import { closeScope, openScope } from '../tensor/scope.js';
 import { zeros } from '../tensor/create.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
@@ -14,8 +14,8 @@ import { toTensor } from '../ops/convert.js';
 import { add } from '../ops/elementwise.js';
 import { reshape, slice, stack } from '../ops/shape.js';
 import { flatten, rebuild, type Tree, type TreeDef } from '../tree.js';
-import { NodeGroup, claimFor, inScope, recordOutputs } from '../transforms/group.js';
-import { StateStore, stateBytes } from './scan-state.js';
+import { NodeGroup, claimFor, recordOutputs } from '../transforms/group.js';
+import { StateStore, SweepCotangents, stateBytes } from './scan-state.js';
 import { Closures, LiftingTape } from './scan-closures.js';
 import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { revolveSchedule, scheduleStats, uniformSchedule, type ScheduleAction } from './revolve.js';
@@ -206,12 +206,9 @@ class CheckpointedLoop {
     // scope) and the turns' results live in the sweep's scope: each is freed as soon as the
     // sweep has moved past it, so that only one carry cotangent is alive at a time. One that
     // an enclosing tape has recorded (grad of grad) has moved to that tape's scope; it is left.
-    const owned = new Set<Tensor>(cts.filter((c): c is Tensor => c !== null));
-    const sweepScope = currentScope();
-    const free = (t: Tensor) => {
-      owned.delete(t);
-      if (t instanceof DenseTensor && (t.scope === this.trace.scope || (sweepScope !== null && inScope(t, sweepScope)))) t.dispose();
-    };
+    const sweep = new SweepCotangents(cts, this.trace.scope);
+    const owned = sweep.owned;
+    const free = (t: Tensor) => sweep.free(t);
     if (this.swept) {
       this.store.clear();
       this.store.setCurrent(this.init);
@@ -229,18 +226,7 @@ class CheckpointedLoop {
       for (const c of [...carry, ...xs]) if (c) owned.add(c);
       carryCt = carry;
       xs.forEach((c, j) => (xsCt[j][i] = c));
-      closures.forEach((c, j) => {
-        const prev = closureCt[j];
-        if (c === null) return;
-        if (prev === null) {
-          closureCt[j] = c;
-          return;
-        }
-        closureCt[j] = add(prev, c);
-        owned.add(prev).add(c);
-        free(prev);
-        free(c);
-      });
+      sweep.accumulate(closureCt, closures);
       this.store.setCurrent(null);
     });
     this.store.clear();
