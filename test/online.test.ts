@@ -2,46 +2,10 @@
 // keeps, that its backward plan is executable and turns every step once, and its costs
 // against offline Revolve: body calls within 1.25x, snapshots within the budget.
 import { describe, expect, it } from 'vitest';
-import { ArgumentError, type ScheduleAction } from './helpers/api.js';
+import { ArgumentError } from './helpers/api.js';
+import { simulateSchedule } from './helpers/schedule.js';
 import { OnlineSchedule, backwardPlan, offlineCalls, onlineCost, snapshotsFor } from '../src/checkpoint/online.js';
 import { optimalAdvances } from '../src/checkpoint/revolve.js';
-
-/** Carries out a backward plan from the kept states; returns the turn order and the most slots held. */
-function simulate(kept: readonly number[], actions: readonly ScheduleAction[]): { turns: number[]; peak: number; advances: number } {
-  const slots = new Map<number, number>(kept.map((p) => [p, p]));
-  let current: number | null = null;
-  let peak = slots.size, advances = 0;
-  const turns: number[] = [];
-  for (const a of actions) {
-    switch (a.kind) {
-      case 'advance':
-        expect(current, `advance from ${a.from}`).toBe(a.from);
-        current = a.to;
-        advances += a.to - a.from;
-        break;
-      case 'takeshot':
-        expect(current).toBe(a.step);
-        expect(slots.has(a.slot), `slot ${a.slot} is free`).toBe(false);
-        slots.set(a.slot, a.step);
-        peak = Math.max(peak, slots.size);
-        break;
-      case 'restore':
-        expect(slots.get(a.slot), `slot ${a.slot} holds state ${a.step}`).toBe(a.step);
-        current = a.step;
-        break;
-      case 'release':
-        expect(slots.has(a.slot)).toBe(true);
-        slots.delete(a.slot);
-        break;
-      default:
-        expect(current, `turn ${a.step}`).toBe(a.step);
-        turns.push(a.step);
-        current = null;
-    }
-  }
-  expect(slots.size).toBe(0);
-  return { turns, peak, advances };
-}
 
 function keptAfter(steps: number, s: number): readonly number[] {
   const plan = new OnlineSchedule(s);
@@ -84,7 +48,7 @@ describe('backwardPlan', () => {
     for (const s of [1, 2, 3, 5, 10]) {
       for (const l of [1, 2, 3, s, s + 1, 2 * s + 3, 57, 200]) {
         const kept = keptAfter(l, s);
-        const { turns, peak, advances } = simulate(kept, backwardPlan(kept, l, s));
+        const { turns, peak, advances } = simulateSchedule(backwardPlan(kept, l, s), kept, null);
         expect(turns).toEqual(Array.from({ length: l }, (_, i) => l - 1 - i));
         expect(peak).toBeLessThanOrEqual(s);
         expect(advances + 2 * l).toBe(onlineCost(l, s).total);

@@ -5,46 +5,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ArgumentError, ShapeError, add, array, grad, jacrev, jvp, linspace, memory, mul, optimalAdvances,
   revolveSchedule, scan, scheduleStats, sin, sum, tidy, uniformSchedule, valueAndGrad, vjp, zeros,
-  type ScanOptions, type ScheduleAction, type Tensor,
+  type ScanOptions, type Tensor,
 } from './helpers/api.js';
 import { expectClose } from './helpers/check.js';
 import { expectMemoryRestored } from './helpers/memory.js';
+import { simulateSchedule } from './helpers/schedule.js';
 
 expectMemoryRestored();
-
-/** Carries out a schedule on step indices, checking every action is possible; returns the turn order. */
-function simulate(actions: readonly ScheduleAction[]): number[] {
-  let current: number | null = 0;
-  const slots = new Map<number, number>();
-  const turns: number[] = [];
-  for (const a of actions) {
-    switch (a.kind) {
-      case 'advance':
-        expect(current, `advance from ${a.from}`).toBe(a.from);
-        current = a.to;
-        break;
-      case 'takeshot':
-        expect(current).toBe(a.step);
-        expect(slots.has(a.slot), `slot ${a.slot} is free`).toBe(false);
-        slots.set(a.slot, a.step);
-        break;
-      case 'restore':
-        expect(slots.get(a.slot), `slot ${a.slot} holds state ${a.step}`).toBe(a.step);
-        current = a.step;
-        break;
-      case 'release':
-        expect(slots.has(a.slot)).toBe(true);
-        slots.delete(a.slot);
-        break;
-      default:
-        expect(current, `turn ${a.step}`).toBe(a.step);
-        turns.push(a.step);
-        current = null;
-    }
-  }
-  expect(slots.size).toBe(0);
-  return turns;
-}
 
 describe('the Revolve schedule (pure logic)', () => {
   it('advances exactly t = r*l - C(s+r, s+1) steps for every s in 1..12 and l in 1..300', () => {
@@ -60,7 +27,7 @@ describe('the Revolve schedule (pure logic)', () => {
 
   it('is a valid schedule: each step turned once, in reverse order, from its own state', () => {
     for (const [l, s] of [[1, 1], [2, 1], [7, 1], [10, 2], [50, 3], [300, 5], [1000, 10], [64, 64], [65, 64]]) {
-      const turns = simulate(revolveSchedule(l, s));
+      const turns = simulateSchedule(revolveSchedule(l, s)).turns;
       expect(turns).toEqual(Array.from({ length: l }, (_, i) => l - 1 - i));
     }
     const first = revolveSchedule(5, 2).filter((a) => a.kind === 'firsturn');
@@ -96,7 +63,7 @@ describe('the Revolve schedule (pure logic)', () => {
   it('the uniform schedule keeps ceil(l/k) + k - 2 slots and advances about 2l steps', () => {
     for (const l of [1, 2, 3, 10, 99, 100, 101, 1000]) {
       const actions = uniformSchedule(l);
-      expect(simulate(actions)).toEqual(Array.from({ length: l }, (_, i) => l - 1 - i));
+      expect(simulateSchedule(actions).turns).toEqual(Array.from({ length: l }, (_, i) => l - 1 - i));
       const k = Math.ceil(Math.sqrt(l));
       const stats = scheduleStats(actions);
       expect(stats.peakSlots).toBeLessThanOrEqual(Math.max(1, Math.ceil(l / k) + k - 2));
