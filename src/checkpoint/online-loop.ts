@@ -5,10 +5,9 @@
 // to pull the carry's cotangent back. The tape holds only the loop's inputs and outputs. A body
 // may close over values being differentiated (grad with respect to W, and W used in the body);
 // each turn adds its share to their gradient, as scan's checkpointed loop does.
-import { Tracer, denseParts, popTrace, pushTrace } from '../core/trace.js';
+import { Tracer, popTrace, pushTrace } from '../core/trace.js';
 import { DifferentiationError } from '../errors.js';
 import { add } from '../ops/elementwise.js';
-import { closeScope, openScope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { claimFor } from '../transforms/group.js';
 import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
@@ -87,20 +86,11 @@ export class OnlineLoop {
 
   /** One untaped step from the current state, which it replaces. */
   private advance(checkClosures: boolean): void {
-    const scope = openScope();
-    let next: Tensor[];
-    try {
-      next = this.fns.body(this.store.current!);
+    this.store.advance((carry) => {
+      const next = this.fns.body(carry);
       if (checkClosures) this.checkOutputs(next);
-    } catch (e) {
-      closeScope(scope, []);
-      throw e;
-    }
-    const kept = next.flatMap((t) => denseParts(t));
-    const fresh = kept.filter((d) => d.scope === scope);
-    closeScope(scope, kept);
-    this.store.own(fresh);
-    this.store.setCurrent(next);
+      return next;
+    });
   }
 
   private checkOutputs(carry: readonly Tensor[]): void {

@@ -6,7 +6,6 @@
 import { denseParts, popTrace, pushTrace } from '../core/trace.js';
 import { add } from '../ops/elementwise.js';
 import { zeros } from '../tensor/create.js';
-import { closeScope, openScope } from '../tensor/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { scoped } from '../transforms/util.js';
@@ -19,19 +18,7 @@ export type ExplicitBody = (carry: Tensor[], captures: readonly Tensor[]) => Ten
 
 /** One untaped step from the store's current state. */
 function advance(store: StateStore, body: ExplicitBody, captures: readonly Tensor[]): void {
-  const scope = openScope();
-  let next: Tensor[];
-  try {
-    next = body(store.current!, captures);
-  } catch (e) {
-    closeScope(scope, []);
-    throw e;
-  }
-  const kept = next.flatMap((t) => denseParts(t));
-  const fresh = kept.filter((d) => d.scope === scope);
-  closeScope(scope, kept);
-  store.own(fresh);
-  store.setCurrent(next);
+  store.advance((carry) => body(carry, captures));
 }
 
 /**

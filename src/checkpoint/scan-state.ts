@@ -4,9 +4,29 @@ import { BYTES } from '../backend/buffer.js';
 import { sizeClass } from '../backend/memory.js';
 import { denseParts } from '../core/trace.js';
 import { add } from '../ops/elementwise.js';
-import { currentScope, type Scope } from '../tensor/scope.js';
+import { closeScope, currentScope, openScope, type Scope } from '../tensor/scope.js';
 import { DenseTensor, type Tensor } from '../tensor/tensor.js';
 import { inScope } from '../transforms/group.js';
+
+/**
+ * Runs `step` in a scope of its own and keeps only the tensors `kept` picks from its result
+ * (everything else the step made is freed). Returns the result and the kept tensors the step
+ * itself created, which the caller owns.
+ */
+export function keepFresh<R>(step: () => R, kept: (result: R) => readonly Tensor[]): { result: R; fresh: DenseTensor[] } {
+  const scope = openScope();
+  let result: R;
+  try {
+    result = step();
+  } catch (e) {
+    closeScope(scope, []);
+    throw e;
+  }
+  const parts = kept(result).flatMap((t) => denseParts(t));
+  const fresh = parts.filter((d) => d.scope === scope);
+  closeScope(scope, parts);
+  return { result, fresh };
+}
 
 /**
  * Carry states held by a scan: the current one and the snapshot slots, counted by reference
@@ -49,6 +69,13 @@ export class StateStore {
       const scope = this.owned.get(d);
       if (scope !== undefined && this.owned.delete(d) && scope === d.scope) d.dispose();
     }
+  }
+
+  /** One untaped step from the current state, which its result replaces. */
+  advance(step: (carry: Tensor[]) => Tensor[]): void {
+    const { result, fresh } = keepFresh(() => step(this.current!), (next) => next);
+    this.own(fresh);
+    this.setCurrent(result);
   }
 
   setCurrent(state: Tensor[] | null): void {

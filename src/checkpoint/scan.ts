@@ -4,9 +4,8 @@
 // binomial (Revolve) schedule, and the backward sweep replays the schedule: untaped steps to
 // move between snapshots, one taped step at a time to pull the carry's cotangent back.
 import { memoryInfo } from '../backend/memory.js';
-import { Tracer, denseParts, innermostTrace, popTrace, pushTrace, topTrace } from '../core/trace.js';
+import { Tracer, innermostTrace, popTrace, pushTrace, topTrace } from '../core/trace.js';
 import { ArgumentError, DifferentiationError, ShapeError } from '../errors.js';
-import { closeScope, openScope } from '../tensor/scope.js';
 import { zeros } from '../tensor/create.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { DenseTensor, Tensor } from '../tensor/tensor.js';
@@ -15,7 +14,7 @@ import { add } from '../ops/elementwise.js';
 import { reshape, slice, stack } from '../ops/shape.js';
 import { flatten, rebuild, type Tree, type TreeDef } from '../tree.js';
 import { NodeGroup, claimFor, recordOutputs } from '../transforms/group.js';
-import { StateStore, SweepCotangents, stateBytes } from './scan-state.js';
+import { StateStore, SweepCotangents, keepFresh, stateBytes } from './scan-state.js';
 import { Closures, LiftingTape } from './scan-closures.js';
 import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { revolveSchedule, scheduleStats, uniformSchedule, type ScheduleAction } from './revolve.js';
@@ -94,18 +93,11 @@ class StepFunction {
 
   /** Calls step i in its own scope; only its outputs survive (y's only if `keepY`). */
   scopedCall(i: number, carry: Tensor[], sources: readonly Tensor[], keepY: boolean, closureLevel: number | null, measure?: () => void): StepResult {
-    const scope = openScope();
-    let result: { carry: Tensor[]; ys: Tensor[] };
-    try {
-      result = this.call(i, carry, this.xAt(i, sources), closureLevel);
+    const { result, fresh } = keepFresh(() => {
+      const r = this.call(i, carry, this.xAt(i, sources), closureLevel);
       measure?.();
-    } catch (e) {
-      closeScope(scope, []);
-      throw e;
-    }
-    const kept = [...result.carry, ...(keepY ? result.ys : [])].flatMap((t) => denseParts(t));
-    const fresh = kept.filter((d) => d.scope === scope);
-    closeScope(scope, kept);
+      return r;
+    }, (r) => (keepY ? [...r.carry, ...r.ys] : r.carry));
     return { carry: result.carry, ys: keepY ? result.ys : [], fresh };
   }
 
