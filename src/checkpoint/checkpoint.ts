@@ -9,9 +9,8 @@ import { ArgumentError, DifferentiationError, fmtShape } from '../errors.js';
 import type { Scope } from '../tensor/scope.js';
 import { Tensor } from '../tensor/tensor.js';
 import { toTensor, type TensorLike } from '../ops/convert.js';
-import { add } from '../ops/elementwise.js';
 import { flatten, rebuild, type Leaf } from '../tree.js';
-import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
+import { TapeTrace, TapeVar, backward, seedsFor } from '../transforms/reverse.js';
 import { checkFunction, scoped } from '../transforms/util.js';
 import { claimFor, recordOutputs, type Pullback } from '../transforms/group.js';
 import { batchSame } from '../core/batch-axes.js';
@@ -134,13 +133,7 @@ function recompute(f: (...args: unknown[]) => unknown, def: ReturnType<typeof fl
       if (out.length !== cts.length) {
         throw new DifferentiationError(`${op}: f returned ${out.length} leaves when recomputed but ${cts.length} the first time; f must be a deterministic function of its arguments.`);
       }
-      const seeds = new Map<number, Tensor>();
-      out.forEach((o, j) => {
-        const ct = cts[j];
-        if (ct === null || !(o instanceof TapeVar && o.trace === trace)) return;
-        const prev = seeds.get(o.id);
-        seeds.set(o.id, prev ? add(prev, ct) : ct);
-      });
+      const seeds = seedsFor(trace, out, cts);
       const wanted = vars.filter((v) => v instanceof Tensor).map((v) => (v instanceof TapeVar && v.trace === trace ? v.id : -1));
       return backward(trace, seeds, wanted, { consume: true, keep: new Set() });
     } finally {

@@ -17,7 +17,7 @@ import { scalar, zeros } from '../tensor/create.js';
 import { closeScope, openScope } from '../tensor/scope.js';
 import { DenseTensor, type Tensor } from '../tensor/tensor.js';
 import { recordOutputs } from '../transforms/group.js';
-import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
+import { TapeTrace, TapeVar, backward, seedsFor } from '../transforms/reverse.js';
 import { denseInResult, scoped } from '../transforms/util.js';
 import { execute } from '../staging/execute.js';
 import type { Program, StagedCall } from '../staging/program.js';
@@ -127,12 +127,7 @@ function stepVjp(program: Program, i: Tensor, carry: Tensor[], caps: readonly Te
     } finally {
       popTrace(t);
     }
-    const seeds = new Map<number, Tensor>();
-    result.forEach((o, j) => {
-      if (!(o instanceof TapeVar && o.trace === t)) return;
-      const prev = seeds.get(o.id);
-      seeds.set(o.id, prev ? add(prev, cts[j]) : cts[j]);
-    });
+    const seeds = seedsFor(t, result, cts);
     const wantedVars = [...carryVars, ...capVars.filter((_, m) => diffCaps[m])];
     const got = backward(t, seeds, wantedVars.map((v) => (v as TapeVar).id), { consume: false, keep: new Set() });
     const filled = got.map((g, w) => g ?? zeros([rows, ...wantedVars[w].shape], { dtype: wantedVars[w].dtype }));

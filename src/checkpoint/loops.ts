@@ -24,7 +24,7 @@ import { closeScope, openScope } from '../tensor/scope.js';
 import { DenseTensor, type Tensor } from '../tensor/tensor.js';
 import { rebuild, type Tree, type TreeDef } from '../tree.js';
 import { recordOutputs } from '../transforms/group.js';
-import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
+import { TapeTrace, TapeVar, backward, seedsFor } from '../transforms/reverse.js';
 import { checkFunction, denseInResult, scoped } from '../transforms/util.js';
 import { anyExample, avalOf, batchedPart, executor, freshOutputs, leavesOf, matching, staging, stepLoop, truth } from '../staging/control.js';
 import { execute } from '../staging/execute.js';
@@ -274,15 +274,8 @@ function backwardCall(op: string, call: StagedCall, inputAvals: readonly Aval[],
     } finally {
       popTrace(t);
     }
-    const seeds = new Map<number, Tensor>();
     let c = 0;
-    result.forEach((o, j) => {
-      if (!given[j]) return;
-      const ct = seedsIn[c++];
-      if (!(o instanceof TapeVar && o.trace === t)) return;
-      const prev = seeds.get(o.id);
-      seeds.set(o.id, prev ? add(prev, ct) : ct);
-    });
+    const seeds = seedsFor(t, result, result.map((_, j) => (given[j] ? seedsIn[c++] : null)));
     const wanted = vars.flatMap((v, i) => (differentiated[i] ? [(v as TapeVar).id] : []));
     const got = backward(t, seeds, wanted, { consume: true, keep: new Set() });
     const xsWanted = xs.filter((_, i) => differentiated[i]);

@@ -7,10 +7,9 @@
 // each turn adds its share to their gradient, as scan's checkpointed loop does.
 import { Tracer, popTrace, pushTrace } from '../core/trace.js';
 import { DifferentiationError } from '../errors.js';
-import { add } from '../ops/elementwise.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { claimFor } from '../transforms/group.js';
-import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
+import { TapeTrace, backward, seedsFor } from '../transforms/reverse.js';
 import { scoped } from '../transforms/util.js';
 import { OnlineSchedule, backwardPlan, snapshotsFor } from './online.js';
 import type { ScheduleAction } from './revolve.js';
@@ -166,14 +165,7 @@ export class OnlineLoop {
         const vars = state.map((s) => trace.variable(s));
         return this.closures.lifted(trace, () => {
           const out = this.fns.body(vars);
-          const seeds = new Map<number, Tensor>();
-          out.forEach((o, j) => {
-            const ct = carryCt[j];
-            if (ct === null || !(o instanceof TapeVar && o.trace === trace)) return;
-            const prev = seeds.get(o.id);
-            seeds.set(o.id, prev ? add(prev, ct) : ct);
-          });
-          return backward(trace, seeds, [...vars.map((v) => v.id), ...this.closures.wanted(trace)], { consume: true, keep: new Set() });
+          return backward(trace, seedsFor(trace, out, carryCt), [...vars.map((v) => v.id), ...this.closures.wanted(trace)], { consume: true, keep: new Set() });
         });
       } finally {
         popTrace(trace);

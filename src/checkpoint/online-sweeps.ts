@@ -7,7 +7,7 @@ import { denseParts, popTrace, pushTrace } from '../core/trace.js';
 import { add } from '../ops/elementwise.js';
 import { zeros } from '../tensor/create.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
+import { TapeTrace, TapeVar, backward, seedsFor } from '../transforms/reverse.js';
 import { scoped } from '../transforms/util.js';
 import { OnlineSchedule, backwardPlan } from './online.js';
 import { warnIfCostly } from './online-loop.js';
@@ -137,13 +137,7 @@ function turn(body: ExplicitBody, state: Tensor[], captures: readonly Tensor[], 
     } finally {
       popTrace(trace);
     }
-    const seeds = new Map<number, Tensor>();
-    out.forEach((o, j) => {
-      const ct = carryCt[j];
-      if (ct === null || !(o instanceof TapeVar && o.trace === trace)) return;
-      const prev = seeds.get(o.id);
-      seeds.set(o.id, prev ? add(prev, ct) : ct);
-    });
+    const seeds = seedsFor(trace, out, carryCt);
     const wanted = [...vars.map((v) => v.id), ...capVars.map((v) => (v instanceof TapeVar && v.trace === trace ? v.id : -1))];
     return backward(trace, seeds, wanted, { consume: true, keep: new Set() });
   });

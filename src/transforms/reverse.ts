@@ -300,6 +300,21 @@ export interface BackwardOptions {
 }
 
 /**
+ * The seeds of a backward sweep over `trace`: each output that is one of the trace's variables
+ * gets its cotangent (null: none), summed where one variable is several outputs.
+ */
+export function seedsFor(trace: TapeTrace, outs: readonly unknown[], cts: readonly (Tensor | null)[]): Map<number, Tensor> {
+  const seeds = new Map<number, Tensor>();
+  outs.forEach((o, j) => {
+    const ct = cts[j];
+    if (ct === null || !(o instanceof TapeVar && o.trace === trace)) return;
+    const prev = seeds.get(o.id);
+    seeds.set(o.id, prev ? add(prev, ct) : ct);
+  });
+  return seeds;
+}
+
+/**
  * Pulls `seeds` (cotangents of variables, shape [k, ...value.shape]) back through the tape
  * and returns the cotangents of `wanted` variables (null where nothing flowed).
  */
