@@ -1,7 +1,7 @@
 // Shared vmap rules. A primitive's `batch` rule maps it over a batch axis of its inputs; most
 // families share one of the shapes below. Rules are written with public ops and bind, so they
 // compose with every transform (vmap of grad, grad of vmap, nested vmaps).
-import type { BatchRule, Primitive } from '../core/primitive.js';
+import type { BatchRule } from '../core/primitive.js';
 import { bind } from '../core/trace.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { reshape, transpose } from './shape.js';
@@ -17,27 +17,14 @@ export function moveAxis(x: Tensor, from: number, to: number): Tensor {
   return transpose(x, perm);
 }
 
-/** Every batched input with its batch axis first (unbatched inputs are returned as they are). */
-export function batchFirst(inputs: readonly Tensor[], axes: readonly (number | null)[]): Tensor[] {
-  return inputs.map((x, i) => (axes[i] === null ? x : moveAxis(x, axes[i] as number, 0)));
-}
-
-/**
- * The rule of a unary elementwise primitive (one input, output of the same shape): the op runs
- * on the batched input as it is, and the batch axis stays where it was.
- */
-export function batchUnary<P = Record<string, never>>(prim?: () => Primitive<P>): BatchRule<P> {
-  return ({ inputs, axes, params, prim: self }) => ({ out: bind(prim ? prim() : self, inputs, params), axis: axes[0] });
-}
-
 /**
  * The rule of an elementwise primitive whose operands broadcast against each other: batched
  * operands get their batch axis first and size-1 axes after it up to the output's rank, so that
  * NumPy broadcasting lines the examples up; unbatched operands broadcast over the batch as
  * they are. The output's batch axis is 0.
  */
-export function batchBroadcasting<P = Record<string, never>>(prim?: () => Primitive<P>): BatchRule<P> {
-  return ({ inputs, axes, params, prim: self }) => ({ out: bind(prim ? prim() : self, lineUp(inputs, axes), params), axis: 0 });
+export function batchBroadcasting<P = Record<string, never>>(): BatchRule<P> {
+  return ({ inputs, axes, params, prim }) => ({ out: bind(prim, lineUp(inputs, axes), params), axis: 0 });
 }
 
 /**
@@ -52,18 +39,6 @@ export function lineUp(inputs: readonly Tensor[], axes: readonly (number | null)
     const rest = first.shape.slice(1);
     return rest.length === rank ? first : reshape(first, [first.shape[0], ...new Array<number>(rank - rest.length).fill(1), ...rest]);
   });
-}
-
-/**
- * The rule of an op that already maps over any leading axes of its inputs (the decompositions,
- * solves, batched matmul): batch axes go first, unbatched inputs are broadcast over the batch,
- * and the op runs once. The output's batch axis is 0.
- */
-export function batchLeading<P>(op: (inputs: Tensor[], params: P) => Tensor): BatchRule<P> {
-  return ({ inputs, axes, size, params }) => {
-    const lined = inputs.map((x, i) => (axes[i] === null ? broadcastTo(x, [size, ...x.shape]) : moveAxis(x, axes[i] as number, 0)));
-    return { out: op(lined, params), axis: 0 };
-  };
 }
 
 /** Every input with its batch axis first; unbatched inputs are broadcast over the batch. */
