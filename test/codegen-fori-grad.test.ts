@@ -5,9 +5,11 @@
 // buffers while they live, so memory is checked as a steady state across calls.
 import { describe, expect, it } from 'vitest';
 import {
-  add, array, astype, codegenControl, compiledOf, div, fori, grad, jit, memory, mul, scalar, sin, sub, sum, valueAndGrad, type Tensor,
+  add, array, astype, codegenControl, compiledOf, div, fori, grad, jacrev, jit, memory, mul, scalar, sin, stack, sub, sum, valueAndGrad, type Tensor,
 } from './helpers/api.js';
 import { checkGrads } from './helpers/check.js';
+import { Program, definedBy, type Equation } from '../src/staging/program.js';
+import type { DenseTensor } from '../src/tensor/tensor.js';
 
 type Fn = (...xs: Tensor[]) => Tensor;
 type Carry = [Tensor, Tensor];
@@ -114,6 +116,23 @@ function interpreted(f: (...xs: Tensor[]) => unknown, args: Tensor[]): number[] 
   }
 }
 
+/**
+ * `program` cut before equation `at`: the first part returns every earlier variable the second
+ * part reads or the program returns (inputs and constants too), the second takes them as inputs.
+ */
+function split(program: Program, at: number): [Program, Program] {
+  const { avals, equations, inputCount, consts, outputs } = program;
+  const boundary = Math.min(...definedBy(equations[at]));
+  const later = equations.slice(at);
+  const passed = [...new Set([...later.flatMap((eq) => eq.inputs), ...outputs].filter((v) => v < boundary))].sort((a, b) => a - b);
+  const first = new Program(avals.slice(0, boundary), inputCount, consts, equations.slice(0, at), passed);
+  const renumber = (v: number) => (v < boundary ? passed.indexOf(v) : v - boundary + passed.length);
+  const second = new Program([...passed.map((v) => avals[v]), ...avals.slice(boundary)], passed.length, [], later.map((eq): Equation => (eq.call
+    ? { call: eq.call, inputs: eq.inputs.map(renumber), outs: eq.outs.map(renumber) }
+    : { prim: eq.prim, params: eq.params, inputs: eq.inputs.map(renumber), out: renumber(eq.out) })), outputs.map(renumber));
+  return [first, second];
+}
+
 describe('fori under jit(grad) with scalar carries, as generated code', () => {
   it('jit(valueAndGrad) of Lotka-Volterra RK4 equals eager valueAndGrad and the unrolled loop', () => {
     const p = lvParams();
@@ -185,6 +204,38 @@ describe('fori under jit(grad) with scalar carries, as generated code', () => {
     expect(compiledOf(g.program(...args))).toBeNull();
     const got = steady(() => values(g(...args)));
     expectClose(got, values(grad(f, { argnums: [0, 1] })(...args)));
+    values(args);
+  }, 60_000);
+
+  it('stacks compile as a program\'s outputs and as another\'s inputs (the two loops in separate programs)', () => {
+    const p = lvParams();
+    const g = jit(valueAndGrad(lvFori(LV.steps), all4));
+    const program = g.program(...p);
+    const at = program.equations.findIndex((eq) => eq.call?.name.endsWith('_backward'));
+    const [first, second] = split(program, at);
+    expect(first.outputAvals.some((a) => a.shape[0] === LV.steps)).toBe(true);
+    const c1 = compiledOf(first), c2 = compiledOf(second);
+    if (!c1 || !c2) throw new Error(`expected both parts to compile:\n${first}\n${second}`);
+    const middle = c1.run(p as DenseTensor[]);
+    const got = values(c2.run(middle));
+    values(middle);
+    expect(got).toEqual(values(g(...p)));
+    values(p);
+  }, 60_000);
+
+  it('with several cotangent rows (jacrev of a vector) the forward loop is generated and the backward one interpreted', () => {
+    const f = (x: Tensor, a: Tensor) => {
+      const [u, v] = fori(1, 21, (i, [y, z]: Carry) => [add(y, mul(0.1, sin(mul(a, z)))), sub(z, mul(0.1, mul(y, i)))] as Carry, [x, mul(2, x)] as Carry);
+      return stack([u, v]);
+    };
+    const args = [scalar(0.4), scalar(1.3)] as const;
+    const j = (x: Tensor, a: Tensor) => jacrev(f, { argnums: [0, 1] })(x, a) as unknown as Tensor[];
+    const g = jit(j);
+    const source = compiledOf(g.program(...args))?.source ?? '';
+    expect(source).toMatch(/for \(let (c\d+_i) = 1; \1 < 21; \1\+\+\)/);
+    expect(source.match(/\.run\(/g)).toHaveLength(1);
+    const got = steady(() => values(g(...args)));
+    expectClose(got, values(j(...args)));
     values(args);
   }, 60_000);
 });
