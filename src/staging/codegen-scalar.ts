@@ -1,6 +1,7 @@
 // The parts of generated code that stand alone: numbers as JS source, rounding to float32, the
 // values a generated function closes over, broadcast indices, the sum kernel's order, and
-// control flow (fori, whileLoop, cond) with scalar bodies written as JS loops and branches.
+// control flow (fori, whileLoop, cond, and fori's forward and backward loops under jit(grad),
+// fori-taped.ts) with scalar bodies written as JS loops and branches.
 import type { Aval } from '../core/primitive.js';
 import { sizeOf } from '../tensor/shape.js';
 import { definedBy, type Equation, type Program, type Structure } from './program.js';

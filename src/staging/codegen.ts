@@ -77,7 +77,8 @@ export function compiledOf(program: Program): Compiled | null {
 /**
  * Every variable small and a float (int32 arithmetic wraps modulo 2^32 in its kernels, which JS
  * number arithmetic does not: programs with int32 values run interpreted), in the loop and
- * branch bodies too.
+ * branch bodies too. The one exception to small: the stacked carries of a fori under jit(grad)
+ * whose loops are written as JS (stackVariables), one number per step in memory.
  */
 function allSmall(program: Program): boolean {
   if (program.avals.some((a) => a.dtype === 'int32')) return false;
