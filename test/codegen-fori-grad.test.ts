@@ -238,4 +238,17 @@ describe('fori under jit(grad) with scalar carries, as generated code', () => {
     expectClose(got, values(j(...args)));
     values(args);
   }, 60_000);
+
+  for (const n of [1, 5]) {
+    it(`jit(grad) of a fori called in another fori's body (${n} inner steps) equals the eager loops`, () => {
+      const inner = (c: Tensor, a: Tensor) => fori(0, n, (i, y: Tensor) => add(y, mul(0.1, sin(add(mul(a, y), i)))), c);
+      const jg = jit(grad(inner));
+      const f = (x: Tensor, a: Tensor) => fori(0, 4, (_, c: Tensor) => add(c, mul(0.5, jg(c, a) as Tensor)), x);
+      const args = [scalar(0.4), scalar(1.3)] as const;
+      const jf = jit(f);
+      const got = steady(() => values(jf(...args)));
+      expectClose(got, values(fori(0, 4, (_, c: Tensor) => add(c, mul(0.5, grad(inner)(c, args[1]) as Tensor)), args[0])));
+      values(args);
+    }, 60_000);
+  }
 });

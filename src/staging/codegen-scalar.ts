@@ -59,7 +59,9 @@ export function broadcastIndex(shape: readonly number[], outShape: readonly numb
 export function scalarBlock(program: Program): boolean {
   if (!program.avals.every(isScalar)) return false;
   return program.equations.every((eq) => {
-    if (eq.call) return !!eq.call.structure && inlinable(eq.call.structure, eq);
+    // fori_stacked/fori_backward only at a program's top level, where their stacks get memory.
+    const s = eq.call?.structure;
+    if (eq.call) return !!s && s.kind !== 'fori_stacked' && s.kind !== 'fori_backward' && inlinable(s, eq);
     return !!eq.prim.emit && eq.prim.emit(eq.inputs.map((v) => program.avals[v]), eq.params) !== null;
   });
 }
