@@ -13,16 +13,17 @@
 // it grows memory, so its typed-array views stay valid), and a segment costs only its call and
 // one tensor per value it hands back (see `segmentation.minLength`).
 //
-// Grouping. One scan in program order keeps an open segment: every equation small values allow
-// joins it (it is sunk past the large equations that do not need it); a large equation that
-// reads values of the open segment first closes the part of it those values depend on (their
-// cone), which goes in front of it, and the rest stays open. So large equations keep their
-// order (the arena's liveness plan is unchanged), a segment breaks only where a large op needs
-// a small result, and each segment reads only values defined before it: the order is valid.
+// Grouping. One scan in program order keeps an open segment: every equation that fits (see
+// `fit`) joins it, sinking past the large equations that do not read it; the first equation
+// that does not fit and reads one of its values closes it (the segment goes in front of that
+// equation). So large equations keep their order, a segment breaks only where an op outside
+// needs a small result, and each segment reads only values defined before it: the order is
+// valid. Closing all of it there (not only the part that equation needs) bounds how far small
+// equations sink, and so how long their inputs stay alive in the arena.
 import type { Aval } from '../core/primitive.js';
 import { sizeOf } from '../tensor/shape.js';
 import type { DenseTensor, Tensor } from '../tensor/tensor.js';
-import { SMALL_SIZE, compiledOf } from './codegen.js';
+import { LOOP_SIZE, SMALL_SIZE, compiledOf } from './codegen.js';
 import { inlinable } from './codegen-scalar.js';
 import { Program, definedBy, type Equation, type StagedCall, type Structure } from './program.js';
 
@@ -30,7 +31,8 @@ import { Program, definedBy, type Equation, type StagedCall, type Structure } fr
 export const segmentation = {
   enabled: true,
   /**
-   * The fewest equations outlined into a segment. Measured (a sum of 200 elements, then a chain
+   * The fewest equations written as JS in a segment with one output (one more per further
+   * output; and at least as many as its kernel calls). Measured (a sum of 200 elements, then a chain
    * of n scalar mul/add, then a large mul reading the chain; jit calls, pass on against off):
    * the interpreter runs a scalar equation in about 65 ns (a kernel call on an arena slot); a
    * segment call costs about 0.25 us, a little more per value it returns. The pass was slower
@@ -46,21 +48,31 @@ export type Runner = (program: Program, inputs: readonly Tensor[]) => Tensor[];
 
 const small = (a: Aval) => a.dtype !== 'int32' && sizeOf(a.shape) <= SMALL_SIZE;
 
+/** How generated code would run an equation in a segment. */
+const enum Fit { No, Kernel, Js }
+
 /**
- * Whether generated code handles `eq` in a segment: small float values, and exact JS or a
- * kernel for it. A map whose JS form is not exact (Math.exp, Math.pow... against the SIMD
- * kernels, a few ulp apart) stays in the interpreter, so the pass never changes a result's bits:
- * a program computes the same with and without it, and jit the same as eager.
+ * How generated code runs `eq` in a segment, with the same bits as the interpreter: as JS (a
+ * scalar, a map over at most LOOP_SIZE elements, a loop or branch with scalar bodies), as a
+ * kernel call (a larger small op), or not at all (a large or int32 value, an impl, or a scalar
+ * map whose JS is not exact: Math.exp or Math.pow against the SIMD kernels, a few ulp apart;
+ * so the pass never changes a result's bits, and jit computes as eager).
  */
-function eligible(program: Program, eq: Equation): boolean {
+function fit(program: Program, eq: Equation): Fit {
   const { avals } = program;
-  for (const v of eq.inputs) if (!small(avals[v])) return false;
-  for (const v of definedBy(eq)) if (!small(avals[v])) return false;
-  if (eq.call) return eq.call.structure !== undefined && inlinable(eq.call.structure, eq) && exactBodies(eq.call.structure);
+  for (const v of eq.inputs) if (!small(avals[v])) return Fit.No;
+  for (const v of definedBy(eq)) if (!small(avals[v])) return Fit.No;
+  if (eq.call) return eq.call.structure !== undefined && inlinable(eq.call.structure, eq) && exactBodies(eq.call.structure) ? Fit.Js : Fit.No;
+  // Past LOOP_SIZE output elements no emit is written as JS (a sum's work is at least that).
+  if (sizeOf(avals[eq.out].shape) > LOOP_SIZE) return eq.prim.into !== undefined ? Fit.Kernel : Fit.No;
   const ins = eq.inputs.map((v) => avals[v]);
   const emit = eq.prim.emit ? eq.prim.emit(ins, eq.params) : null;
-  if (emit !== null) return emit.kind !== 'map' || emit.exact;
-  return (eq.prim.into ? eq.prim.into(ins, eq.params) : null) !== null;
+  const work = emit?.kind === 'sum' ? sizeOf(ins[0].shape) : sizeOf(avals[eq.out].shape);
+  if (emit !== null && work <= LOOP_SIZE && (emit.kind !== 'map' || emit.exact)) return Fit.Js;
+  if (emit !== null && emit.kind === 'map' && !emit.exact && work === 1) return Fit.No;
+  // Whether `into` binds a kernel for these avals is known only by binding it, which costs more
+  // than this pass; a segment whose kernel then falls back to impl is not pure, and is not outlined.
+  return eq.prim.into !== undefined ? Fit.Kernel : Fit.No;
 }
 
 /** Whether the bodies of an inlinable loop or branch emit only exact JS. */
@@ -82,44 +94,30 @@ export function segmentProgram(program: Program, run: Runner): Program {
   const { equations, avals } = program;
   const minLength = Math.max(1, segmentation.minLength);
   if (!segmentation.enabled || equations.length <= minLength) return program;
-  const ok = equations.map((eq) => eligible(program, eq));
+  const fits = equations.map((eq) => fit(program, eq));
+  const ok = fits.map((f) => f !== Fit.No);
   if (ok.every((e) => !e) || ok.every((e) => e)) return program;
 
-  // The open segment: `pending[i]` marks its members, `owner[v]` the member defining v.
-  const pending = new Uint8Array(equations.length);
-  const owner = new Int32Array(avals.length).fill(-1);
-  const order: number[] = [];
+  // The open segment: its members in order, and `open[v]` set for the variables they define.
+  const open = new Uint8Array(avals.length);
+  let members: number[] = [];
   const items: (number | number[])[] = [];
-  const close = (members: number[]) => {
-    for (const j of members) {
-      pending[j] = 0;
-      for (const v of definedBy(equations[j])) owner[v] = -1;
-    }
+  const close = () => {
+    for (const j of members) for (const v of definedBy(equations[j])) open[v] = 0;
     if (members.length >= minLength) items.push(members);
-    else items.push(...members);
+    else for (const j of members) items.push(j);
+    members = [];
   };
   equations.forEach((eq, i) => {
     if (ok[i]) {
-      pending[i] = 1;
-      order.push(i);
-      for (const v of definedBy(eq)) owner[v] = i;
+      members.push(i);
+      for (const v of definedBy(eq)) open[v] = 1;
       return;
     }
-    // The members this large equation needs, found backwards from its inputs.
-    const cone: number[] = [];
-    const stack = eq.inputs.filter((v) => owner[v] >= 0);
-    const seen = new Set<number>();
-    while (stack.length > 0) {
-      const j = owner[stack.pop()!];
-      if (j < 0 || seen.has(j)) continue;
-      seen.add(j);
-      cone.push(j);
-      for (const u of equations[j].inputs) if (owner[u] >= 0) stack.push(u);
-    }
-    if (cone.length > 0) close(cone.sort((a, b) => a - b));
+    if (eq.inputs.some((v) => open[v] === 1)) close();
     items.push(i);
   });
-  close(order.filter((j) => pending[j]));
+  close();
   if (!items.some((it) => Array.isArray(it))) return program;
 
   // Which variables each segment hands back: those read outside it, and the program's outputs.
@@ -142,13 +140,12 @@ export function segmentProgram(program: Program, run: Runner): Program {
       out.push(equations[it]);
       continue;
     }
-    const members = it.map((j) => equations[j]);
-    const eq = outline(program, members, exported, run);
+    const eq = outline(program, it, fits, exported, run);
     if (eq) {
       out.push(eq);
       changed = true;
     } else {
-      out.push(...members);
+      for (const j of it) out.push(equations[j]);
     }
   }
   return changed ? new Program(avals, program.inputCount, program.consts, out, program.outputs) : program;
@@ -158,8 +155,17 @@ export function segmentProgram(program: Program, run: Runner): Program {
  * One `segment` equation for `members` (in order), or null when codegen would not compile the
  * segment to pure code (then its equations stay as they are).
  */
-function outline(program: Program, members: readonly Equation[], exported: Uint8Array, run: Runner): Equation | null {
+function outline(program: Program, indices: readonly number[], fits: readonly Fit[], exported: Uint8Array, run: Runner): Equation | null {
   const { avals, inputCount } = program;
+  // Worth a call: its JS equations pay for the call and for each tensor it returns past the
+  // first. Kernel calls gain nothing there (generated code makes an argument array per call,
+  // where the interpreter reuses one): a segment of mostly kernel calls is slower (a
+  // 150,000-equation LSTM gradient of [14] vectors, outlined into one segment, ran 2x slower).
+  const members = indices.map((i) => program.equations[i]);
+  const js = indices.filter((i) => fits[i] === Fit.Js).length;
+  let returned = 0;
+  for (const eq of members) for (const v of definedBy(eq)) returned += exported[v];
+  if (js < segmentation.minLength + returned - 1 || js < indices.length - js) return null;
   const firstOwn = inputCount + program.consts.length;
   const inside = new Set<number>();
   for (const eq of members) for (const v of definedBy(eq)) inside.add(v);
