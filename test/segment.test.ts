@@ -265,3 +265,34 @@ spec('the outlined call prints as a nested program', () => {
   const text = plannedProgram(jf.program(large(200), scalar(0.7))).toString();
   expect(text).toMatch(/= segment\[program=\{ lambda/);
 });
+
+describe('staged loops on concrete values', () => {
+  it('a fori with a large carry and a scalar counter runs its body program per step, bit-equal with the pass off, memory steady', () => {
+    const f = (x: Tensor) => fori(0, 30, (i, [y, h]: Tensor[]) => {
+      let step = div(h, add(i, 1));
+      step = minimum(maximum(step, 0.001), 0.5);
+      step = sub(mul(step, 1.01), 0.0001);
+      return [add(y, mul(step, sub(0.25, y))), mul(h, 0.97)];
+    }, [x, scalar(0.4)]);
+    const args = [large(100, 5)];
+    const { on, off, program } = onAndOff(f, args);
+    expectBitEqual(on, off);
+    const body = program.equations.find((eq) => eq.call?.name === 'fori')!.call!.params.body as Program;
+    expect(segmentsOf(body).length).toBe(1);
+    const jf = jit(f);
+    tidy(() => void jf(args[0]));
+    const before = memory();
+    for (let i = 0; i < 20; i++) tidy(() => void jf(args[0]));
+    expect(memory().bytesInUse).toBe(before.bytesInUse);
+    expect(memory().tensors).toBe(before.tensors);
+  });
+
+  spec('a loop that runs no step returns new handles of its initial carry', () => {
+    const x = large(80);
+    const [w] = jit((a: Tensor) => whileLoop(([y]: Tensor[]) => less(sum(y), -1e9), ([y]: Tensor[]) => [mul(y, 2)], [a]))(x);
+    const [r] = jit((a: Tensor) => fori(3, 3, (_i, [y]: Tensor[]) => [mul(y, 2)], [a]))(x);
+    w.dispose();
+    r.dispose();
+    expect(Array.from(x.data())).toEqual(Array.from(large(80).data()));
+  });
+});

@@ -6,7 +6,7 @@
 import { BYTES, allocBlock, releaseBlock } from '../backend/buffer.js';
 import type { BoundKernel } from '../backend/kernels.js';
 import { bind, topTrace } from '../core/trace.js';
-import { empty } from '../tensor/create.js';
+import { empty, scalar } from '../tensor/create.js';
 import { sizeOf } from '../tensor/shape.js';
 import { DenseTensor, type Tensor } from '../tensor/tensor.js';
 import { fuseProgram } from './fuse.js';
@@ -261,6 +261,35 @@ export function runWhile(cond: Program, body: Program, ins: readonly DenseTensor
     throw e;
   }
   return made ? carry : carry.map((c) => c.share(c.shape, 'whileLoop'));
+}
+
+/**
+ * A staged fori with number bounds on concrete values outside every transform, as runWhile:
+ * its body program runs on (i, carry, captures) for i = lower .. upper - 1 (`ins` are the
+ * carry, then the body's captures).
+ */
+export function runFori(body: Program, lower: number, upper: number, ins: readonly DenseTensor[], carries: number): DenseTensor[] {
+  const captures = ins.slice(carries);
+  let carry = ins.slice(0, carries);
+  let made = false;
+  try {
+    for (let i = lower; i < upper; i++) {
+      const index = scalar(i) as DenseTensor;
+      let next: DenseTensor[];
+      try {
+        next = runProgram(body, [index, ...carry, ...captures]);
+      } finally {
+        index.dispose();
+      }
+      if (made) for (const c of carry) c.dispose();
+      carry = next;
+      made = true;
+    }
+  } catch (e) {
+    if (made) for (const c of carry) c.dispose();
+    throw e;
+  }
+  return made ? carry : carry.map((c) => c.share(c.shape, 'fori'));
 }
 
 /** @internal The program as the interpreter runs it (fused and segmented), for tests to inspect. */
