@@ -11,7 +11,12 @@
 // it does well for large values (elementwise fusion, a liveness-planned arena, impl calls that
 // may return views or grow memory), codegen keeps the invariant its code relies on (no call in
 // it grows memory, so its typed-array views stay valid), and a segment costs only its call and
-// one tensor per value it hands back (see `segmentation.minLength`).
+// one tensor per value it hands back (see `segmentation.minLength`). Measured against a
+// prototype that compiled the fused mixed program whole: the jitted Lotka-Volterra odeint ran in
+// 9.9 ms with segments, 7.5 ms compiled whole, 13 ms interpreted (best of 4 on a loaded
+// machine), an MLP gradient with a scalar tail the same in all three; but whole compilation
+// changed the solution's last bits (Math.pow for scalar pow) and needs codegen.ts to handle
+// large values, so segments it is.
 //
 // Grouping. One scan in program order keeps an open segment: every equation that fits (see
 // `fit`) joins it, sinking past the large equations that do not read it; the first equation
