@@ -192,6 +192,22 @@ export function scatterStrided(out: DataBuffer, a: DataBuffer, shape: readonly n
   fn(`scatter_strided_${moveSuffix(out.dtype)}`)(out.ptr + offset * bytes, a.ptr, writeMeta('scatter_strided', [c.shape, c.strides[0]]), c.shape.length);
 }
 
+/**
+ * scatterStrided bound for one operand shape (a concat's part): the collapse, the kernel and its
+ * metadata resolved once, so a call of a small concat costs the copy, not the set-up.
+ */
+export function scatterStridedInto(dtype: DType, shape: readonly number[], outStrides: number[], offset: number): (out: DataBuffer, a: DataBuffer) => void {
+  const at = offset * (dtype === 'float64' ? 8 : 4);
+  const c = collapse(shape, [outStrides]);
+  if (c.shape.length === 0) {
+    let copy: ((out: number, a: number, n: number) => void) | null = null;
+    return (out, a) => (copy ??= fn(`copy_${moveSuffix(dtype)}`))(out.ptr + at, a.ptr, a.size);
+  }
+  const meta = [c.shape, c.strides[0]];
+  let scatter: ((out: number, a: number, meta: number, ndim: number) => void) | null = null;
+  return (out, a) => (scatter ??= fn(`scatter_strided_${moveSuffix(dtype)}`))(out.ptr + at, a.ptr, writeMeta('scatter_strided', meta), meta[0].length);
+}
+
 export function transpose2d(out: DataBuffer, a: DataBuffer, rows: number, cols: number): void {
   fn(`transpose2d_${moveSuffix(out.dtype)}`)(out.ptr, a.ptr, rows, cols);
 }

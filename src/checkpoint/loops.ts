@@ -27,7 +27,7 @@ import { recordOutputs } from '../transforms/group.js';
 import { TapeTrace, TapeVar, backward, seedsFor } from '../transforms/reverse.js';
 import { checkFunction, denseInResult, scoped } from '../transforms/util.js';
 import { anyExample, avalOf, batchedPart, executor, freshOutputs, leavesOf, matching, staging, stepLoop, truth } from '../staging/control.js';
-import { execute } from '../staging/execute.js';
+import { execute, runFori, runWhile } from '../staging/execute.js';
 import type { Program, StagedCall } from '../staging/program.js';
 import { StagingTrace, traceProgram } from '../staging/trace.js';
 import { distinct, tapedStagedFori } from './fori-taped.js';
@@ -191,6 +191,7 @@ function stagedLoop(loop: Loop, leaves: Tensor[], options: LoopOptions): [Staged
     params: { ...budget, cond: condPart.program, body: bodyPart.program },
     structure: { kind: 'while', cond: condPart.program, body: bodyPart.program, carries: n },
     run: (ins: readonly Tensor[]) => {
+      if (innermostTrace() === null && ins.every((x) => x instanceof DenseTensor)) return runWhile(condPart.program, bodyPart.program, ins as DenseTensor[], n);
       const condRun = executor(condPart.program, ins.slice(n, n + nc));
       const bodyRun = executor(bodyPart.program, ins.slice(n + nc));
       const leavesOfCarry = (c: Tree) => leavesOf(op, c, 'carry').leaves;
@@ -419,6 +420,7 @@ function numberBounds<T extends Tree>(op: string, lower: number, upper: number, 
       params: { lower, upper, body: program },
       structure: { kind: 'fori', lower, upper, body: program },
       run: (ins: readonly Tensor[]) => {
+        if (innermostTrace() === null && ins.every((x) => x instanceof DenseTensor)) return runFori(program, lower, upper, ins as DenseTensor[], leaves.length);
         const caps = ins.slice(leaves.length);
         const out = fori(lower, upper, (i, c) => rebuild<T>(def, run(i, ...leavesOf(op, c, 'carry').leaves, ...caps)), rebuild<T>(def, ins.slice(0, leaves.length)));
         return freshOutputs(leavesOf(op, out, 'carry').leaves, ins);

@@ -6,6 +6,7 @@ import { contiguousStrides } from '../backend/kernels.js';
 import { identityIndex, stridedIndex } from '../core/emit.js';
 import { defineLinear, implFromKernel, type Aval, type DependencyAlgebra, type Sparsity } from '../core/primitive.js';
 import type { BoundKernel } from '../backend/kernels.js';
+import type { DataBuffer } from '../backend/buffer.js';
 import { bind } from '../core/trace.js';
 import { zeros } from '../tensor/create.js';
 import { checkRank, normalizeAxis, shapesEqual, sizeOf } from '../tensor/shape.js';
@@ -230,14 +231,14 @@ function joinedShape(xs: readonly Aval[], axis: number): number[] {
 
 function concatInto(xs: readonly Aval[], { axis }: { axis: number }): BoundKernel {
   const outStrides = contiguousStrides(joinedShape(xs, axis));
-  const parts: { index: number; offset: number }[] = [];
+  const parts: { index: number; write: (out: DataBuffer, a: DataBuffer) => void }[] = [];
   let offset = 0;
   xs.forEach((x, index) => {
-    if (sizeOf(x.shape) > 0) parts.push({ index, offset: offset * outStrides[axis] });
+    if (sizeOf(x.shape) > 0) parts.push({ index, write: kernels.scatterStridedInto(xs[0].dtype, x.shape, outStrides, offset * outStrides[axis]) });
     offset += x.shape[axis];
   });
   return (out, ins) => {
-    for (const { index, offset: at } of parts) kernels.scatterStrided(out, ins[index], xs[index].shape, outStrides, at);
+    for (let k = 0; k < parts.length; k++) parts[k].write(out, ins[parts[k].index]);
   };
 }
 

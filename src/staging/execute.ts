@@ -6,12 +6,13 @@
 import { BYTES, allocBlock, releaseBlock } from '../backend/buffer.js';
 import type { BoundKernel } from '../backend/kernels.js';
 import { bind, topTrace } from '../core/trace.js';
-import { empty } from '../tensor/create.js';
+import { empty, scalar } from '../tensor/create.js';
 import { sizeOf } from '../tensor/shape.js';
 import { DenseTensor, type Tensor } from '../tensor/tensor.js';
 import { fuseProgram } from './fuse.js';
 import { definedBy, type Program } from './program.js';
 import { compiledOf, type Compiled } from './codegen.js';
+import { isSegment, segmentProgram } from './segment.js';
 
 /**
  * What a program's concrete run needs, computed once: the variables that die after each
@@ -26,7 +27,10 @@ import { compiledOf, type Compiled } from './codegen.js';
  * results of equations without a bound kernel.
  */
 interface Plan {
-  /** The program as it runs: the planned one with its elementwise chains fused (fuse.ts). */
+  /**
+   * The program as it runs: the planned one with its elementwise chains fused (fuse.ts) and its
+   * runs of small equations outlined into compiled segments (segment.ts).
+   */
   program: Program;
   dying: Int32Array[];
   /** Each equation's argument array, reused from run to run (unless a run is re-entered). */
@@ -40,7 +44,7 @@ interface Plan {
 }
 
 function makePlan(source: Program): Plan {
-  const program = fuseProgram(source);
+  const program = segmentProgram(fuseProgram(source), execute);
   const { equations, avals, outputs } = program;
   const last = new Int32Array(avals.length).fill(-1);
   equations.forEach((eq, i) => {
@@ -58,13 +62,14 @@ function makePlan(source: Program): Plan {
     for (const v of definedBy(eq)) if (last[v] < 0 && !isOutput[v]) dying[i].push(v);
   });
   const bound = equations.map((eq) => (eq.call || !eq.prim.into ? null : eq.prim.into(eq.inputs.map((v) => avals[v]), eq.params)));
-  // A variable read by an equation without a bound kernel cannot live in the arena.
+  // A variable read by an equation without a bound kernel cannot live in the arena (a segment
+  // is pure generated code: it reads its inputs while it runs and returns tensors of its own).
   const plannable = new Uint8Array(avals.length);
   equations.forEach((eq, i) => {
     if (!eq.call && bound[i] && !isOutput[eq.out]) plannable[eq.out] = 1;
   });
   equations.forEach((eq, i) => {
-    if (!bound[i]) for (const v of eq.inputs) plannable[v] = 0;
+    if (!bound[i] && !(eq.call && isSegment(eq.call))) for (const v of eq.inputs) plannable[v] = 0;
   });
   // Walk the equations: give each plannable output a free buffer of its dtype and size, or a
   // new one; return buffers to the free pool when their variable dies.
@@ -139,7 +144,10 @@ export function runProgram(program: Program, inputs: readonly DenseTensor[]): De
 /** A compiled run; a program that calls back into JS (impl, control flow) and re-enters itself runs interpreted. */
 function runCompiled(compiled: Compiled, program: Program, inputs: readonly DenseTensor[]): DenseTensor[] {
   if (compiled.pure) return compiled.run(inputs);
-  if (reentered.has(compiled)) return runPlanned(program, planOf(program), inputs, program.equations.map((eq) => new Array<DenseTensor>(eq.inputs.length)));
+  if (reentered.has(compiled)) {
+    const plan = planOf(program);
+    return runPlanned(plan.program, plan, inputs, plan.program.equations.map((eq) => new Array<DenseTensor>(eq.inputs.length)));
+  }
   reentered.add(compiled);
   try {
     return compiled.run(inputs);
@@ -223,4 +231,68 @@ export function evalProgram(program: Program, inputs: readonly Tensor[]): Tensor
     const t = env[v];
     return v < program.inputCount + program.consts.length && t instanceof DenseTensor ? t.share(t.shape, 'jit') : t;
   });
+}
+
+/**
+ * A staged whileLoop on concrete values outside every transform: its condition and body
+ * programs run back to back on the carry (`ins` are the carry, then the condition's captures,
+ * then the body's). The public whileLoop would rebuild and check the carry's tree at every
+ * step, which costs more than a compiled body of scalar arithmetic. A carry the loop made is
+ * freed once replaced; the result never aliases `ins`.
+ */
+export function runWhile(cond: Program, body: Program, ins: readonly DenseTensor[], carries: number): DenseTensor[] {
+  const condCaptures = ins.slice(carries, carries + cond.inputCount - carries);
+  const bodyCaptures = ins.slice(carries + condCaptures.length);
+  let carry = ins.slice(0, carries);
+  let made = false;
+  try {
+    for (;;) {
+      const [pred] = runProgram(cond, [...carry, ...condCaptures]);
+      const going = pred.item() !== 0;
+      pred.dispose();
+      if (!going) break;
+      const next = runProgram(body, [...carry, ...bodyCaptures]);
+      if (made) for (const c of carry) c.dispose();
+      carry = next;
+      made = true;
+    }
+  } catch (e) {
+    if (made) for (const c of carry) c.dispose();
+    throw e;
+  }
+  return made ? carry : carry.map((c) => c.share(c.shape, 'whileLoop'));
+}
+
+/**
+ * A staged fori with number bounds on concrete values outside every transform, as runWhile:
+ * its body program runs on (i, carry, captures) for i = lower .. upper - 1 (`ins` are the
+ * carry, then the body's captures).
+ */
+export function runFori(body: Program, lower: number, upper: number, ins: readonly DenseTensor[], carries: number): DenseTensor[] {
+  const captures = ins.slice(carries);
+  let carry = ins.slice(0, carries);
+  let made = false;
+  try {
+    for (let i = lower; i < upper; i++) {
+      const index = scalar(i) as DenseTensor;
+      let next: DenseTensor[];
+      try {
+        next = runProgram(body, [index, ...carry, ...captures]);
+      } finally {
+        index.dispose();
+      }
+      if (made) for (const c of carry) c.dispose();
+      carry = next;
+      made = true;
+    }
+  } catch (e) {
+    if (made) for (const c of carry) c.dispose();
+    throw e;
+  }
+  return made ? carry : carry.map((c) => c.share(c.shape, 'fori'));
+}
+
+/** @internal The program as the interpreter runs it (fused and segmented), for tests to inspect. */
+export function plannedProgram(program: Program): Program {
+  return planOf(program).program;
 }
