@@ -80,9 +80,18 @@ function fit(program: Program, eq: Equation): Fit {
   return eq.prim.into !== undefined ? Fit.Kernel : Fit.No;
 }
 
+function bodiesOf(s: Structure): Program[] {
+  switch (s.kind) {
+    case 'fori': case 'fori_stacked': return [s.body];
+    case 'fori_backward': return [s.vjp];
+    case 'while': return [s.cond, s.body];
+    case 'cond': return [s.onTrue, s.onFalse];
+  }
+}
+
 /** Whether the bodies of an inlinable loop or branch emit only exact JS. */
 function exactBodies(s: Structure): boolean {
-  const bodies = s.kind === 'fori' ? [s.body] : s.kind === 'while' ? [s.cond, s.body] : [s.onTrue, s.onFalse];
+  const bodies = bodiesOf(s);
   return bodies.every((p) => p.equations.every((eq) => {
     if (eq.call) return eq.call.structure !== undefined && exactBodies(eq.call.structure);
     const emit = eq.prim.emit ? eq.prim.emit(eq.inputs.map((v) => p.avals[v]), eq.params) : null;
