@@ -7,15 +7,21 @@
 // A group's members need not be adjacent: equations between them that read none of the group's
 // values (scalar arithmetic, kernel calls on other sizes) run before the loop, which is written
 // at the group's last member, so every operand a member reads is computed by then.
+import type { BoundKernel } from '../backend/kernels.js';
 import type { Aval, Emit } from '../core/primitive.js';
 import { sizeOf } from '../tensor/shape.js';
 import { broadcastIndex, rounded, type Closure } from './codegen-scalar.js';
 import type { Program } from './program.js';
 
-/** Equations written as one loop over `size` elements, at equation `end` (the last member). */
+/**
+ * Equations written as one function of loops over `size` elements, at equation `end` (the last
+ * member). A member with a kernel (a Math.* map: the SIMD kernel is faster) is called from the
+ * function between two loops; kernel[j] is member j's bound kernel, or null for loop code.
+ */
 export interface FusedGroup {
   readonly size: number;
   readonly members: readonly number[];
+  readonly kernel: readonly (BoundKernel | null)[];
   readonly end: number;
 }
 
@@ -40,15 +46,17 @@ export const GROUP_MIN = 2;
 export const GROUP_MAX = 48;
 
 /**
- * The size of the loop an equation can join, or 0. Math.* maps (exact: false) stay kernel
+ * The size of the group an equation can join, or 0. Math.* maps (exact: false) join as kernel
  * calls: in a loop, Math.tanh, Math.exp and the sigmoid helper cost 14 to 20 ns per element
  * against a few ns for the SIMD kernels (a chain of 5 tanh and 5 mul over 14 float64 elements:
- * 1568 ns as one loop, 511 ns as kernel calls), so a transcendental ends a fused loop.
+ * 1568 ns as one loop, 511 ns as kernel calls), so a transcendental is a call between two loops
+ * of the group's function (kernelOf).
  */
 function memberSize(program: Program, emit: Emit | null, eqIndex: number): number {
   const eq = program.equations[eqIndex];
-  if (!emit || eq.call || (emit.kind === 'map' && !emit.exact)) return 0;
+  if (!emit || eq.call) return 0;
   const out = program.avals[eq.out];
+  if (emit.kind === 'map' && !emit.exact) return kernelOf(program, eqIndex) ? sizeOf(out.shape) : 0;
   if (emit.kind === 'sum') {
     const n = sizeOf(program.avals[eq.inputs[0]].shape);
     return emit.outer === 1 && emit.len === n && n > 1 ? n : 0;
@@ -59,33 +67,45 @@ function memberSize(program: Program, emit: Emit | null, eqIndex: number): numbe
 
 const identity = (index: Int32Array) => index.every((x, k) => x === k);
 
+/** The kernel of a unary Math.* map of more than one element (its input as large as its output), or null. */
+function kernelOf(program: Program, i: number): BoundKernel | null {
+  const eq = program.equations[i];
+  if (eq.call || eq.inputs.length !== 1 || !eq.prim.into) return null;
+  const x = program.avals[eq.inputs[0]], n = sizeOf(program.avals[eq.out].shape);
+  return n > 1 && sizeOf(x.shape) === n ? eq.prim.into([x], eq.params) : null;
+}
+
 /**
  * Groups the equations of a compiled program into fused loops: walks them in order with one
  * open group; an equation joins when it fits the group's size and reads no sum of the group
  * (a sum is known only after the loop) and no member through a non-identity gather; an
  * equation that reads a member's value but cannot join closes the group. Groups that do not pay
  * (GROUP_MIN, GROUP_SIZE; `always` ignores the size) are dropped. groupOf[i] is equation i's
- * group, or -1.
+ * group, or -1. segmentOf[i] numbers the loops and kernel calls of a group's function: a value
+ * read in another segment than its own is stored (and read back from memory).
  */
-export function planGroups(program: Program, emits: readonly (Emit | null)[], always = false): { groups: FusedGroup[]; groupOf: Int32Array } {
+export function planGroups(program: Program, emits: readonly (Emit | null)[], always = false): { groups: FusedGroup[]; groupOf: Int32Array; segmentOf: Int32Array } {
   const { equations, avals } = program;
   const groupOf = new Int32Array(equations.length).fill(-1);
+  const segmentOf = new Int32Array(equations.length).fill(-1);
   const groups: FusedGroup[] = [];
   const owner = new Int32Array(avals.length).fill(-1); // the open group's member defining each variable
   let open: number[] = [];
-  let size = 0;
+  let kernels: (BoundKernel | null)[] = [];
+  let size = 0, segment = 0;
   const sums = new Set<number>();
   const close = () => {
     if (open.length > 0) {
       // Aliases (reshape: an identity gather) cost nothing in a loop.
       const ops = open.filter((i) => { const e = emits[i]!; return e.kind !== 'gather' || !identity(e.index); }).length;
-      if (ops >= GROUP_MIN && (always || size <= GROUP_SIZE)) {
+      if (ops >= GROUP_MIN && (always || size <= GROUP_SIZE) && kernels.some((k) => k === null)) {
         for (const i of open) groupOf[i] = groups.length;
-        groups.push({ size, members: open, end: open[open.length - 1] });
+        groups.push({ size, members: open, kernel: kernels, end: open[open.length - 1] });
       }
     }
     for (const i of open) owner[(equations[i] as { out: number }).out] = -1;
     open = [];
+    kernels = [];
     sums.clear();
   };
   equations.forEach((eq, i) => {
@@ -103,12 +123,18 @@ export function planGroups(program: Program, emits: readonly (Emit | null)[], al
       close();
       size = n;
     }
+    const kernel = e.kind === 'map' && !e.exact ? kernelOf(program, i) : null;
+    if (kernel) segment++;
     open.push(i);
+    kernels.push(kernel);
+    segmentOf[i] = segment;
+    if (kernel) segment++;
     owner[eq.out] = i;
     if (e.kind === 'sum') sums.add(eq.out);
   });
   close();
-  return { groups, groupOf };
+  for (let i = 0; i < equations.length; i++) if (groupOf[i] < 0) segmentOf[i] = -1;
+  return { groups, groupOf, segmentOf };
 }
 
 /** How writeGroup reads operands and stores results in the compiled program's memory. */
@@ -117,8 +143,8 @@ export interface GroupContext {
   readonly closure: Closure;
   /** A scalar operand as a JS expression of the compiled function (its local, or its element). */
   scalar(u: number): string;
-  /** Where a tensor operand lives: its typed-array view and its base element (a JS expression). */
-  memory(u: number): { view: 'F64' | 'F32'; base: string } | null;
+  /** Where a tensor operand lives: its typed-array view, base element and buffer (JS expressions). */
+  memory(u: number): { view: 'F64' | 'F32'; base: string; buf: string } | null;
   /** A Float64Array of at least `elements` elements the loop functions may use as scratch. */
   scratch(elements: number): string;
   /** A map's expression with its helper functions (emit.fns) as closure values. */
@@ -184,15 +210,27 @@ export function writeGroup(program: Program, emits: readonly (Emit | null)[], g:
     if (s === size) return element(u, 'k');
     return element(u, `${arg(closure.add(broadcastIndex(avals[u].shape, shape)), 'I')}[k]`);
   };
-  const body: string[] = [];
+  const pieces: string[] = [];
+  let body: string[] = [];
+  const flush = () => {
+    if (body.length > 0) pieces.push(`for (let k = 0; k < ${size}; k++) {`, ...body, '}');
+    body = [];
+    name.clear(); // values of earlier loops are read back from memory
+  };
   const after: string[] = [];
   const sums: number[] = [];
   let scratchUsed = 0;
-  for (const i of g.members) {
+  g.members.forEach((i, j) => {
     const eq = program.equations[i] as { inputs: readonly number[]; out: number };
     const e = emits[i]!;
     const v = eq.out;
     const a = avals[v];
+    const kernel = g.kernel[j];
+    if (kernel) {
+      flush();
+      pieces.push(`${arg(closure.add(kernel), 'f')}(${arg(ctx.memory(v)!.buf, 't')}, [${arg(ctx.memory(eq.inputs[0])!.buf, 't')}]);`);
+      return;
+    }
     if (e.kind === 'sum') {
       const u = eq.inputs[0];
       let at: (j: number) => string;
@@ -207,7 +245,7 @@ export function writeGroup(program: Program, emits: readonly (Emit | null)[], g:
       // Results go after the summands in the scratch; the caller reads them from there.
       sums.push(v);
       after.push(`${kernelSum(size, avals[u].dtype === 'float64', at)}`);
-      continue;
+      return;
     }
     let value: string;
     if (e.kind === 'map') {
@@ -230,7 +268,8 @@ export function writeGroup(program: Program, emits: readonly (Emit | null)[], g:
       const m = ctx.memory(v)!;
       body.push(`${m.view}[${arg(m.base, 'b')} + k] = x${v};`);
     }
-  }
+  });
+  flush();
   // Names inside the function are positional, so groups of the same shape share its source.
   const local = new Map<string, string>();
   const rename = (line: string) => line.replace(/\bx\d+\b/g, (x) => {
@@ -239,7 +278,7 @@ export function writeGroup(program: Program, emits: readonly (Emit | null)[], g:
     return y;
   });
   const results = after.map((sum, j) => `S[${scratchUsed + j}] = ${sum};`);
-  const source = [`for (let k = 0; k < ${size}; k++) {`, ...body, '}', ...results].map(rename).join('\n');
+  const source = [...pieces, ...results].map(rename).join('\n');
   const S = ctx.scratch(scratchUsed + sums.length);
   const key = `(F64, F32, S, ${params.join(', ')}) => {\n${source}\n}`;
   ctx.loops.add(key);

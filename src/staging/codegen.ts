@@ -127,7 +127,8 @@ function compile(program: Program): Compiled | null {
   const modes: ('emit' | 'kernel' | 'impl' | 'inline' | 'run' | 'group')[] = [];
   // Runs of elementwise equations over one small size become single loops (codegen-fuse.ts).
   const rawEmits = equations.map((eq) => (eq.call || !eq.prim.emit ? null : eq.prim.emit(eq.inputs.map((v) => avals[v]), eq.params)));
-  const { groups, groupOf } = codegenControl.fusedLoops !== 'never' && !isUnfused(program) ? planGroups(program, rawEmits, codegenControl.fusedLoops === 'always') : { groups: [] as FusedGroup[], groupOf: new Int32Array(equations.length).fill(-1) };
+  const none = () => ({ groups: [] as FusedGroup[], groupOf: new Int32Array(equations.length).fill(-1), segmentOf: new Int32Array(equations.length).fill(-1) });
+  const { groups, groupOf, segmentOf } = codegenControl.fusedLoops !== 'never' && !isUnfused(program) ? planGroups(program, rawEmits, codegenControl.fusedLoops === 'always') : none();
   // Where an equation's code is written: a group member's at the group's last member.
   const pos = equations.map((_, i) => (groupOf[i] >= 0 ? groups[groupOf[i]].end : i));
   for (const [i, eq] of equations.entries()) {
@@ -158,8 +159,8 @@ function compile(program: Program): Compiled | null {
   const jsReader = (m: string) => m === 'emit' || m === 'inline' || m === 'group';
   const producer = new Int32Array(n).fill(-1);
   equations.forEach((eq, i) => definedBy(eq).forEach((v) => (producer[v] = i)));
-  // A member's value read by a member of its own group stays a loop-local const.
-  const inLoop = (v: number, i: number) => groupOf[i] >= 0 && producer[v] >= 0 && groupOf[producer[v]] === groupOf[i];
+  // A member's value read by a member of its own loop (group and segment) stays a loop-local const.
+  const inLoop = (v: number, i: number) => groupOf[i] >= 0 && producer[v] >= 0 && groupOf[producer[v]] === groupOf[i] && segmentOf[producer[v]] === segmentOf[i];
   // Which variables must live in memory (read by a kernel, an impl or a call, or returned) and
   // which scalars are wanted as JS locals (read by generated code).
   const needMem = new Uint8Array(n);
@@ -286,10 +287,10 @@ function compile(program: Program): Compiled | null {
       const g = groups[groupOf[i]];
       if (i !== g.end) return;
       readers = g.members;
-      for (const m of g.members) {
+      g.members.forEach((m, j) => {
         const v = (equations[m] as { out: number }).out;
-        if (!mem[v] && (needMem[v] || (readOutside[v] && !isScalar(avals[v])))) mem[v] = takeSlot(v);
-      }
+        if (!mem[v] && (needMem[v] || g.kernel[j] || (readOutside[v] && !isScalar(avals[v])))) mem[v] = takeSlot(v);
+      });
       for (const [v, value] of writeGroup(program, emits, g, groupContext, (v) => mem[v] !== null, lines)) scalarOut(v, value);
     } else if (mode === 'emit' || mode === 'kernel') {
       const v = defined[0];
