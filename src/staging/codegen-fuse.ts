@@ -29,10 +29,14 @@ export interface FusedGroup {
  * The largest size (in elements) a fused loop is written for: a run of two or more arithmetic
  * equations over at most this many elements runs faster as one loop than as one kernel call
  * each. Measured by bench/suites/jit.mjs ("codegen threshold, fused chain" rows: a chain of g
- * mul/add equations over n elements, one loop against one kernel call per equation, call
- * included): float64 g = 2: 0.38x at n = 16, 0.64x at 32, 1.1x at 48, 1.25x at 64; g = 6: 0.44x,
- * 0.42x, 0.50x, 1.0x; float32 (Math.fround per op) g = 6: 0.46x at 16, about 1x at 32, 1.65x at
- * 64. A group of one equation follows the single-equation rule (LOOP_SIZE in codegen.ts).
+ * mul/add over n elements as one loop function against g bound-kernel calls, loop time / kernel
+ * time; one quick run): float64 g = 2: 0.41x at n = 8, 0.70x at 16, 0.96x at 32, 1.31x at 48,
+ * 1.67x at 64; g = 6: 0.19x, 0.29x, 0.47x, 1.29x, 0.79x; float32 (Math.fround per op) g = 2:
+ * 0.24x, 0.45x, 0.68x, 1.09x, 1.37x; g = 6: 0.24x, 0.42x, 0.52x, 0.84x, 1.15x. The same chains
+ * as whole jitted programs (loops on against off) cross between 32 and 48 elements as well.
+ * In long programs the gain is larger than these hot-loop ratios: there each kernel call is a
+ * statement of straight-line code V8 has not optimized (see loopFunctions), a loop call one for
+ * the whole run. A group of one equation follows the single-equation rule (LOOP_SIZE in codegen.ts).
  */
 export const GROUP_SIZE = 32;
 
