@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   abs, add, array, broadcastTo, codegenControl, compiledOf, div, equal, exp, greater, jit, less, log, maximum, memory, minimum, mul, neg,
-  reciprocal, reshape, scalar, seededUniformForTests, sigmoid, sign, sqrt, square, sub, sum, tanh, tidy, valueAndGrad, where, type Tensor,
+  reciprocal, reshape, scalar, slice, stack, seededUniformForTests, sigmoid, sign, sqrt, square, sub, sum, tanh, tidy, valueAndGrad, where, type Tensor,
 } from './helpers/api.js';
 import { spec } from './helpers/memory.js';
 
@@ -121,6 +121,25 @@ describe('random elementwise chains: fused loops equal the interpreter to the bi
 
 // ---- the shape of the generated code ---------------------------------------------------------
 
+describe('programs compiled whole', () => {
+  spec(`a program whose large values are a sliver (LARGE_FRACTION) and kernel-made compiles whole`, () => {
+    const f = (x: Tensor, big: Tensor) => {
+      let y = x;
+      for (let i = 0; i < 60; i++) y = add(mul(y, 0.5), x);
+      return [y, add(big, big)];
+    };
+    const [x, big] = randomInputs(7, [[14], [200]], 'float64');
+    const { compiled, interpreted } = runBoth(f, [x, big], 'auto');
+    expectBitEqual(compiled, interpreted, 'mostly small');
+  });
+
+  spec('a program with large elementwise chains stays with the interpreter (and its fusion)', () => {
+    const f = (x: Tensor) => sum(exp(mul(add(x, 1), x)));
+    const [x] = randomInputs(8, [[1000]], 'float64');
+    expect(compiledOf(jit(f).program(x))).toBeNull();
+  });
+});
+
 describe('what a fused loop computes and stores', () => {
   const chain = (x: Tensor, w: Tensor) => {
     let y = x;
@@ -228,6 +247,27 @@ describe('the LSTM objective and gradient (hidden 14, 2 layers)', () => {
     got.forEach((g, k) => g.forEach((x, i) => {
       const w = want[k][i];
       expect(Math.abs(x - w), `output ${k} element ${i}`).toBeLessThanOrEqual(1e-12 * Math.max(Math.abs(w), 1e-300));
+    }));
+  });
+
+  spec('with the field bench\'s inputs ([l, 8, b] weights, [c, b] sequence: large values read by slices) it compiles whole and equals eager to 1e-12', () => {
+    // 64 steps: its 33 large results (the weight gradient's pads and adds) are under LARGE_FRACTION of its equations.
+    const cf = 64;
+    const [W, E, S, X] = [rows(1, 8 * l), rows(2, 3), rows(3, 2 * l), rows(4, cf)];
+    const field = (main: Tensor, extra: Tensor, state: Tensor, seq: Tensor) => {
+      const row = (t: Tensor, ...at: number[]) => reshape(slice(t, [...at, 0], [...at.map(() => 1), b]), [b]);
+      return lstm(l, cf)(
+        Array.from({ length: 8 * l }, (_, k) => row(main, Math.floor(k / 8), k % 8)), [0, 1, 2].map((k) => row(extra, k)),
+        Array.from({ length: 2 * l }, (_, k) => row(state, Math.floor(k / 2), k % 2)), Array.from({ length: cf }, (_, t) => row(seq, t)));
+    };
+    const args = [reshape(stack(W), [l, 8, b]), stack(E), reshape(stack(S), [l, 2, b]), stack(X)];
+    const f = valueAndGrad(field, { argnums: [0, 1] }) as (...a: Tensor[]) => [Tensor, Tensor[]];
+    const jf = jit(f);
+    expect(loopCalls(compiledOf(jf.program(...args))?.source ?? '')).toBeGreaterThan(3 * cf);
+    const flat = (out: [Tensor, Tensor[]]) => [out[0], ...out[1]].map((t) => Array.from(t.data()));
+    const want = flat(f(...args));
+    flat(jf(...args)).forEach((g, k) => g.forEach((x, i) => {
+      expect(Math.abs(x - want[k][i]), `output ${k} element ${i}`).toBeLessThanOrEqual(1e-12 * Math.abs(want[k][i]));
     }));
   });
 

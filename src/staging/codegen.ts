@@ -77,7 +77,8 @@ export function compiledOf(program: Program): Compiled | null {
   if (!codegenControl.enabled) return null;
   let c = compiledPrograms.get(program);
   if (c === undefined) {
-    c = allSmall(program) && generatedCodeAllowed() ? compile(program) : null;
+    const whole = allSmall(program);
+    c = (whole || mostlySmall(program)) && generatedCodeAllowed() ? compile(program, !whole) : null;
     compiledPrograms.set(program, c);
   }
   return c;
@@ -101,6 +102,43 @@ function allSmall(program: Program): boolean {
   });
 }
 
+/**
+ * The most equations with a large value (over SMALL_SIZE elements) a program compiled whole may
+ * have (counted by large results), as a fraction of its equations. GradBench's LSTM gradient
+ * (148,410 equations on [14] rows and scalars) reads its [1024, 14] sequence and [2, 8, 14]
+ * weights through 1,043 slices and builds its weight gradient with 32 pads, adds and reshapes
+ * of 224 elements: compiled whole (its scalar logs as kernel calls, so its bits stay the
+ * interpreter's) it runs
+ * in about a third of the interpreter's time (fused loops, no per-equation dispatch). Programs
+ * where large values are more than a sliver (logsumexp, the RK4 ode, an MLP) stay with the
+ * interpreter, whose fusion makes one pass over large elementwise chains.
+ */
+export const LARGE_FRACTION = 0.01;
+
+/**
+ * A program of small values but for a few large ones (LARGE_FRACTION) that kernels compute:
+ * every large value is an input or constant, or made and read by equations with a bound kernel
+ * (generated code calls it on an arena slot) or by gathers (slices, reshapes). No int32 values
+ * and no control flow: a staged loop or solver (odeint's whileLoop) with a large value keeps
+ * running interpreted, with the kernels' bits.
+ */
+function mostlySmall(program: Program): boolean {
+  const { avals, equations } = program;
+  if (avals.some((a) => a.dtype === 'int32')) return false;
+  const large = (v: number) => sizeOf(avals[v].shape) > SMALL_SIZE;
+  let count = 0;
+  for (const eq of equations) {
+    if (eq.call) return false;
+    if (!eq.inputs.some(large) && !large(eq.out)) continue;
+    if (large(eq.out)) count++;
+    const ins = eq.inputs.map((v) => avals[v]);
+    const emit = eq.prim.emit ? eq.prim.emit(ins, eq.params) : null;
+    // Gathers (slices, reshapes) are generated code at any size; the rest must be a kernel.
+    if (emit?.kind !== 'gather' && !(eq.prim.into && eq.prim.into(ins, eq.params))) return false;
+  }
+  return count > 0 && count <= LARGE_FRACTION * equations.length;
+}
+
 const viewOf = (a: Aval) => (a.dtype === 'float64' ? 'F64' : 'F32');
 const shiftOf = (a: Aval) => (a.dtype === 'float64' ? 3 : 2);
 
@@ -116,7 +154,12 @@ interface Slot {
   key: string;
 }
 
-function compile(program: Program): Compiled | null {
+/**
+ * Compiles `program`; with `kernelBits`, Math.* maps of scalars call their kernels too, so the
+ * results are the interpreter's to the bit (a program with large values ran interpreted before
+ * mostlySmall, and keeps its bits).
+ */
+function compile(program: Program, kernelBits = false): Compiled | null {
   const { avals, equations, outputs, inputCount, consts } = program;
   const n = avals.length;
   const firstOwn = inputCount + consts.length;
@@ -149,7 +192,8 @@ function compile(program: Program): Compiled | null {
     const size = sizeOf(avals[eq.out].shape);
     // Past a few elements a kernel call beats a JS loop (see LOOP_SIZE); scalars stay JS locals.
     const work = emit?.kind === 'sum' ? sizeOf(ins[0].shape) : size;
-    const loop = emit !== null && work > 1 && (emit.kind === 'map' && !emit.exact ? Infinity : work) > LOOP_SIZE;
+    const inexact = emit?.kind === 'map' && !emit.exact;
+    const loop = emit !== null && ((work > 1 && (inexact ? Infinity : work) > LOOP_SIZE) || (kernelBits && inexact));
     const kernel = emit && !loop ? null : eq.prim.into ? eq.prim.into(ins, eq.params) : null;
     if (kernel) emit = null;
     emits.push(emit);
