@@ -1,8 +1,10 @@
 // Generated code for programs of small values. A program whose variables all have at most
-// SMALL_SIZE elements compiles to one JS function (`new Function`): a scalar becomes a JS local
-// (`const v7 = (v3 * v5);`), a small tensor a loop over a typed-array view of wasm memory, a
-// control-flow equation with scalar bodies a JS loop or branch. Equations without a JS form (the
-// primitive has no `emit`, or declines) call their bound kernel on planned buffers, or their impl.
+// SMALL_SIZE elements (or nearly all: mostlySmall) compiles to one JS function (`new Function`):
+// a scalar becomes a JS local (`const v7 = (v3 * v5);`), a small tensor a loop over a typed-array
+// view of wasm memory, a run of elementwise equations over one small size one call of a shared
+// loop function (codegen-fuse.ts), a control-flow equation with scalar bodies a JS loop or branch.
+// Equations without a JS form (the primitive has no `emit`, or declines) call their bound kernel
+// on planned buffers, or their impl.
 // Arithmetic is bit-equal to the kernels; Math.* functions differ by the ulp test/codegen.test.ts
 // measures. Where the page's Content-Security-Policy forbids `new Function`, programs run
 // interpreted (the planned executor) and a console warning says so once.
