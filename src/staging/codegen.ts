@@ -40,9 +40,9 @@ export const LOOP_SIZE = 4;
 
 /**
  * @internal switches code generation off (tests compare against the interpreter) and counts its
- * use; `fusedLoops` writes runs of elementwise equations as one loop where it pays ('auto',
- * codegen-fuse.ts loopPays), for every run of two or more ('always', for tests and measurement),
- * or never.
+ * use; `fusedLoops` writes runs of elementwise equations as one loop where it pays ('auto': at
+ * most GROUP_SIZE elements, codegen-fuse.ts), for every run of two or more ('always', for tests
+ * and measurement), or never.
  */
 export const codegenControl = { enabled: true, compiled: 0, runs: 0, fusedLoops: 'auto' as 'auto' | 'always' | 'never' };
 
@@ -109,11 +109,11 @@ function allSmall(program: Program): boolean {
  * have (counted by large results), as a fraction of its equations. GradBench's LSTM gradient
  * (148,410 equations on [14] rows and scalars) reads its [1024, 14] sequence and [2, 8, 14]
  * weights through 1,043 slices and builds its weight gradient with 32 pads, adds and reshapes
- * of 224 elements: compiled whole (its scalar logs as kernel calls, so its bits stay the
- * interpreter's) it runs
- * in about a third of the interpreter's time (fused loops, no per-equation dispatch). Programs
- * where large values are more than a sliver (logsumexp, the RK4 ode, an MLP) stay with the
- * interpreter, whose fusion makes one pass over large elementwise chains.
+ * of 224 elements. Compiled whole (its scalar logs as kernel calls, so its bits stay the
+ * interpreter's) it ran in 7.0 ms against 26.2 ms interpreted (bench field --quick, same
+ * machine and load; hand-written JS 3.8 ms). Programs where large values are more than a sliver
+ * (logsumexp, the RK4 ode, an MLP) stay with the interpreter, whose fusion makes one pass over
+ * large elementwise chains.
  */
 export const LARGE_FRACTION = 0.01;
 
