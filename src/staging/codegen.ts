@@ -20,6 +20,7 @@ import { definedBy, type Equation, type Program } from './program.js';
 import { Closure, broadcastIndex, inlinable, inlineCall, isScalar, literal, rounded, sumRow } from './codegen-scalar.js';
 import { planGroups, writeGroup, type FusedGroup } from './codegen-fuse.js';
 import { isUnfused } from './fuse.js';
+import { mostlySmall } from './codegen-mixed.js';
 
 /**
  * The largest variable (in elements) generated code handles with JS loops. Above it a kernel
@@ -80,7 +81,7 @@ export function compiledOf(program: Program): Compiled | null {
   let c = compiledPrograms.get(program);
   if (c === undefined) {
     const whole = allSmall(program);
-    c = (whole || mostlySmall(program)) && generatedCodeAllowed() ? compile(program, !whole) : null;
+    c = (whole || mostlySmall(program, SMALL_SIZE)) && generatedCodeAllowed() ? compile(program, !whole) : null;
     compiledPrograms.set(program, c);
   }
   return c;
@@ -102,43 +103,6 @@ function allSmall(program: Program): boolean {
       case 'cond': return allSmall(st.onTrue) && allSmall(st.onFalse);
     }
   });
-}
-
-/**
- * The most equations with a large value (over SMALL_SIZE elements) a program compiled whole may
- * have (counted by large results), as a fraction of its equations. GradBench's LSTM gradient
- * (148,410 equations on [14] rows and scalars) reads its [1024, 14] sequence and [2, 8, 14]
- * weights through 1,043 slices and builds its weight gradient with 32 pads, adds and reshapes
- * of 224 elements. Compiled whole (its scalar logs as kernel calls, so its bits stay the
- * interpreter's) it ran in 7.0 ms against 26.2 ms interpreted (bench field --quick, same
- * machine and load; hand-written JS 3.8 ms). Programs where large values are more than a sliver
- * (logsumexp, the RK4 ode, an MLP) stay with the interpreter, whose fusion makes one pass over
- * large elementwise chains.
- */
-export const LARGE_FRACTION = 0.01;
-
-/**
- * A program of small values but for a few large ones (LARGE_FRACTION) that kernels compute:
- * every large value is an input or constant, or made and read by equations with a bound kernel
- * (generated code calls it on an arena slot) or by gathers (slices, reshapes). No int32 values
- * and no control flow: a staged loop or solver (odeint's whileLoop) with a large value keeps
- * running interpreted, with the kernels' bits.
- */
-function mostlySmall(program: Program): boolean {
-  const { avals, equations } = program;
-  if (avals.some((a) => a.dtype === 'int32')) return false;
-  const large = (v: number) => sizeOf(avals[v].shape) > SMALL_SIZE;
-  let count = 0;
-  for (const eq of equations) {
-    if (eq.call) return false;
-    if (!eq.inputs.some(large) && !large(eq.out)) continue;
-    if (large(eq.out)) count++;
-    const ins = eq.inputs.map((v) => avals[v]);
-    const emit = eq.prim.emit ? eq.prim.emit(ins, eq.params) : null;
-    // Gathers (slices, reshapes) are generated code at any size; the rest must be a kernel.
-    if (emit?.kind !== 'gather' && !(eq.prim.into && eq.prim.into(ins, eq.params))) return false;
-  }
-  return count > 0 && count <= LARGE_FRACTION * equations.length;
 }
 
 const viewOf = (a: Aval) => (a.dtype === 'float64' ? 'F64' : 'F32');
