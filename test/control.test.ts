@@ -2,7 +2,7 @@
 // differentiable through both.
 import { describe, expect, it } from 'vitest';
 import {
-  abs, add, array, cond, cos, fori, grad, greater, jit, jvp, less, memory, mul, neg, scalar, scan, sin, sqrt, sum, tidy, whileLoop,
+  abs, add, array, cond, cos, fori, grad, greater, hessian, jit, jvp, less, memory, mul, neg, scalar, scan, sin, sqrt, sum, tidy, whileLoop,
   ConcretizationError, ShapeError, type Tensor,
 } from '../src/index.js';
 
@@ -93,11 +93,19 @@ describe('whileLoop', () => {
     expect(grad(jit(root))(scalar(0.5)).item()).toBeCloseTo(6, 12);
   }));
 
-  it('under jit(jvp(f)) says why the step count cannot be traced and what to use', () => {
+  it('under jit(jvp(f)) stays one loop carrying the tangent', () => tidy(() => {
     const root = (a: Tensor) => whileLoop(([x]: Tensor[]) => greater(x, 1), ([x]: Tensor[]) => [mul(x, a)], [scalar(8)])[0] as Tensor;
-    const f = jit((a: Tensor) => jvp(root, [a], [scalar(1)]));
+    const f = jit((a: Tensor) => jvp(root, [a], [scalar(1)])[1]);
+    expect(f(scalar(0.5)).item()).toBeCloseTo(6, 12);
+  }));
+
+  it('under jit(hessian(f)) says why the step count cannot be traced and what to use', () => {
+    const root = (a: Tensor) => whileLoop(([x]: Tensor[]) => greater(x, 1), ([x]: Tensor[]) => [mul(x, a)], [scalar(8)])[0] as Tensor;
+    const f = jit(hessian(root));
     expect(() => f(scalar(0.5))).toThrow(ConcretizationError);
-    expect(() => f(scalar(0.5))).toThrow(/jvp\(jit\(f\)\)/);
+    expect(() => f(scalar(0.5))).toThrow(/hessian\(jit\(f\)\)/);
+    // 8 a^3: the second derivative 48 a = 24 at a = 0.5.
+    expect(hessian(jit(root))(scalar(0.5)).item()).toBeCloseTo(24, 10);
   });
 });
 

@@ -2,7 +2,7 @@
 // adjoint gradient of a jitted solve. A jitted function keeps its programs (and their planned
 // buffers) while it lives, so memory is checked flat across calls rather than restored.
 import { describe, expect, it, vi } from 'vitest';
-import { array, concat, grad, greater, jit, jvp, memory, mul, neg, odeint, slice, square, sub, sum, tidy, whileLoop, type Tensor } from './helpers/api.js';
+import { array, codegenControl, concat, grad, greater, jit, jvp, memory, mul, neg, odeint, slice, square, sub, sum, tidy, whileLoop, type Tensor } from './helpers/api.js';
 import { expectClose } from './helpers/check.js';
 import { spec } from './helpers/memory.js';
 
@@ -39,7 +39,17 @@ describe('odeint inside jit', () => {
     const solve = (k: Tensor) => odeint(decay, 1, [0, 0.5, 1], k, { rtol: 1e-10 });
     const [, eager] = jvp(solve, [array(0.5)], [array(1)]) as Tensor[];
     const [, staged] = jvp(jit(solve), [array(0.5)], [array(1)]) as Tensor[];
-    expect(values(staged)).toEqual(values(eager));
+    // jvp(jit(f)) stages the tangent loop as one whileLoop (forward-loops.ts) whose scalar body
+    // is generated code: its Math.* calls are within an ulp of the kernels (codegen.test.ts),
+    // so the last bit may differ; run by the kernels the two are bit-equal.
+    expectClose(values(staged), values(eager), 1e-14);
+    codegenControl.enabled = false;
+    try {
+      const [, interpreted] = jvp(jit(solve), [array(0.5)], [array(1)]) as Tensor[];
+      expect(values(interpreted)).toEqual(values(eager));
+    } finally {
+      codegenControl.enabled = true;
+    }
   });
 
   spec('the gradient through the steps is the same eager, through grad(jit(f)) and as jit(grad(f))', () => {

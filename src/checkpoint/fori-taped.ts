@@ -4,9 +4,10 @@
 // carry before every step stacked ([n, ...shape] per leaf), and, when cotangents flow, a
 // backward loop over the steps in reverse that runs the VJP of one step, traced once into a
 // program (it reads the step's carry from the stacks and accumulates the cotangents of the
-// captured values). For scalar carries that program is generated code (codegen.ts), so each
-// backward step is one call of a compiled JS function. Staged again by an enclosing jit, both
-// stay one equation each.
+// captured values). Both carry a `structure`: when the body and the step's VJP are scalar,
+// generated code (codegen.ts) writes each as one JS loop over numbers, the stacks as arrays in
+// wasm memory; otherwise the interpreter runs stackedRun and backwardRun below. Staged again by
+// an enclosing jit, both stay one equation each.
 import type { Aval } from '../core/primitive.js';
 import { Tracer, innermostTrace, popTrace, pushTrace } from '../core/trace.js';
 import { scalarOf } from '../ops/convert.js';
@@ -41,6 +42,7 @@ export function tapedStagedFori(op: string, lower: number, upper: number, progra
   const forward: StagedCall = {
     name: `${op}_stacked`,
     params: { lower, upper, body: program },
+    structure: { kind: 'fori_stacked', lower, upper, body: program },
     // Staged again by an enclosing jit it stays one equation there.
     run: (ins) => stagingTrace()?.emitCall(forward, ins, outAvals) ?? stackedRun(program, lower, n, k, ins),
   };
@@ -63,6 +65,7 @@ export function tapedStagedFori(op: string, lower: number, upper: number, progra
     const back: StagedCall = {
       name: `${op}_backward`,
       params: { lower, upper, vjp: vjp.program },
+      structure: { kind: 'fori_backward', lower, upper, vjp: vjp.program, carries: k, captures: nc, captureCotangents: na },
       // Staged again by an enclosing jit it stays one equation there.
       run: (ins) => stagingTrace()?.emitCall(back, ins, backAvals) ?? backwardRun(vjp.program, avals, n, upper, nc, na, ins),
     };

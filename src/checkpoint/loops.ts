@@ -35,6 +35,7 @@ import { OnlineLoop, type LoopFunctions } from './online-loop.js';
 import { forwardSweep, reverseSweep, type ExplicitBody } from './online-sweeps.js';
 import { scan } from './scan.js';
 import { batchedLoop, batchingLevel, lift, traced, type BatchedParts } from './batched-loops.js';
+import { forwardLevel, forwardLoop, tracedForward } from './forward-loops.js';
 import { parseOptions, type Budget } from './scan-options.js';
 
 /** A reverse-mode budget for a loop (whileLoop, fori). */
@@ -117,7 +118,7 @@ function goOn(loop: Loop, carry: Tensor[], cond: (carry: Tensor[]) => Tensor = l
     return batchedPart(pred) ? anyExample(loop.op, pred) : truth(loop.op, pred);
   } catch (e) {
     if (!(e instanceof ConcretizationError)) throw e;
-    throw new ConcretizationError(`${loop.op}: the loop condition depends on a value traced by jit under a transform other than grad or vmap (jit(jvp(f)), or jit(vmap(grad(f))) with a whileLoop inside f), so the number of steps is not known while tracing. Use jvp(jit(f)), vmap(jit(f)) or jit(grad(vmap(f))) instead (the jitted loop is then transformed step by step), or fori with fixed bounds.`);
+    throw new ConcretizationError(`${loop.op}: the loop condition depends on a value traced by jit under grad with another transform between grad and jit (jit(jvp(grad(f))), jit(hessian(f)) or jit(vmap(grad(f))) with a whileLoop inside f), so the number of steps is not known while tracing. Use hessian(jit(f)), jvp(jit(grad(f))) or jit(grad(vmap(f))) instead (the jitted loop is then transformed step by step), or fori with fixed bounds.`);
   } finally {
     closeScope(scope, pred !== null && batchedPart(pred) ? denseInResult(pred) : []);
   }
@@ -155,6 +156,12 @@ export function whileLoop<T extends Tree>(condFn: (carry: T) => Tensor | number,
       cond: traced(batching, `${op} cond`, avals, (carry) => [loop.cond(carry)]),
     };
     return rebuild<T>(def, batchedLoop(parts, (c, b, init) => whileLoop(c!, (carry: Tensor[]) => b([], carry), init, options)));
+  }
+  const forward = forwardLevel();
+  if (forward) {
+    const body = tracedForward(forward, `${op} body`, avals, (carry) => loop.body(carry));
+    const cond = tracedForward(forward, `${op} cond`, avals, (carry) => [loop.cond(carry)]);
+    return rebuild<T>(def, forwardLoop(forward, leaves, body, 0, cond, (c, b, init) => whileLoop(c!, (carry: Tensor[]) => b([], carry), init, options)));
   }
   const trace = staging();
   if (trace) {
@@ -393,6 +400,12 @@ function numberBounds<T extends Tree>(op: string, lower: number, upper: number, 
         matching(op, 'the carry body returned', body(i, rebuild<T>(def, carry)), def, avals)),
     };
     return rebuild<T>(def, batchedLoop(parts, (_, b, init) => fori(lower, upper, (i, carry: Tensor[]) => b([i], carry), init)));
+  }
+  const forward = forwardLevel();
+  if (forward) {
+    const part = tracedForward(forward, `${op} body`, [{ shape: [], dtype: 'float64' }, ...avals], ([i, ...carry]) =>
+      matching(op, 'the carry body returned', body(i, rebuild<T>(def, carry)), def, avals));
+    return rebuild<T>(def, forwardLoop(forward, leaves, part, 1, null, (_, b, init) => fori(lower, upper, (i, carry: Tensor[]) => b([i], carry), init)));
   }
   const trace = staging();
   const inner = innermostTrace();

@@ -22,7 +22,8 @@ import { checkFunction, scoped } from '../transforms/util.js';
 import { executor, freshOutputs, staging } from '../staging/control.js';
 import { traceProgram, type StagingTrace } from '../staging/trace.js';
 import { batchedScan, batchingLevel } from './batched-loops.js';
-import type { BatchTrace } from '../transforms/batch.js';
+import { forwardLevel, forwardScan } from './forward-loops.js';
+import type { Aval } from '../core/primitive.js';
 import {
   type Budget, type Layout, type ScanLength, type ScanOptions, type Sequence, describe, layoutOf, parseOptions, parseXs,
 } from './scan-options.js';
@@ -385,7 +386,9 @@ export function scan<C extends Tree, X extends Tree = Tree, Y extends Tree = Tre
   const stepFn = new StepFunction(op, fn, def, initLeaves, seq);
   if (seq.length === 0) return [rebuild<C>(def, initLeaves), null as Y];
   const batching = batchingLevel();
-  if (batching) return mappedScan(batching, stepFn, initLeaves, seq, options) as [C, Y];
+  if (batching) return scanBelow((...a) => batchedScan(batching, ...a), stepFn, initLeaves, seq, options) as [C, Y];
+  const forward = forwardLevel();
+  if (forward) return scanBelow((...a) => forwardScan(forward, ...a), stepFn, initLeaves, seq, options) as [C, Y];
   const trace = staging();
   if (trace) return stagedScan(trace, stepFn, initLeaves, seq, options) as [C, Y];
   const inputs = [...initLeaves, ...seq.leaves];
@@ -453,19 +456,27 @@ function stagedScan(trace: StagingTrace, stepFn: StepFunction, init: Tensor[], s
   return [rebuild(stepFn.carryDef, outs.slice(0, nc)), rebuild(yDef!, outs.slice(nc))];
 }
 
-/** scan under jit(vmap(f)): one scan on the batched values (batched-loops.ts). */
-function mappedScan(batching: BatchTrace, stepFn: StepFunction, init: Tensor[], seq: Sequence, options: ScanOptions): [unknown, unknown] {
+/** The rule of a transform that runs a scan as one scan at the level below it (batchedScan, forwardScan) without the trace argument. */
+type BelowRule = (carry: Tensor[], xs: Tensor[], avals: readonly Aval[], step: (ins: Tensor[]) => Tensor[],
+  run: (step: (carry: Tensor[], x: Tensor[]) => [Tensor[], Tensor[]], init: Tensor[], xs: Tensor[]) => [Tensor[], Tensor[]]) => Tensor[];
+
+/**
+ * scan under jit(vmap(f)) (one scan on the batched values, batched-loops.ts) or under jvp inside
+ * jit (one scan carrying the tangents too, forward-loops.ts): the step traced on the carry and
+ * one slice of xs, and `rule` running it as one scan below the transform.
+ */
+function scanBelow(rule: BelowRule, stepFn: StepFunction, init: Tensor[], seq: Sequence, options: ScanOptions): [unknown, unknown] {
   const nc = init.length;
   let yDef: TreeDef | null = null;
   const avals = [...init, ...seq.leaves.map((t) => ({ shape: t.shape.slice(1), dtype: t.dtype }))].map((t) => ({ shape: t.shape, dtype: t.dtype }));
-  const outs = batchedScan(batching, init, seq.leaves, avals, (ins) => {
+  const outs = rule(init, seq.leaves, avals, (ins) => {
     const { carry, ys } = stepFn.call(0, ins.slice(0, nc), ins.slice(nc), null);
     const y = flatten(rebuild(stepFn.yTreeDef(), ys), 'scan: step\'s y');
     yDef = y.def;
     return [...carry, ...(y.leaves as Tensor[])];
   }, (step, c0, xs) => {
     const [carry, ys] = scan((c: Tensor[], x: Tensor[] | null) => step(c, x ?? []), c0, seq.def === null ? { length: seq.length } : xs, options);
-    return [carry, ys];
+    return [carry, ys ?? []];
   });
   return [rebuild(stepFn.carryDef, outs.slice(0, nc)), rebuild(yDef!, outs.slice(nc))];
 }

@@ -1,6 +1,7 @@
 // The parts of generated code that stand alone: numbers as JS source, rounding to float32, the
 // values a generated function closes over, broadcast indices, the sum kernel's order, and
-// control flow (fori, whileLoop, cond) with scalar bodies written as JS loops and branches.
+// control flow (fori, whileLoop, cond, and fori's forward and backward loops under jit(grad),
+// fori-taped.ts) with scalar bodies written as JS loops and branches.
 import type { Aval } from '../core/primitive.js';
 import { sizeOf } from '../tensor/shape.js';
 import { definedBy, type Equation, type Program, type Structure } from './program.js';
@@ -58,7 +59,9 @@ export function broadcastIndex(shape: readonly number[], outShape: readonly numb
 export function scalarBlock(program: Program): boolean {
   if (!program.avals.every(isScalar)) return false;
   return program.equations.every((eq) => {
-    if (eq.call) return !!eq.call.structure && inlinable(eq.call.structure, eq);
+    // fori_stacked/fori_backward only at a program's top level, where their stacks get memory.
+    const s = eq.call?.structure;
+    if (eq.call) return !!s && s.kind !== 'fori_stacked' && s.kind !== 'fori_backward' && inlinable(s, eq);
     return !!eq.prim.emit && eq.prim.emit(eq.inputs.map((v) => program.avals[v]), eq.params) !== null;
   });
 }
@@ -67,7 +70,29 @@ export function inlinable(s: Structure, eq: Equation): boolean {
   if (definedBy(eq).length === 0) return false;
   if (s.kind === 'fori') return scalarBlock(s.body);
   if (s.kind === 'while') return scalarBlock(s.cond) && scalarBlock(s.body);
+  if (s.kind === 'fori_stacked') return scalarBlock(s.body);
+  if (s.kind === 'fori_backward') return scalarBlock(s.vjp);
   return scalarBlock(s.onTrue) && scalarBlock(s.onFalse);
+}
+
+/**
+ * The variables above SMALL_SIZE that generated code handles anyway: the stacks of inlinable
+ * fori_stacked equations, and the inputs read as an inlinable fori_backward's stacks, provided
+ * nothing else reads them (they may be returned). They live in memory, one number per step.
+ */
+export function stackVariables(program: Program): Set<number> {
+  const stacks = new Set<number>();
+  const readAsStack = (eq: Equation) => {
+    const s = eq.call?.structure;
+    return s?.kind === 'fori_backward' && inlinable(s, eq) ? s.carries : 0;
+  };
+  for (const eq of program.equations) {
+    const s = eq.call?.structure;
+    if (s?.kind === 'fori_stacked' && inlinable(s, eq)) definedBy(eq).slice(s.body.outputs.length).forEach((v) => stacks.add(v));
+    eq.inputs.slice(0, readAsStack(eq)).forEach((v) => v < program.inputCount && stacks.add(v));
+  }
+  for (const eq of program.equations) eq.inputs.slice(readAsStack(eq)).forEach((v) => stacks.delete(v));
+  return stacks;
 }
 
 let blockNames = 0;
@@ -109,8 +134,13 @@ function scalarCode(program: Program, inputs: readonly string[], lines: string[]
   return program.outputs.map((v) => names[v]);
 }
 
-/** A fori, whileLoop or cond with scalar bodies as JS; returns its outputs as expressions. */
-export function inlineCall(s: Structure, inputs: readonly string[], lines: string[], closure: Closure): string[] {
+/**
+ * A fori, whileLoop, cond, fori_stacked or fori_backward with scalar bodies as JS; returns its
+ * (scalar) outputs as expressions. `stacks` give a stack's element at a JS index expression (an
+ * assignable view element): fori_stacked's stacked outputs, fori_backward's stacked inputs (whose
+ * entries in `inputs` are not read).
+ */
+export function inlineCall(s: Structure, inputs: readonly string[], lines: string[], closure: Closure, stacks: readonly ((index: string) => string)[] = []): string[] {
   const p = `c${blockNames++}_`;
   if (s.kind === 'cond') {
     const n = s.operands;
@@ -125,18 +155,34 @@ export function inlineCall(s: Structure, inputs: readonly string[], lines: strin
     lines.push(`${outs.map((o, j) => `${o} = ${no[j]};`).join(' ')}`, '}');
     return outs;
   }
-  const carries = s.kind === 'fori' ? s.body.outputs.length : s.carries;
+  // fori_backward's carry is its cotangents (of the carry, then of the captures), after the stacks and captures.
+  const first = s.kind === 'fori_backward' ? s.carries + s.captures : 0;
+  const carries = s.kind === 'fori' || s.kind === 'fori_stacked' ? s.body.outputs.length : s.kind === 'fori_backward' ? s.carries + s.captureCotangents : s.carries;
   const carry = Array.from({ length: carries }, (_, j) => `${p}${j}`);
-  lines.push(`let ${carry.map((c, j) => `${c} = ${inputs[j]}`).join(', ')};`);
+  lines.push(`let ${carry.map((c, j) => `${c} = ${inputs[first + j]}`).join(', ')};`);
   const update = (outs: string[]) => {
     // All new values first: an output may be another carry's old value.
     const next = outs.map((o, j) => `${p}n${j}`);
     lines.push(`const ${outs.map((o, j) => `${next[j]} = ${o}`).join(', ')};`);
     lines.push(carry.map((c, j) => `${c} = ${next[j]};`).join(' '));
   };
-  if (s.kind === 'fori') {
-    lines.push(`for (let ${p}i = ${s.lower}; ${p}i < ${s.upper}; ${p}i++) {`);
-    update(scalarCode(s.body, [`${p}i`, ...carry, ...inputs.slice(carries)], lines, closure));
+  const i = `${p}i`;
+  const row = s.kind === 'fori_stacked' || s.kind === 'fori_backward' ? (s.lower === 0 ? i : `${i} - ${literal(s.lower)}`) : '';
+  if (s.kind === 'fori' || s.kind === 'fori_stacked') {
+    lines.push(`for (let ${i} = ${literal(s.lower)}; ${i} < ${literal(s.upper)}; ${i}++) {`);
+    // The carry before the step, into its stack's row.
+    if (s.kind === 'fori_stacked') lines.push(stacks.map((at, j) => `${at(row)} = ${carry[j]};`).join(' '));
+    update(scalarCode(s.body, [i, ...carry, ...inputs.slice(carries)], lines, closure));
+    lines.push('}');
+    return carry;
+  }
+  if (s.kind === 'fori_backward') {
+    const k = s.carries;
+    lines.push(`for (let ${i} = ${literal(s.upper - 1)}; ${i} >= ${literal(s.lower)}; ${i}--) {`);
+    const before = stacks.map((at, j) => `${p}r${j}`);
+    lines.push(`const ${stacks.map((at, j) => `${before[j]} = ${at(row)}`).join(', ')};`);
+    const caps = inputs.slice(k, first), own = inputs.slice(first + carries);
+    update(scalarCode(s.vjp, [i, ...before, ...caps, ...carry, ...own], lines, closure));
     lines.push('}');
     return carry;
   }

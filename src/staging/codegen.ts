@@ -17,7 +17,7 @@ import { empty } from '../tensor/create.js';
 import { sizeOf } from '../tensor/shape.js';
 import { DenseTensor } from '../tensor/tensor.js';
 import { definedBy, type Equation, type Program } from './program.js';
-import { Closure, broadcastIndex, inlinable, inlineCall, isScalar, literal, rounded, sumRow } from './codegen-scalar.js';
+import { Closure, broadcastIndex, inlinable, inlineCall, isScalar, literal, rounded, stackVariables, sumRow } from './codegen-scalar.js';
 import { planGroups, writeGroup, type FusedGroup } from './codegen-fuse.js';
 import { isUnfused } from './fuse.js';
 import { mostlySmall } from './codegen-mixed.js';
@@ -90,10 +90,17 @@ export function compiledOf(program: Program): Compiled | null {
 /**
  * Every variable small and a float (int32 arithmetic wraps modulo 2^32 in its kernels, which JS
  * number arithmetic does not: programs with int32 values run interpreted), in the loop and
- * branch bodies too.
+ * branch bodies too. The one exception to small: the stacked carries of a fori under jit(grad)
+ * whose loops are written as JS (stackVariables), one number per step in memory.
  */
 function allSmall(program: Program): boolean {
-  if (!program.avals.every((a) => a.dtype !== 'int32' && sizeOf(a.shape) <= SMALL_SIZE)) return false;
+  if (program.avals.some((a) => a.dtype === 'int32')) return false;
+  // Past SMALL_SIZE only the stacks of inlined fori_stacked/fori_backward loops (codegen-scalar.ts).
+  const large = program.avals.flatMap((a, v) => (sizeOf(a.shape) > SMALL_SIZE ? [v] : []));
+  if (large.length > 0) {
+    const stacks = stackVariables(program);
+    if (!large.every((v) => stacks.has(v))) return false;
+  }
   return program.equations.every((eq) => {
     const st = eq.call?.structure;
     if (!st) return true;
@@ -101,6 +108,8 @@ function allSmall(program: Program): boolean {
       case 'fori': return allSmall(st.body);
       case 'while': return allSmall(st.cond) && allSmall(st.body);
       case 'cond': return allSmall(st.onTrue) && allSmall(st.onFalse);
+      case 'fori_stacked': return allSmall(st.body);
+      case 'fori_backward': return allSmall(st.vjp);
     }
   });
 }
@@ -316,9 +325,16 @@ function compile(program: Program, kernelBits = false): Compiled | null {
         emitEquation(emits[i]!, eq.inputs, v);
       }
     } else if (mode === 'inline') {
-      const call = eq.call!;
-      const outs = inlineCall(call.structure!, eq.inputs.map((u) => read(u, null)), lines, closure);
+      const st = eq.call!.structure!;
+      // A fori_stacked's stacks (after its carries) and a fori_backward's (its first inputs) are memory rows.
+      const stackOuts = st.kind === 'fori_stacked' ? defined.slice(st.body.outputs.length) : [];
+      const stackIns = st.kind === 'fori_backward' ? eq.inputs.slice(0, st.carries) : [];
+      for (const v of stackOuts) if (!mem[v]) mem[v] = takeSlot(v);
+      const element = (v: number) => (index: string) => `${mem[v]!.view}[${mem[v]!.base} + ${index}]`;
+      const ins = eq.inputs.map((u, j) => (j < stackIns.length ? '' : read(u, null)));
+      const outs = inlineCall(st, ins, lines, closure, [...stackOuts, ...stackIns].map(element));
       defined.forEach((v, j) => {
+        if (j >= outs.length) return;
         local[v] = `v${v}`;
         lines.push(`const v${v} = ${outs[j]};`);
         if (needMem[v]) {

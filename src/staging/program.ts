@@ -26,7 +26,16 @@ export interface StagedCall {
 export type Structure =
   | { readonly kind: 'fori'; readonly lower: number; readonly upper: number; readonly body: Program }
   | { readonly kind: 'while'; readonly cond: Program; readonly body: Program; readonly carries: number }
-  | { readonly kind: 'cond'; readonly onTrue: Program; readonly onFalse: Program; readonly operands: number };
+  | { readonly kind: 'cond'; readonly onTrue: Program; readonly onFalse: Program; readonly operands: number }
+  /** fori under jit(grad): outputs the final carry, then each carry leaf before every step stacked ([n, ...shape]). */
+  | { readonly kind: 'fori_stacked'; readonly lower: number; readonly upper: number; readonly body: Program }
+  /**
+   * Its reverse loop: inputs the `carries` stacks, the body's `captures`, then the `carries`
+   * cotangents, the `captureCotangents`, then the vjp's own captures; each step (from upper - 1
+   * down to lower) runs `vjp` on (i, the step's carry, the captures, the cotangents so far, the
+   * vjp's captures), which returns the cotangents before the step.
+   */
+  | { readonly kind: 'fori_backward'; readonly lower: number; readonly upper: number; readonly vjp: Program; readonly carries: number; readonly captures: number; readonly captureCotangents: number };
 
 /** `out = prim(inputs; params)`, or, with `call`, `outs = call(inputs)`. */
 export type Equation =
