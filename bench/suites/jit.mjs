@@ -11,6 +11,7 @@ import {
   centralDifferences, lotkaVolterraPlain, lotkaVolterraPlainGrad, relativeError, rosenbrockPlain, rosenbrockPlainGrad,
 } from './jit-plain.mjs';
 import { tapeRows } from './jit-tape.mjs';
+import * as manualLstm from '../manual/lstm.mjs';
 
 export const title = 'jit: per-equation overhead, scalar programs against plain JS, MLP, tape bytes';
 
@@ -430,6 +431,115 @@ async function generatedCode(dt, opts, rows) {
     const [tl, tk] = await measureRounds([[`codegen threshold n=${n}: two JS loops`, loops], [`codegen threshold n=${n}: two kernel calls`, calls]], opts);
     rows.push(row(S, `codegen threshold, mul + add of ${n} f64: JS loops / kernel calls`, 'ratio', 'x', tl.ms / tk.ms, { baseMs: tk.ms, ms: tl.ms }));
   }
+
+  // (f) The fused-loop threshold (GROUP_SIZE in src/staging/codegen-fuse.ts): a chain of g
+  // mul/add over n elements as generated code writes it, one loop function (intermediates as
+  // loop-local consts, the result stored) against g bound-kernel calls as generated code makes
+  // them (an operand array per call, the kernel reading pointers and size from the buffers).
+  for (const [dtype, bytes, view] of [['f64', 8, Float64Array], ['f32', 4, Float32Array]]) {
+    const V = new view(kernels.memory.buffer);
+    const round = dtype === 'f32' ? (e) => `Math.fround(${e})` : (e) => e;
+    for (const g of [2, 6]) {
+      for (const n of [8, 16, 32, 48, 64]) {
+        const at = (i) => base + i * 64 * 8; // buffers of 64 elements
+        const [x, w, out] = [0, 1, 2].map((i) => ({ ptr: at(i), size: n }));
+        const temps = Array.from({ length: g }, (_, i) => ({ ptr: at(3 + i), size: n }));
+        const body = Array.from({ length: g }, (_, i) => `const x${i + 1} = ${round(i % 2 ? `x${i} + V[bx + k]` : `x${i} * V[bw + k]`)};`);
+        const loop = new Function('V', 'bx', 'bw', 'bo', `for (let k = 0; k < ${n}; k++) {\nconst x0 = V[bx + k];\n${body.join('\n')}\nV[bo + k] = x${g};\n}`);
+        const shift = Math.log2(bytes);
+        const fused = () => loop(V, x.ptr >>> shift, w.ptr >>> shift, out.ptr >>> shift);
+        const mulK = kernels[`mul_${dtype}`], addK = kernels[`add_${dtype}`];
+        const bound = [(o, [a, b]) => void mulK(o.ptr, a.ptr, b.ptr, o.size), (o, [a, b]) => void addK(o.ptr, a.ptr, b.ptr, o.size)];
+        const calls = () => {
+          let y = x;
+          for (let i = 0; i < g; i++) {
+            const o = i === g - 1 ? out : temps[i];
+            bound[i % 2](o, [y, i % 2 ? x : w]);
+            y = o;
+          }
+        };
+        const [tf, tk] = await measureRounds([[`fused chain g=${g} n=${n} ${dtype}: one loop`, fused], [`fused chain g=${g} n=${n} ${dtype}: ${g} kernel calls`, calls]], opts);
+        rows.push(row(S, `codegen threshold, fused chain of ${g} mul/add over ${n} ${dtype}: loop / kernel calls`, 'ratio', 'x', tf.ms / tk.ms, { baseMs: tk.ms, ms: tf.ms }));
+      }
+    }
+  }
+}
+
+/**
+ * GradBench's LSTM (bench/suites/field-models.mjs lstmModel) with every weight row, state row
+ * and sequence step its own [b] input: every value is small, so jit compiles the gradient
+ * program whole to generated code (the field suite's version has [c, b] and [l, 8, b] inputs).
+ */
+const lstmRowsModel = (dt, l, c) => (W, E, S, X) => {
+  const [inW, outW, outB] = E;
+  const hidden = Array.from({ length: l }, (_, j) => S[2 * j]);
+  const cell = Array.from({ length: l }, (_, j) => S[2 * j + 1]);
+  let total = dt.scalar(0);
+  for (let t = 0; t < c - 1; t++) {
+    let u = dt.mul(X[t], inW);
+    for (let j = 0; j < l; j++) {
+      const [Wf, Wi, Wo, Wc, bf, bi, bo, bc] = W.slice(8 * j, 8 * j + 8);
+      const forget = dt.sigmoid(dt.add(dt.mul(u, Wf), bf));
+      const ingate = dt.sigmoid(dt.add(dt.mul(hidden[j], Wi), bi));
+      const outgate = dt.sigmoid(dt.add(dt.mul(u, Wo), bo));
+      const change = dt.tanh(dt.add(dt.mul(hidden[j], Wc), bc));
+      cell[j] = dt.add(dt.mul(cell[j], forget), dt.mul(ingate, change));
+      hidden[j] = dt.mul(outgate, dt.tanh(cell[j]));
+      u = hidden[j];
+    }
+    const y = dt.add(dt.mul(u, outW), outB);
+    const lse = dt.log(dt.add(dt.sum(dt.exp(y)), 2));
+    total = dt.add(total, dt.sum(dt.mul(X[t + 1], dt.sub(y, lse))));
+  }
+  return dt.mul(total, -1 / ((c - 1) * X[0].size));
+};
+
+/**
+ * The LSTM gradient (l = 2, b = 14, c = 1024) compiled whole: jit with fused loops (the
+ * default) against jit with { fuse: false } (one kernel call per equation) and the hand-written
+ * gradient (bench/manual/lstm.mjs), and the trace and compile time of each.
+ */
+async function lstmCompiled(dt, opts, rows) {
+  const S = '6 codegen';
+  const [l, c, b] = [2, 1024, 14];
+  const lcg = (seed, count) => {
+    let s = seed >>> 0;
+    return Float64Array.from({ length: count }, () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      return -1 + (s / 4294967296) * 2;
+    });
+  };
+  const [main, extra, state, seq] = [lcg(1, 8 * l * b), lcg(2, 3 * b), lcg(3, 2 * l * b), lcg(4, c * b)];
+  const rowsOf = (data) => Array.from({ length: data.length / b }, (_, i) => dt.array(data.slice(i * b, (i + 1) * b)));
+  const args = [rowsOf(main), rowsOf(extra), rowsOf(state), rowsOf(seq)];
+  const mainGrad = new Float64Array(main.length), extraGrad = new Float64Array(extra.length);
+  const handValue = manualLstm.lstmValueAndGrad(l, c, b, main, extra, state, seq, mainGrad, extraGrad);
+  const vg = dt.valueAndGrad(lstmRowsModel(dt, l, c), { argnums: [0, 1] });
+  const fused = dt.jit(vg), unfused = dt.jit(vg, { fuse: false });
+  const sf = stage(dt, fused, args), su = stage(dt, unfused, args);
+  const flat = (out) => [out[0], ...out[1].flat()];
+  for (const [what, jf] of [['fused loops', fused], ['fuse: false', unfused]]) {
+    expectClose(`LSTM rows jit(valueAndGrad), ${what}, against the hand-written gradient`, values(dt, () => flat(jf(...args))), [handValue, ...mainGrad, ...extraGrad], 1e-10);
+  }
+  const [tf, tu, th] = await measureRounds([
+    [`LSTM gradient, all-small program: jit, fused loops (${sf.equations} equations)`, discard(dt, () => flat(fused(...args)))],
+    ['LSTM gradient, all-small program: jit, fuse: false', discard(dt, () => flat(unfused(...args)))],
+    ['LSTM gradient: hand-written JS', () => {
+      sink += manualLstm.lstmValueAndGrad(l, c, b, main, extra, state, seq, mainGrad, extraGrad);
+    }],
+  ], opts);
+  rows.push(
+    row(S, `LSTM l=2 b=14 c=1024 gradient, all-small program (${sf.equations} equations): jit with fused loops`, 'time', 'ms', tf.ms, { ms: tf.ms }),
+    row(S, 'LSTM gradient, all-small program: jit, fuse: false (a kernel call per equation)', 'time', 'ms', tu.ms, { ms: tu.ms }),
+    row(S, 'LSTM gradient: hand-written JS', 'time', 'ms', th.ms, { ms: th.ms }),
+    row(S, 'LSTM gradient jit (fused loops) / hand-written', 'vs-plain', 'x', tf.ms / th.ms, { baseMs: th.ms, ms: tf.ms }),
+    row(S, 'LSTM gradient jit fused loops / fuse: false', 'ratio', 'x', tf.ms / tu.ms, { baseMs: tu.ms, ms: tf.ms }),
+    row(S, 'LSTM gradient, fused loops: trace', 'staging', 'ms', sf.traceMs),
+    row(S, 'LSTM gradient, fused loops: generate and compile (first call)', 'staging', 'ms', sf.firstCallMs),
+    row(S, 'LSTM gradient, fuse: false: trace', 'staging', 'ms', su.traceMs),
+    row(S, 'LSTM gradient, fuse: false: generate and compile (first call)', 'staging', 'ms', su.firstCallMs),
+  );
+  for (const t of args.flat()) t.dispose();
 }
 
 // ---------- the suite ----------
@@ -449,6 +559,8 @@ export async function run({ quick = false, lib, log = console.log } = {}) {
   await mlp(dt, opts, rows);
   log('jit: 6. generated code');
   await generatedCode(dt, opts, rows);
+  log('jit: 6. LSTM gradient compiled whole');
+  await lstmCompiled(dt, opts, rows);
   log('jit: 5. tape memory (child processes)');
   rows.push(...tapeRows({ quick, log }));
   const leaked = dt.memory().tensors - baseline;

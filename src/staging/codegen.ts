@@ -1,8 +1,10 @@
 // Generated code for programs of small values. A program whose variables all have at most
-// SMALL_SIZE elements compiles to one JS function (`new Function`): a scalar becomes a JS local
-// (`const v7 = (v3 * v5);`), a small tensor a loop over a typed-array view of wasm memory, a
-// control-flow equation with scalar bodies a JS loop or branch. Equations without a JS form (the
-// primitive has no `emit`, or declines) call their bound kernel on planned buffers, or their impl.
+// SMALL_SIZE elements (or nearly all: mostlySmall) compiles to one JS function (`new Function`):
+// a scalar becomes a JS local (`const v7 = (v3 * v5);`), a small tensor a loop over a typed-array
+// view of wasm memory, a run of elementwise equations over one small size one call of a shared
+// loop function (codegen-fuse.ts), a control-flow equation with scalar bodies a JS loop or branch.
+// Equations without a JS form (the primitive has no `emit`, or declines) call their bound kernel
+// on planned buffers, or their impl.
 // Arithmetic is bit-equal to the kernels; Math.* functions differ by the ulp test/codegen.test.ts
 // measures. Where the page's Content-Security-Policy forbids `new Function`, programs run
 // interpreted (the planned executor) and a console warning says so once.
@@ -16,6 +18,9 @@ import { sizeOf } from '../tensor/shape.js';
 import { DenseTensor } from '../tensor/tensor.js';
 import { definedBy, type Equation, type Program } from './program.js';
 import { Closure, broadcastIndex, inlinable, inlineCall, isScalar, literal, rounded, stackVariables, sumRow } from './codegen-scalar.js';
+import { planGroups, writeGroup, type FusedGroup } from './codegen-fuse.js';
+import { isUnfused } from './fuse.js';
+import { mostlySmall } from './codegen-mixed.js';
 
 /**
  * The largest variable (in elements) generated code handles with JS loops. Above it a kernel
@@ -34,8 +39,13 @@ export const SMALL_SIZE = 64;
  */
 export const LOOP_SIZE = 4;
 
-/** @internal switches code generation off (tests compare against the interpreter) and counts its use. */
-export const codegenControl = { enabled: true, compiled: 0, runs: 0 };
+/**
+ * @internal switches code generation off (tests compare against the interpreter) and counts its
+ * use; `fusedLoops` writes runs of elementwise equations as one loop where it pays ('auto': at
+ * most GROUP_SIZE elements, codegen-fuse.ts), for every run of two or more ('always', for tests
+ * and measurement), or never.
+ */
+export const codegenControl = { enabled: true, compiled: 0, runs: 0, fusedLoops: 'auto' as 'auto' | 'always' | 'never' };
 
 let allowed: boolean | null = null;
 
@@ -59,6 +69,8 @@ export interface Compiled {
   readonly pure: boolean;
   /** The generated source (for tests and debugging). */
   readonly source: string;
+  /** The sources of the fused-loop functions `source` calls (codegen-fuse.ts), each once. */
+  readonly loops: readonly string[];
 }
 
 const compiledPrograms = new WeakMap<Program, Compiled | null>();
@@ -68,7 +80,8 @@ export function compiledOf(program: Program): Compiled | null {
   if (!codegenControl.enabled) return null;
   let c = compiledPrograms.get(program);
   if (c === undefined) {
-    c = allSmall(program) && generatedCodeAllowed() ? compile(program) : null;
+    const whole = allSmall(program);
+    c = (whole || mostlySmall(program, SMALL_SIZE)) && generatedCodeAllowed() ? compile(program, !whole) : null;
     compiledPrograms.set(program, c);
   }
   return c;
@@ -116,7 +129,12 @@ interface Slot {
   key: string;
 }
 
-function compile(program: Program): Compiled | null {
+/**
+ * Compiles `program`; with `kernelBits`, Math.* maps of scalars call their kernels too, so the
+ * results are the interpreter's to the bit (a program with large values ran interpreted before
+ * mostlySmall, and keeps its bits).
+ */
+function compile(program: Program, kernelBits = false): Compiled | null {
   const { avals, equations, outputs, inputCount, consts } = program;
   const n = avals.length;
   const firstOwn = inputCount + consts.length;
@@ -124,38 +142,58 @@ function compile(program: Program): Compiled | null {
   const lines: string[] = [];
   const emits: (Emit | null)[] = [];
   const bound: (BoundKernel | null)[] = [];
-  const modes: ('emit' | 'kernel' | 'impl' | 'inline' | 'run')[] = [];
-  for (const eq of equations) {
+  const modes: ('emit' | 'kernel' | 'impl' | 'inline' | 'run' | 'group')[] = [];
+  // Runs of elementwise equations over one small size become single loops (codegen-fuse.ts).
+  const rawEmits = equations.map((eq) => (eq.call || !eq.prim.emit ? null : eq.prim.emit(eq.inputs.map((v) => avals[v]), eq.params)));
+  const none = () => ({ groups: [] as FusedGroup[], groupOf: new Int32Array(equations.length).fill(-1), segmentOf: new Int32Array(equations.length).fill(-1) });
+  const { groups, groupOf, segmentOf } = codegenControl.fusedLoops !== 'never' && !isUnfused(program) ? planGroups(program, rawEmits, codegenControl.fusedLoops === 'always') : none();
+  // Where an equation's code is written: a group member's at the group's last member.
+  const pos = equations.map((_, i) => (groupOf[i] >= 0 ? groups[groupOf[i]].end : i));
+  for (const [i, eq] of equations.entries()) {
     if (eq.call) {
       modes.push(eq.call.structure && inlinable(eq.call.structure, eq) ? 'inline' : 'run');
       emits.push(null);
       bound.push(null);
       continue;
     }
+    if (groupOf[i] >= 0) {
+      modes.push('group');
+      emits.push(rawEmits[i]);
+      bound.push(null);
+      continue;
+    }
     const ins = eq.inputs.map((v) => avals[v]);
-    let emit = eq.prim.emit ? eq.prim.emit(ins, eq.params) : null;
+    let emit = rawEmits[i];
     const size = sizeOf(avals[eq.out].shape);
     // Past a few elements a kernel call beats a JS loop (see LOOP_SIZE); scalars stay JS locals.
     const work = emit?.kind === 'sum' ? sizeOf(ins[0].shape) : size;
-    const loop = emit !== null && work > 1 && (emit.kind === 'map' && !emit.exact ? Infinity : work) > LOOP_SIZE;
+    const inexact = emit?.kind === 'map' && !emit.exact;
+    const loop = emit !== null && ((work > 1 && (inexact ? Infinity : work) > LOOP_SIZE) || (kernelBits && inexact));
     const kernel = emit && !loop ? null : eq.prim.into ? eq.prim.into(ins, eq.params) : null;
     if (kernel) emit = null;
     emits.push(emit);
     bound.push(kernel);
     modes.push(emit ? 'emit' : kernel ? 'kernel' : 'impl');
   }
-  const jsReader = (m: string) => m === 'emit' || m === 'inline';
+  const jsReader = (m: string) => m === 'emit' || m === 'inline' || m === 'group';
+  const producer = new Int32Array(n).fill(-1);
+  equations.forEach((eq, i) => definedBy(eq).forEach((v) => (producer[v] = i)));
+  // A member's value read by a member of its own loop (group and segment) stays a loop-local const.
+  const inLoop = (v: number, i: number) => groupOf[i] >= 0 && producer[v] >= 0 && groupOf[producer[v]] === groupOf[i] && segmentOf[producer[v]] === segmentOf[i];
   // Which variables must live in memory (read by a kernel, an impl or a call, or returned) and
   // which scalars are wanted as JS locals (read by generated code).
   const needMem = new Uint8Array(n);
   const needLocal = new Uint8Array(n);
   const lastUse = new Int32Array(n).fill(-1);
+  const readOutside = new Uint8Array(n); // read by an equation other than a member of its own group
   // An impl may return a view of its input (reshape shares the block), so what it reads must be
   // a tensor of its own, never an arena slot that is overwritten later.
   const readByRuntime = new Uint8Array(n);
   equations.forEach((eq, i) => {
     for (const v of eq.inputs) {
-      lastUse[v] = i;
+      lastUse[v] = Math.max(lastUse[v], pos[i]);
+      if (inLoop(v, i)) continue;
+      readOutside[v] = 1;
       if (jsReader(modes[i])) {
         if (isScalar(avals[v])) needLocal[v] = 1;
       } else {
@@ -185,8 +223,6 @@ function compile(program: Program): Compiled | null {
   });
   // Outputs written by generated code or kernels are allocated first, so no allocation can
   // detach the views while the body runs.
-  const producer = new Int32Array(n).fill(-1);
-  equations.forEach((eq, i) => definedBy(eq).forEach((v) => (producer[v] = i)));
   const outTensor: (string | null)[] = new Array(n).fill(null);
   const outMakers: Aval[] = [];
   outputs.forEach((v, j) => {
@@ -233,13 +269,49 @@ function compile(program: Program): Compiled | null {
     return `${m.view}[${m.base}${index === null || index === '0' ? '' : ` + ${index}`}]`;
   };
   const tensorOf = (v: number): string => mem[v]!.buf;
+  const storeAt = (v: number, value: string, index: string) => `${mem[v]!.view}[${mem[v]!.base}${index === '0' ? '' : ` + ${index}`}] = ${value};`;
+  /** A scalar result: a JS local where generated code reads it (or it has no memory), stored where memory wants it. */
+  const scalarOut = (v: number, value: string) => {
+    const a = avals[v];
+    if (needLocal[v] || !mem[v]) {
+      local[v] = `v${v}`;
+      lines.push(`const v${v} = ${rounded(value, a)};`);
+      if (mem[v]) lines.push(storeAt(v, `v${v}`, '0'));
+    } else {
+      lines.push(storeAt(v, value, '0'));
+    }
+  };
+  // One scratch array for the sums of fused loops, sized once every group is written.
+  let scratchSize = 0, scratchName = '';
+  const groupContext = {
+    avals, closure,
+    scalar: (u: number) => read(u, null),
+    memory: (u: number) => mem[u],
+    scratch: (elements: number) => {
+      scratchSize = Math.max(scratchSize, elements);
+      if (!scratchName) scratchName = closure.add(null);
+      return scratchName;
+    },
+    named: (emit: Emit & { kind: 'map' }, expr: string) => namedFns(emit, expr, closure),
+    loops: new Set<string>(),
+  };
   let pure = true;
   const eqStart: number[] = [];
   equations.forEach((eq, i) => {
     eqStart.push(lines.length);
     const mode = modes[i];
     const defined = definedBy(eq);
-    if (mode === 'emit' || mode === 'kernel') {
+    let readers: readonly number[] = [i];
+    if (mode === 'group') {
+      const g = groups[groupOf[i]];
+      if (i !== g.end) return;
+      readers = g.members;
+      g.members.forEach((m, j) => {
+        const v = (equations[m] as { out: number }).out;
+        if (!mem[v] && (needMem[v] || g.kernel[j] || (readOutside[v] && !isScalar(avals[v])))) mem[v] = takeSlot(v);
+      });
+      for (const [v, value] of writeGroup(program, emits, g, groupContext, (v) => mem[v] !== null, lines)) scalarOut(v, value);
+    } else if (mode === 'emit' || mode === 'kernel') {
       const v = defined[0];
       const a = avals[v];
       if (!mem[v] && (needMem[v] || !isScalar(a) || mode === 'kernel')) mem[v] = takeSlot(v);
@@ -292,7 +364,7 @@ function compile(program: Program): Compiled | null {
       }
     }
     // Variables read for the last time here give their slot back (or their tensor, if made by impl).
-    for (const u of eq.inputs) {
+    for (const u of readers.flatMap((r) => equations[r].inputs)) {
       if (lastUse[u] !== i || isOutput[u]) continue;
       if (slotOf[u]) {
         const s = slotOf[u]!;
@@ -313,22 +385,11 @@ function compile(program: Program): Compiled | null {
   function emitEquation(emit: Emit, ins: readonly number[], v: number): void {
     const a = avals[v];
     const size = sizeOf(a.shape);
-    const m = mem[v];
-    const store = (value: string, index: string) => `${m!.view}[${m!.base}${index === '0' ? '' : ` + ${index}`}] = ${value};`;
-    const scalarOut = (value: string) => {
-      if (needLocal[v] || !m) {
-        local[v] = `v${v}`;
-        lines.push(`const v${v} = ${rounded(value, a)};`);
-        if (m) lines.push(store(`v${v}`, '0'));
-      } else {
-        lines.push(store(value, '0'));
-      }
-    };
+    const store = (value: string, index: string) => storeAt(v, value, index);
     if (emit.kind === 'map') {
-      const fns = emit.fns ? Object.entries(emit.fns) : [];
-      const named = (expr: string) => fns.reduce((e, [name, f]) => e.split(`${name}(`).join(`${closure.add(f)}(`), expr);
+      const named = (expr: string) => namedFns(emit, expr, closure);
       if (size === 1) {
-        scalarOut(named(emit.expr(ins.map((u) => read(u, null)))));
+        scalarOut(v, named(emit.expr(ins.map((u) => read(u, null)))));
         return;
       }
       const args = ins.map((u) => {
@@ -344,7 +405,7 @@ function compile(program: Program): Compiled | null {
     if (emit.kind === 'gather') {
       const index = emit.index;
       if (size === 1) {
-        scalarOut(index[0] < 0 ? '0' : read(u, String(index[0])));
+        scalarOut(v, index[0] < 0 ? '0' : read(u, String(index[0])));
         return;
       }
       const identity = index.every((x, k) => x === k);
@@ -363,7 +424,7 @@ function compile(program: Program): Compiled | null {
       const mu = mem[u]!;
       return `${closure.add(sumRow)}(${mu.view}, ${mu.base}${o === '0' ? '' : ` + ${o} * ${len}`}, ${len}, ${avals[u].dtype === 'float64' ? 1 : 0})`;
     };
-    if (outer === 1) scalarOut(row('0'));
+    if (outer === 1) scalarOut(v, row('0'));
     else lines.push(`for (let k = 0; k < ${outer}; k++) ${store(row('k'), 'k')}`);
   }
 
@@ -375,7 +436,8 @@ function compile(program: Program): Compiled | null {
   function tensorOrOutput(v: number): string {
     return outTensor[v] ?? mem[v]!.buf;
   }
-  const chunked = pure && equations.length > CHUNK ? chunk(lines, eqStart, equations, local, closure) : lines;
+  if (scratchName) closure.values[Number(scratchName.slice(2, -1))] = new Float64Array(scratchSize);
+  const chunked = pure && equations.length > CHUNK ? chunk(lines, eqStart, equations, pos, local, closure) : lines;
   const body = [...head, ...chunked, `return [${returns.join(', ')}];`].join('\n');
   let factory: (K: unknown[], C: readonly DenseTensor[], H: unknown) => (ins: readonly DenseTensor[]) => DenseTensor[];
   try {
@@ -394,7 +456,7 @@ function compile(program: Program): Compiled | null {
   };
   const run = factory(closure.values, consts, helpers);
   const blocks = slots.map((s) => ({ ptr: s.tensor.ptr, bytes: s.tensor.size * BYTES[s.tensor.dtype] }));
-  const compiled: Compiled = { run, pure, source: body };
+  const compiled: Compiled = { run, pure, source: body, loops: [...groupContext.loops] };
   if (blocks.length > 0) arenas.register(compiled, blocks);
   codegenControl.compiled++;
   return compiled;
@@ -412,9 +474,10 @@ const CHUNK = 1000;
  * scalar local read in a later chunk goes through a Float64Array register file: stored at the
  * end of the chunk that defines it, loaded at the start of each chunk that reads it.
  */
-function chunk(lines: readonly string[], eqStart: readonly number[], equations: readonly Equation[], local: readonly (string | null)[], closure: Closure): string[] {
+function chunk(lines: readonly string[], eqStart: readonly number[], equations: readonly Equation[], pos: readonly number[], local: readonly (string | null)[], closure: Closure): string[] {
   const count = Math.ceil(equations.length / CHUNK);
-  const chunkOf = (i: number) => Math.floor(i / CHUNK);
+  // Equation i's code stands at equation pos[i] (a fused loop's members at its last member).
+  const chunkOf = (i: number) => Math.floor(pos[i] / CHUNK);
   const defined = new Int32Array(local.length).fill(-1);
   equations.forEach((eq, i) => definedBy(eq).forEach((v) => (defined[v] = chunkOf(i))));
   const register = new Map<number, number>();
@@ -440,6 +503,11 @@ function chunk(lines: readonly string[], eqStart: readonly number[], equations: 
 }
 
 const runtimeMode = (mode: string | undefined) => mode === 'impl' || mode === 'run';
+
+/** A map's expression with its helper functions (emit.fns) bound as closure values. */
+function namedFns(emit: Emit & { kind: 'map' }, expr: string, closure: Closure): string {
+  return Object.entries(emit.fns ?? {}).reduce((e, [name, f]) => e.split(`${name}(`).join(`${closure.add(f)}(`), expr);
+}
 
 // A compiled program's slots are freed when it is collected.
 const arenas = new FinalizationRegistry<{ ptr: number; bytes: number }[]>((blocks) => {
