@@ -5,31 +5,15 @@
 // buffers while they live, so memory is checked as a steady state across calls.
 import { describe, expect, it } from 'vitest';
 import {
-  add, array, astype, codegenControl, compiledOf, div, fori, grad, jacrev, jit, memory, mul, scalar, sin, stack, sub, sum, valueAndGrad, type Tensor,
+  add, array, astype, codegenControl, compiledOf, div, fori, grad, jacrev, jit, mul, scalar, sin, stack, sub, sum, valueAndGrad, type Tensor,
 } from './helpers/api.js';
 import { checkGrads } from './helpers/check.js';
 import { Program, definedBy, type Equation } from '../src/staging/program.js';
 import type { DenseTensor } from '../src/tensor/tensor.js';
+import { steady, disposedValues as values } from './helpers/memory.js';
 
 type Fn = (...xs: Tensor[]) => Tensor;
 type Carry = [Tensor, Tensor];
-
-/** Runs `run` twice; the second run must leave bytesInUse as it found it. */
-function steady<T>(run: () => T): T {
-  run();
-  const before = memory().bytesInUse;
-  const out = run();
-  expect(memory().bytesInUse).toBe(before);
-  return out;
-}
-
-/** The numbers in a tensor or a (nested) list of tensors, which are then disposed. */
-const values = (ts: unknown): number[] => (Array.isArray(ts) ? ts : [ts]).flatMap((t) => {
-  if (Array.isArray(t)) return values(t);
-  const out = Array.from((t as Tensor).data());
-  (t as Tensor).dispose();
-  return out;
-});
 
 function expectClose(got: number[], want: number[], rtol = 1e-12): void {
   expect(got.length).toBe(want.length);

@@ -9,6 +9,7 @@ import {
   reciprocal, reshape, scalar, slice, stack, seededUniformForTests, sigmoid, sign, sqrt, square, sub, sum, tanh, tidy, valueAndGrad, where, type Tensor,
 } from './helpers/api.js';
 import { spec } from './helpers/memory.js';
+import { expectBitEqual, runBoth } from './helpers/codegen.js';
 
 type DType = 'float64' | 'float32';
 type Fn = (...xs: Tensor[]) => Tensor | Tensor[];
@@ -18,28 +19,9 @@ afterEach(() => {
   codegenControl.enabled = true;
 });
 
-/** f compiled with fused loops as `mode` says, and interpreted (generated code off): the outputs' data and the source. */
-function runBoth(f: Fn, args: Tensor[], mode: 'auto' | 'always' = 'always'): { compiled: number[][]; interpreted: number[][]; source: string; loops: readonly string[] } {
-  const collect = (out: Tensor | Tensor[]) => [out].flat().map((t) => Array.from(t.data()));
-  codegenControl.fusedLoops = mode;
-  const jc = jit(f);
-  const c = compiledOf(jc.program(...args));
-  if (!c) throw new Error('expected the program to compile');
-  const compiled = tidy(() => collect(jc(...args)));
-  codegenControl.enabled = false;
-  try {
-    return { compiled, interpreted: tidy(() => collect(jit(f)(...args))), source: c.source, loops: c.loops };
-  } finally {
-    codegenControl.enabled = true;
-  }
-}
+/** f compiled with fused loops as `mode` says (always, unless asked), and interpreted. */
+const runFused = (f: Fn, args: Tensor[], mode: 'auto' | 'always' = 'always') => runBoth(f, args, mode);
 
-function expectBitEqual(got: number[][], want: number[][], what: string): void {
-  expect(got.length).toBe(want.length);
-  got.forEach((g, k) => g.forEach((x, i) => {
-    if (!Object.is(x, want[k][i])) throw new Error(`${what}: output ${k} element ${i}: compiled ${x}, interpreted ${want[k][i]}`);
-  }));
-}
 
 /** Calls of loop functions in a compiled program's source (each passes the views first). */
 const loopCalls = (source: string) => source.match(/\(F64, F32, /g)?.length ?? 0;
@@ -97,7 +79,7 @@ describe('random elementwise chains: fused loops equal the interpreter to the bi
           const r = seededUniformForTests(500 + seed);
           const { full, shapes } = FAMILIES[seed % FAMILIES.length];
           const args = randomInputs(seed, [pick(r, shapes), full, pick(r, shapes)], dtype);
-          const { compiled, interpreted, source } = runBoth(randomChain(seed, 24, full), args);
+          const { compiled, interpreted, source } = runFused(randomChain(seed, 24, full), args);
           expectBitEqual(compiled, interpreted, `chain ${seed}`);
           fused += loopCalls(source);
         });
@@ -111,7 +93,7 @@ describe('random elementwise chains: fused loops equal the interpreter to the bi
       for (let n = 2; n <= 64; n++) {
         const [x] = randomInputs(n, [[n]], dtype);
         const scale = array(Float64Array.from({ length: n }, (_, i) => 10 ** ((i % 7) - 3)), { dtype });
-        const { compiled, interpreted, source } = runBoth((a, s) => [sum(mul(add(a, 0.25), s)), sum(reshape(mul(a, s), [1, n]), 1)], [x, scale]);
+        const { compiled, interpreted, source } = runFused((a, s) => [sum(mul(add(a, 0.25), s)), sum(reshape(mul(a, s), [1, n]), 1)], [x, scale]);
         expect(loopCalls(source)).toBeGreaterThanOrEqual(1);
         expectBitEqual(compiled, interpreted, `sum of ${n} ${dtype}`);
       }
@@ -129,7 +111,7 @@ describe('programs compiled whole', () => {
       return [y, add(big, big)];
     };
     const [x, big] = randomInputs(7, [[14], [200]], 'float64');
-    const { compiled, interpreted } = runBoth(f, [x, big], 'auto');
+    const { compiled, interpreted } = runFused(f, [x, big], 'auto');
     expectBitEqual(compiled, interpreted, 'mostly small');
   });
 
@@ -149,7 +131,7 @@ describe('what a fused loop computes and stores', () => {
 
   spec('a chain of 12 arithmetic ops over 14 elements is one loop and no kernel call', () => {
     const [x, w] = randomInputs(3, [[14], [14]], 'float64');
-    const { compiled, interpreted, source, loops } = runBoth(chain, [x, w], 'auto');
+    const { compiled, interpreted, source, loops } = runFused(chain, [x, w], 'auto');
     expect(loopCalls(source)).toBe(1);
     expect(loops.join('\n').match(/for \(/g)).toHaveLength(1);
     expect(source).not.toMatch(/for \(/);
@@ -172,7 +154,7 @@ describe('what a fused loop computes and stores', () => {
       return [v, tanh(t), t];
     };
     const [x, w] = randomInputs(4, [[14], [1, 14]], 'float32');
-    const { compiled, interpreted, source, loops } = runBoth(f, [x, w], 'auto');
+    const { compiled, interpreted, source, loops } = runFused(f, [x, w], 'auto');
     expectBitEqual(compiled, interpreted, 'stored values');
     expect(loopCalls(source)).toBe(1);
     // The loop's four values: t stored (read by the tanh kernel, returned), v stored
@@ -189,14 +171,14 @@ describe('what a fused loop computes and stores', () => {
       return mul(sub(y, s), 2);
     };
     const [x] = randomInputs(5, [[14]], 'float64');
-    const { compiled, interpreted, source } = runBoth(f, [x], 'auto');
+    const { compiled, interpreted, source } = runFused(f, [x], 'auto');
     expect(loopCalls(source)).toBe(2);
     expectBitEqual(compiled, interpreted, 'sum then broadcast');
   });
 
   spec(`over GROUP_SIZE elements (here 64) the auto rule leaves the chain to kernel calls`, () => {
     const [x, w] = randomInputs(6, [[64], [64]], 'float64');
-    const { compiled, interpreted, source } = runBoth(chain, [x, w], 'auto');
+    const { compiled, interpreted, source } = runFused(chain, [x, w], 'auto');
     expect(loopCalls(source)).toBe(0);
     expectBitEqual(compiled, interpreted, 'large chain');
   });

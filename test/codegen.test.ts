@@ -4,45 +4,20 @@
 // number of ulp where Math.* stands in for a SIMD kernel (exp, log, trig, tanh, sigmoid, pow).
 import { describe, expect, it } from 'vitest';
 import {
-  abs, add, array, atan2, broadcastTo, codegenControl, compiledOf, cond, cos, div, equal, exp, expm1, fori, grad, greater, jit, less, log, log1p,
+  abs, add, array, atan2, broadcastTo, compiledOf, cond, cos, div, equal, exp, expm1, fori, grad, greater, jit, less, log, log1p,
   maximum, memory, minimum, mul, neg, pow, reciprocal, reshape, scalar, seededUniformForTests, sigmoid, sign, sin, sqrt, square, sub, sum,
   tan, tanh, tidy, transpose, where, whileLoop, SMALL_SIZE, type Tensor,
 } from './helpers/api.js';
 import { checkGrads } from './helpers/check.js';
 import { sumRow } from '../src/staging/codegen-scalar.js';
 import { spec } from './helpers/memory.js';
+import { expectBitEqual, runBoth } from './helpers/codegen.js';
 
 // No file-wide return to the starting bytes: a jitted function keeps its program's constants and
 // its compiled code's buffers while it lives (freed once it is collected); the memory tests
 // below check steady state across calls instead.
 
 type DType = 'float64' | 'float32';
-type Fn = (...xs: Tensor[]) => Tensor | Tensor[];
-
-/** f run by a fresh jit with generated code on (compiled) or off (interpreted); the outputs' data. */
-function runBoth(f: Fn, args: Tensor[]): { compiled: number[][]; interpreted: number[][]; source: string } {
-  const collect = (out: Tensor | Tensor[]) => [out].flat().map((t) => Array.from(t.data()));
-  const jc = jit(f);
-  const program = jc.program(...args);
-  const c = compiledOf(program);
-  if (!c) throw new Error(`expected the program to compile:\n${program}`);
-  const compiled = tidy(() => collect(jc(...args)));
-  codegenControl.enabled = false;
-  try {
-    const ji = jit(f);
-    return { compiled, interpreted: tidy(() => collect(ji(...args))), source: c.source };
-  } finally {
-    codegenControl.enabled = true;
-  }
-}
-
-/** Bit equality, element by element (NaN equals NaN, -0 differs from +0). */
-function expectBitEqual(got: number[][], want: number[][], what: string): void {
-  expect(got.length).toBe(want.length);
-  got.forEach((g, k) => g.forEach((x, i) => {
-    if (!Object.is(x, want[k][i])) throw new Error(`${what}: output ${k} element ${i}: compiled ${x}, interpreted ${want[k][i]}`);
-  }));
-}
 
 const f64Bits = new BigInt64Array(1);
 const f64View = new Float64Array(f64Bits.buffer);

@@ -3,24 +3,8 @@
 // takes. Jitted programs keep their constants, so instead of the file-wide memory check each
 // case checks that a second call leaves nothing behind.
 import { describe, expect, it } from 'vitest';
-import { add, array, fori, grad, jacrev, jit, memory, mul, scalar, sin, sub, sum, valueAndGrad, vmap, type Tensor } from './helpers/api.js';
-
-/** Runs `run` twice; the second run must leave bytesInUse as it found it. */
-function steady<T>(run: () => T): T {
-  run();
-  const before = memory().bytesInUse;
-  const out = run();
-  expect(memory().bytesInUse).toBe(before);
-  return out;
-}
-
-/** The numbers in a tensor or a (nested) list of tensors, which are then disposed. */
-const values = (ts: unknown): number[] => (Array.isArray(ts) ? ts : [ts]).flatMap((t) => {
-  if (Array.isArray(t)) return values(t);
-  const out = Array.from((t as Tensor).data());
-  (t as Tensor).dispose();
-  return out;
-});
+import { add, array, fori, grad, jacrev, jit, mul, scalar, sin, sub, sum, valueAndGrad, vmap, type Tensor } from './helpers/api.js';
+import { steady, disposedValues as values } from './helpers/memory.js';
 
 function expectClose(got: number[], want: number[]): void {
   expect(got.length).toBe(want.length);

@@ -4,15 +4,7 @@
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { add, array, fori, grad, jit, less, linspace, memory, mul, scalar, sin, sum, tidy, vjp, whileLoop, type Tensor } from './helpers/api.js';
 import { expectSame, gradients, gradientsOf, looped, loss, p0, stepOf, unrolled, v0, x0, type State } from './helpers/loops.js';
-
-/** Runs `run` twice; the second run must leave bytesInUse as it found it. */
-function steady<T>(run: () => T): T {
-  run();
-  const before = memory().bytesInUse;
-  const out = run();
-  expect(memory().bytesInUse).toBe(before);
-  return out;
-}
+import { steady } from './helpers/memory.js';
 
 describe('whileLoop: reverse mode inside jit', () => {
   const l = 60, s = 5;

@@ -47,14 +47,25 @@ export const lstmModel = (dt) => (main, extra, state, seq) => {
   const c = seq.shape[0];
   const row = (t, ...at) => dt.reshape(dt.slice(t, [...at, 0], [...at.map(() => 1), b]), [b]);
   const W = Array.from({ length: l }, (_, j) => Array.from({ length: 8 }, (_, g) => row(main, j, g)));
-  const [inW, outW, outB] = [0, 1, 2].map((k) => row(extra, k));
   const hidden = Array.from({ length: l }, (_, j) => row(state, j, 0));
   const cell = Array.from({ length: l }, (_, j) => row(state, j, 1));
-  const xs = Array.from({ length: c }, (_, t) => row(seq, t));
+  return lstmObjective(dt, W, [0, 1, 2].map((k) => row(extra, k)), hidden, cell, Array.from({ length: c }, (_, t) => row(seq, t)));
+};
+
+/**
+ * The LSTM's objective from its rows: W[j] the 8 weight and bias rows of layer j, E the input
+ * weight, output weight and output bias rows, the initial hidden and cell rows per layer, and
+ * the sequence xs, one row per step.
+ */
+export function lstmObjective(dt, W, E, hidden, cell, xs) {
+  const [inW, outW, outB] = E;
+  const c = xs.length;
+  hidden = [...hidden];
+  cell = [...cell];
   let total = dt.scalar(0);
   for (let t = 0; t < c - 1; t++) {
     let u = dt.mul(xs[t], inW);
-    for (let j = 0; j < l; j++) {
+    for (let j = 0; j < W.length; j++) {
       const [Wf, Wi, Wo, Wc, bf, bi, bo, bc] = W[j];
       const forget = dt.sigmoid(dt.add(dt.mul(u, Wf), bf));
       const ingate = dt.sigmoid(dt.add(dt.mul(hidden[j], Wi), bi));
@@ -68,8 +79,8 @@ export const lstmModel = (dt) => (main, extra, state, seq) => {
     const lse = dt.log(dt.add(dt.sum(dt.exp(y)), 2));
     total = dt.add(total, dt.sum(dt.mul(xs[t + 1], dt.sub(y, lse))));
   }
-  return dt.mul(total, -1 / ((c - 1) * b));
-};
+  return dt.mul(total, -1 / ((c - 1) * xs[0].size));
+}
 
 /** GradBench "det": the determinant of a square matrix by cofactor expansion along the first row. */
 export const detModel = (dt) => (A) => {

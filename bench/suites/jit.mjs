@@ -11,6 +11,7 @@ import {
   centralDifferences, lotkaVolterraPlain, lotkaVolterraPlainGrad, relativeError, rosenbrockPlain, rosenbrockPlainGrad,
 } from './jit-plain.mjs';
 import { tapeRows } from './jit-tape.mjs';
+import { lstmObjective } from './field-models.mjs';
 import * as manualLstm from '../manual/lstm.mjs';
 
 export const title = 'jit: per-equation overhead, scalar programs against plain JS, MLP, tape bytes';
@@ -470,29 +471,8 @@ async function generatedCode(dt, opts, rows) {
  * and sequence step its own [b] input: every value is small, so jit compiles the gradient
  * program whole to generated code (the field suite's version has [c, b] and [l, 8, b] inputs).
  */
-const lstmRowsModel = (dt, l, c) => (W, E, S, X) => {
-  const [inW, outW, outB] = E;
-  const hidden = Array.from({ length: l }, (_, j) => S[2 * j]);
-  const cell = Array.from({ length: l }, (_, j) => S[2 * j + 1]);
-  let total = dt.scalar(0);
-  for (let t = 0; t < c - 1; t++) {
-    let u = dt.mul(X[t], inW);
-    for (let j = 0; j < l; j++) {
-      const [Wf, Wi, Wo, Wc, bf, bi, bo, bc] = W.slice(8 * j, 8 * j + 8);
-      const forget = dt.sigmoid(dt.add(dt.mul(u, Wf), bf));
-      const ingate = dt.sigmoid(dt.add(dt.mul(hidden[j], Wi), bi));
-      const outgate = dt.sigmoid(dt.add(dt.mul(u, Wo), bo));
-      const change = dt.tanh(dt.add(dt.mul(hidden[j], Wc), bc));
-      cell[j] = dt.add(dt.mul(cell[j], forget), dt.mul(ingate, change));
-      hidden[j] = dt.mul(outgate, dt.tanh(cell[j]));
-      u = hidden[j];
-    }
-    const y = dt.add(dt.mul(u, outW), outB);
-    const lse = dt.log(dt.add(dt.sum(dt.exp(y)), 2));
-    total = dt.add(total, dt.sum(dt.mul(X[t + 1], dt.sub(y, lse))));
-  }
-  return dt.mul(total, -1 / ((c - 1) * X[0].size));
-};
+const lstmRowsModel = (dt, l) => (W, E, S, X) => lstmObjective(dt, Array.from({ length: l }, (_, j) => W.slice(8 * j, 8 * j + 8)), E,
+  Array.from({ length: l }, (_, j) => S[2 * j]), Array.from({ length: l }, (_, j) => S[2 * j + 1]), X);
 
 /**
  * The LSTM gradient (l = 2, b = 14, c = 1024) compiled whole: jit with fused loops (the
@@ -514,7 +494,7 @@ async function lstmCompiled(dt, opts, rows) {
   const args = [rowsOf(main), rowsOf(extra), rowsOf(state), rowsOf(seq)];
   const mainGrad = new Float64Array(main.length), extraGrad = new Float64Array(extra.length);
   const handValue = manualLstm.lstmValueAndGrad(l, c, b, main, extra, state, seq, mainGrad, extraGrad);
-  const vg = dt.valueAndGrad(lstmRowsModel(dt, l, c), { argnums: [0, 1] });
+  const vg = dt.valueAndGrad(lstmRowsModel(dt, l), { argnums: [0, 1] });
   const fused = dt.jit(vg), unfused = dt.jit(vg, { fuse: false });
   const sf = stage(dt, fused, args), su = stage(dt, unfused, args);
   const flat = (out) => [out[0], ...out[1].flat()];

@@ -243,24 +243,13 @@ export function evalProgram(program: Program, inputs: readonly Tensor[]): Tensor
 export function runWhile(cond: Program, body: Program, ins: readonly DenseTensor[], carries: number): DenseTensor[] {
   const condCaptures = ins.slice(carries, carries + cond.inputCount - carries);
   const bodyCaptures = ins.slice(carries + condCaptures.length);
-  let carry = ins.slice(0, carries);
-  let made = false;
-  try {
-    for (;;) {
-      const [pred] = runProgram(cond, [...carry, ...condCaptures]);
-      const going = pred.item() !== 0;
-      pred.dispose();
-      if (!going) break;
-      const next = runProgram(body, [...carry, ...bodyCaptures]);
-      if (made) for (const c of carry) c.dispose();
-      carry = next;
-      made = true;
-    }
-  } catch (e) {
-    if (made) for (const c of carry) c.dispose();
-    throw e;
-  }
-  return made ? carry : carry.map((c) => c.share(c.shape, 'whileLoop'));
+  const going = (carry: DenseTensor[]) => {
+    const [pred] = runProgram(cond, [...carry, ...condCaptures]);
+    const on = pred.item() !== 0;
+    pred.dispose();
+    return on;
+  };
+  return iterate(ins.slice(0, carries), 'whileLoop', going, (carry) => runProgram(body, [...carry, ...bodyCaptures]));
 }
 
 /**
@@ -270,17 +259,23 @@ export function runWhile(cond: Program, body: Program, ins: readonly DenseTensor
  */
 export function runFori(body: Program, lower: number, upper: number, ins: readonly DenseTensor[], carries: number): DenseTensor[] {
   const captures = ins.slice(carries);
-  let carry = ins.slice(0, carries);
+  return iterate(ins.slice(0, carries), 'fori', (_, i) => lower + i < upper, (carry, i) => {
+    const index = scalar(lower + i) as DenseTensor;
+    try {
+      return runProgram(body, [index, ...carry, ...captures]);
+    } finally {
+      index.dispose();
+    }
+  });
+}
+
+/** `carry = step(carry, i)` while `more(carry, i)`: a carry the loop made is freed once replaced (or on an error), and the result never aliases `init`. */
+function iterate(init: DenseTensor[], op: string, more: (carry: DenseTensor[], i: number) => boolean, step: (carry: DenseTensor[], i: number) => DenseTensor[]): DenseTensor[] {
+  let carry = init;
   let made = false;
   try {
-    for (let i = lower; i < upper; i++) {
-      const index = scalar(i) as DenseTensor;
-      let next: DenseTensor[];
-      try {
-        next = runProgram(body, [index, ...carry, ...captures]);
-      } finally {
-        index.dispose();
-      }
+    for (let i = 0; more(carry, i); i++) {
+      const next = step(carry, i);
       if (made) for (const c of carry) c.dispose();
       carry = next;
       made = true;
@@ -289,7 +284,7 @@ export function runFori(body: Program, lower: number, upper: number, ins: readon
     if (made) for (const c of carry) c.dispose();
     throw e;
   }
-  return made ? carry : carry.map((c) => c.share(c.shape, 'fori'));
+  return made ? carry : carry.map((c) => c.share(c.shape, op));
 }
 
 /** @internal The program as the interpreter runs it (fused and segmented), for tests to inspect. */
