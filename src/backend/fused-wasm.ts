@@ -13,7 +13,7 @@
 import type { DataBuffer, DType } from './buffer.js';
 import { kernels } from './wasm.js';
 
-type Compiled = (out: DataBuffer, ins: readonly DataBuffer[]) => void;
+type Compiled = (outs: readonly DataBuffer[], ins: readonly DataBuffer[]) => void;
 
 const cache = new Map<string, WebAssembly.Instance>();
 /** Compiled chains kept; past this the cache starts again (programs keep their bound kernels). */
@@ -72,9 +72,9 @@ const CHEAP = new Set([10, 11, 12, 13, 14, 15, 30, 31, 32, 33, 34, 35, 36, 37, 3
  */
 export function compileFused(words: Int32Array, dtype: DType, n: number): Compiled | null {
   if (!fusedCodegen.enabled || fusedCodegen.refused) return null;
-  const inputs = words[0], prologue = words[1], count = words[2], result = words[3];
-  if (result < 0) return null;
-  const codeAt = HEADER + 2 * inputs;
+  const inputs = words[0], outputs = words[1], prologue = words[2], count = words[3];
+  for (let k = 0; k < outputs; k++) if (words[HEADER + 2 * (inputs + k) + 1] < 0) return null;
+  const codeAt = HEADER + 2 * (inputs + outputs);
   for (let k = 0; k < prologue + count; k++) {
     const op = words[codeAt + 5 * k];
     if (k < prologue ? op !== 0 : !CHEAP.has(op)) return null;
@@ -96,28 +96,29 @@ export function compileFused(words: Int32Array, dtype: DType, n: number): Compil
     fusedCodegen.compiled++;
   }
   const run = instance.exports.f as (...args: number[]) => void;
-  const args = new Array<number>(inputs + 1);
-  return (out, ins) => {
-    args[0] = out.ptr;
-    for (let i = 0; i < inputs; i++) args[i + 1] = ins[i].ptr;
+  const args = new Array<number>(outputs + inputs);
+  return (outs, ins) => {
+    for (let k = 0; k < outputs; k++) args[k] = outs[k].ptr;
+    for (let i = 0; i < inputs; i++) args[outputs + i] = ins[i].ptr;
     run(...args);
   };
 }
 
-/** The module's bytes: one function f(out, in_0, ..., in_k-1) over the n elements. */
+/** The module's bytes: one function f(out_0, ..., out_m-1, in_0, ..., in_k-1) over the n elements. */
 function generate(words: Int32Array, dtype: DType, n: number): number[] {
   const t = dtype === 'float64' ? 0 : 1;
   const size = dtype === 'float64' ? 8 : 4;
   const align = dtype === 'float64' ? 3 : 2;
-  const inputs = words[0], prologue = words[1], count = words[2], result = words[3];
-  const codeAt = HEADER + 2 * inputs;
+  const inputs = words[0], outputs = words[1], prologue = words[2], count = words[3];
+  const codeAt = HEADER + 2 * (inputs + outputs);
   const UNROLL = unrollFor(count);
   let registers = 0;
   for (let k = 0; k < prologue + count; k++) registers = Math.max(registers, words[codeAt + 5 * k + 1] + 1);
-  // Locals: params 0 (out) and 1..inputs; then the byte offset o, then UNROLL v128s per
+  // Locals: params 0..outputs-1 (the outputs) and the inputs; then the byte offset o, then UNROLL v128s per
   // register: the main loop runs UNROLL independent vectors through the chain side by side,
   // so their latencies overlap (one vector's chain is a dependency chain of every op).
-  const o = inputs + 1;
+  const o = outputs + inputs;
+  const inputParam = (i: number) => outputs + i;
   const reg = (r: number, u = 0) => o + 1 + r * UNROLL + u;
   const body: number[] = [];
   const simd = (code: number) => {
@@ -143,7 +144,7 @@ function generate(words: Int32Array, dtype: DType, n: number): number[] {
   // Splats, once.
   for (let k = 0; k < prologue; k++) {
     const at = codeAt + 5 * k;
-    get(1 + words[at + 2]);
+    get(inputParam(words[at + 2]));
     body.push(t === 0 ? 0x2b : 0x2a, align, 0); // f64.load / f32.load
     simd(SIMD.splat[t]);
     for (let u = 0; u < UNROLL; u++) {
@@ -161,7 +162,7 @@ function generate(words: Int32Array, dtype: DType, n: number): number[] {
   const chain = (vectors: number, tail: boolean) => {
     for (const i of read) {
       for (let u = 0; u < vectors; u++) {
-        address(1 + i);
+        address(inputParam(i));
         simd(tail ? LOAD_ZERO[t] : V128_LOAD);
         body.push(tail ? align : 4);
         leb(body, 16 * u);
@@ -178,13 +179,16 @@ function generate(words: Int32Array, dtype: DType, n: number): number[] {
         set(reg(words[at + 1], u));
       }
     }
-    for (let u = 0; u < vectors; u++) {
-      address(0);
-      get(reg(result, u));
-      simd(tail ? STORE_LANE[t] : V128_STORE);
-      body.push(tail ? align : 4);
-      leb(body, 16 * u);
-      if (tail) body.push(0);
+    for (let k = 0; k < outputs; k++) {
+      const result = words[HEADER + 2 * (inputs + k) + 1];
+      for (let u = 0; u < vectors; u++) {
+        address(k);
+        get(reg(result, u));
+        simd(tail ? STORE_LANE[t] : V128_STORE);
+        body.push(tail ? align : 4);
+        leb(body, 16 * u);
+        if (tail) body.push(0);
+      }
     }
   };
   const emitOp = (op: number, a: number, b: number, c: number, operand: (s: number) => void) => {
@@ -268,7 +272,7 @@ function generate(words: Int32Array, dtype: DType, n: number): number[] {
     return v;
   };
   const name = (s: string) => [s.length, ...Array.from(s, (ch) => ch.charCodeAt(0))];
-  const params = new Array<number>(inputs + 1).fill(0x7f);
+  const params = new Array<number>(outputs + inputs).fill(0x7f);
   const type = [0x60, ...vec(params.map((p) => [p])), 0];
   const sized: number[] = [];
   leb(sized, func.length);
