@@ -5,11 +5,13 @@
 // op; here an op is one SIMD instruction, so an arithmetic chain runs several times faster.
 //
 // Only cheap ops (arithmetic, comparisons, where, max/min, sqrt) over contiguous and scalar
-// operands are compiled, each as the very instruction sequence ops.ts uses, so the bits agree
-// with the kernels; chains with transcendentals (the interpreter shares the kernels' math
-// there), broadcast gathers or a final sum stay interpreted. So does everything where the page
-// forbids compiling generated code (a Content-Security-Policy without 'wasm-unsafe-eval'):
-// the first refusal is reported once and the interpreter takes over.
+// operands, and a sum over all elements (in sumRow's order), are compiled, each as the very
+// instruction sequence ops.ts or sum-row.ts uses, so the bits agree with the kernels; chains
+// with transcendentals (the interpreter shares the kernels' math there), broadcast gathers or a
+// sum over trailing axes stay interpreted. A group with several outputs stores each from its
+// register in the same loop. Where the page forbids compiling generated code (a
+// Content-Security-Policy without 'wasm-unsafe-eval'), everything runs interpreted: the first
+// refusal is reported once and the interpreter takes over.
 import type { DataBuffer, DType } from './buffer.js';
 import { kernels } from './wasm.js';
 

@@ -12,6 +12,12 @@
 // read by two groups is computed in both when that is cheap (a few arithmetic ops), and is a
 // root otherwise (a transcendental in its cone, or a long cone), so fusion never repeats a
 // sin or an exp. Groups are capped to the interpreter's registers and bytecode size.
+//
+// Several outputs. Groups over the same elements then merge where that saves work
+// (fuse-merge.ts): a jitted jvp's primal and tangent chains become one group that writes both.
+// A group with one output is the `fused` primitive; one with several is a `fused` call
+// (StagedCall) whose run writes every output in the one pass, or replays the group through
+// bind under a transform.
 import { FUSED, FUSED_HEADER, blockElements, FUSED_LIMITS, fusedInto, fusedKernel, fusedOpCode, isCostly, type FusedKernel } from '../backend/fused.js';
 import { broadcastStrides, collapse } from '../backend/kernels.js';
 import { implFromKernel, type Aval, type Primitive } from '../core/primitive.js';
