@@ -41,7 +41,7 @@ export interface MergeOptions<C> {
 export type Unit<C> = { readonly index: number; readonly group?: undefined } | { readonly group: Group; readonly compiled: C | null };
 
 /** Nodes visited per acyclicity check before a merge is given up as too costly to prove. */
-const SEARCH_BUDGET = 20000;
+const SEARCH_BUDGET = 4000;
 
 /**
  * Merges related groups where that keeps the program acyclic and the group fits, and returns
@@ -82,10 +82,10 @@ export function mergeGroups<C>(program: Program, groups: Group[], compiled: (C |
   });
   const live = new Uint8Array(units).fill(1);
   const outCount = new Int32Array(units).fill(1);
-  // Groups reading each full-size variable: siblings over the same input merge too.
-  const readingGroups = new Map<number, Set<number>>();
+  // The groups each equation is folded into: groups that both compute a value merge.
+  const sharing: number[][] = equations.map(() => []);
   groups.forEach((g, u) => {
-    for (const v of inputs[u]) if (sizeOfAval(avals[v].shape) === g.n) (readingGroups.get(v) ?? readingGroups.set(v, new Set()).get(v)!).add(u);
+    for (const j of g.members) sharing[j].push(u);
   });
 
   /** A path from `from` to `to` through some other unit. */
@@ -121,7 +121,6 @@ export function mergeGroups<C>(program: Program, groups: Group[], compiled: (C |
     if (inputs[b].has(sumOut(ga)) || inputs[a].has(sumOut(gb))) return false;
     const members = [...new Set([...ga.members, ...gb.members])].sort((x, y) => x - y);
     if (members.length > options.maxOps) return false;
-    if (detour(a, b) || detour(b, a)) return false;
     const inside = new Set(members);
     const roots = [...ga.roots, ...gb.roots].sort((x, y) => x - y);
     const outputs = roots.filter((r) => definedBy(equations[r]).some((v) => options.pinned[v] || options.readers[v].some((j) => !inside.has(j))));
@@ -132,6 +131,7 @@ export function mergeGroups<C>(program: Program, groups: Group[], compiled: (C |
     // spills registers.
     const saves = members.length < ga.members.length + gb.members.length || outputs.length < outCount[a] + outCount[b];
     if (!saves && !(feeds(a, b) && internalisable(a)) && !(feeds(b, a) && internalisable(b))) return false;
+    if (detour(a, b) || detour(b, a)) return false;
     const form = options.compile(members, outputs);
     if (form === null) return false;
     // b joins a.
@@ -141,9 +141,8 @@ export function mergeGroups<C>(program: Program, groups: Group[], compiled: (C |
     position[a] = Math.max(position[a], position[b]);
     live[b] = 0;
     for (const r of gb.roots) for (const v of definedBy(equations[r])) unitOf[v] = a;
-    for (const v of inputs[b]) readingGroups.get(v)?.delete(b);
+    for (const j of gb.members) sharing[j] = sharing[j].map((u) => (u === b ? a : u));
     inputs[a] = inputsOf(a);
-    for (const v of inputs[a]) readingGroups.get(v)?.add(a);
     for (const p of pred[b]) {
       succ[p].delete(b);
       if (p !== a) succ[p].add(a), pred[a].add(p);
@@ -157,13 +156,13 @@ export function mergeGroups<C>(program: Program, groups: Group[], compiled: (C |
     return true;
   };
 
-  const byPosition = groups.map((_, u) => u).sort((x, y) => position[x] - position[y]);
+  const byPosition = options.maxOps > 0 ? groups.map((_, u) => u).sort((x, y) => position[x] - position[y]) : [];
   for (const a of byPosition) {
     let merged = true;
     while (merged && live[a]) {
       merged = false;
       const candidates = new Set<number>([...pred[a], ...succ[a]]);
-      for (const v of inputs[a]) for (const u of readingGroups.get(v) ?? []) candidates.add(u);
+      for (const j of group[a]!.members) for (const u of sharing[j]) candidates.add(u);
       const related = [...candidates].filter((u) => u !== a && live[u] && group[u] !== null).sort((x, y) => position[x] - position[y]);
       for (const b of related) {
         if (tryMerge(a, b)) {
@@ -200,8 +199,4 @@ export function mergeGroups<C>(program: Program, groups: Group[], compiled: (C |
     if (!g) return { index: eqUnit[u - groups.length] };
     return { group: g, compiled: forms[u] };
   });
-}
-
-function sizeOfAval(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }
