@@ -9,17 +9,18 @@
 // chain may end in adds in the order of reduce.ts's sumRow (four f64x2 accumulators over
 // 8-element chunks, then pairs, then a scalar tail), for the same bits again.
 //
-// ABI: fused_<dt>(prog, out, n, regs) over n elements, registers at regs (64 x 2048 bytes); prog -> i32 words:
-//   [inputs, prologue, body, result, block, (pointer, staging) x inputs, instructions x 5 words, metas]
-// result: the register the value ends in (copied to out), or -1 when the body ends in SUM
-// [SUM, 0, a, rows, 0]: rows 0 sums everything into out[0]; rows > 0 sums each run of `rows`
-// elements into out[row] (a sum over trailing axes). block: elements per block (a multiple of
-// rows when rows fit in one, so each row is summed by sumRow itself), 0 for the default.
+// ABI: fused_<dt>(prog, n, regs) over n elements, registers at regs (64 x 2048 bytes); prog -> i32 words:
+//   [inputs, outputs, prologue, body, block, (pointer, staging) x inputs, (pointer, register) x outputs,
+//    instructions x 5 words, metas]
+// An output's register holds its value at the end of each block (copied to its pointer), or is
+// -1 for the output a SUM writes: [SUM, 0, a, rows, output] (at most one per program): rows 0
+// sums everything into out[0]; rows > 0 sums each run of `rows` elements into out[row] (a sum
+// over trailing axes). block: elements per block (a multiple of rows when rows fit in one, so
+// each row is summed by sumRow itself), 0 for the default.
 // An instruction is [op, dst, a, b, c]; a source s >= 0 is
 // register s, s < 0 is contiguous input -1 - s, read in place (staged through its register in
 // the last, partial block, so nothing reads past an input's end). The prologue runs once
 // (SPLAT fills a register with a scalar input); the body runs per block.
-
 import { sumRow } from './sum-row';
 import {
   NEG, ABS, SIGN, SQRT, SQUARE, RECIPROCAL, EXP, EXPM1, LOG, LOG1P, SIN, COS, TAN, TANH, SIGMOID,
@@ -233,7 +234,7 @@ function sumRows<T>(a: usize, rows: i32, start: i32, len: i32, out: usize): void
 // ---- the interpreter ----------------------------------------------------------------------
 
 /** Runs `count` instructions from `code` on the block [start, start + len). */
-@inline function step<T>(prog: usize, code: usize, count: i32, start: i32, len: i32, last: bool, out: usize): void {
+@inline function step<T>(prog: usize, code: usize, count: i32, start: i32, len: i32, last: bool): void {
   const bytes = ((<usize>len << alignof<T>()) + 63) & ~(<usize>63);
   for (let k = 0; k < count; k++) {
     const ins = code + <usize>k * 20;
@@ -253,6 +254,7 @@ function sumRows<T>(a: usize, rows: i32, start: i32, len: i32, out: usize): void
     const a = source(sa);
     if (op == SUM) {
       const rows = load<i32>(ins, 12);
+      const out = <usize>word(prog, HEADER + 2 * (word(prog, 0) + load<i32>(ins, 16)));
       if (rows > 0) sumRows<T>(a, rows, start, len, out);
       else if (last) store<T>(out, <T>sumFinish<T>(a, len));
       else sumChunks<T>(a, len);
@@ -293,12 +295,13 @@ function sumRows<T>(a: usize, rows: i32, start: i32, len: i32, out: usize): void
   }
 }
 
-@inline function fused<T>(prog: usize, out: usize, n: i32): void {
+@inline function fused<T>(prog: usize, n: i32): void {
   const inputs = word(prog, 0);
-  const prologue = word(prog, 1);
-  const body = word(prog, 2);
-  const result = word(prog, 3);
-  const code = prog + (<usize>(HEADER + 2 * inputs) << 2);
+  const outputs = word(prog, 1);
+  const prologue = word(prog, 2);
+  const body = word(prog, 3);
+  const outAt = HEADER + 2 * inputs;
+  const code = prog + (<usize>(outAt + 2 * outputs) << 2);
   const bodyCode = code + <usize>prologue * 20;
   const blockWords = word(prog, 4);
   const block = blockWords > 0 ? blockWords : <i32>(BLOCK_BYTES >> alignof<T>());
@@ -307,7 +310,7 @@ function sumRows<T>(a: usize, rows: i32, start: i32, len: i32, out: usize): void
   v128.store(SUMS, i64x2.splat(0), 16);
   v128.store(SUMS, i64x2.splat(0), 32);
   v128.store(SUMS, i64x2.splat(0), 48);
-  step<T>(prog, code, prologue, 0, block, false, out);
+  step<T>(prog, code, prologue, 0, block, false);
   for (let start = 0; start < n; start += block) {
     const len = min(block, n - start);
     const last = start + len == n;
@@ -323,11 +326,14 @@ function sumRows<T>(a: usize, rows: i32, start: i32, len: i32, out: usize): void
       }
       store<usize>(INPUT_AT + (<usize>i << 2), at);
     }
-    step<T>(prog, bodyCode, body, start, len, last, out);
-    if (result >= 0) memory.copy(out + offset, register(result), <usize>len << alignof<T>());
+    step<T>(prog, bodyCode, body, start, len, last);
+    for (let k = 0; k < outputs; k++) {
+      const result = word(prog, outAt + 2 * k + 1);
+      if (result >= 0) memory.copy(<usize>word(prog, outAt + 2 * k) + offset, register(result), <usize>len << alignof<T>());
+    }
   }
 }
 
 // regs: MAX_REGISTERS * BLOCK_BYTES bytes of scratch, 16-byte aligned.
-export function fused_f64(prog: usize, out: usize, n: i32, regs: usize): void { registers = regs; fused<f64>(prog, out, n); }
-export function fused_f32(prog: usize, out: usize, n: i32, regs: usize): void { registers = regs; fused<f32>(prog, out, n); }
+export function fused_f64(prog: usize, n: i32, regs: usize): void { registers = regs; fused<f64>(prog, n); }
+export function fused_f32(prog: usize, n: i32, regs: usize): void { registers = regs; fused<f32>(prog, n); }

@@ -1,8 +1,9 @@
 // Elementwise fusion: a chain of 20 elementwise ops on 1e5 elements, eager (20 kernels, 20
 // passes over memory) against jit (one fused pass, src/staging/fuse.ts) and against jit with
 // fusion off (jit(f, {fuse: false}): the same program, one kernel per op), for the value and for
-// valueAndGrad of its sum. Two arithmetic chains: 'mixed' (add, sub, mul with constants and a
-// second operand, one div and one maximum) and 'heavy' (four each of add, mul, maximum, div and
+// valueAndGrad of its sum, and (f64) for jvp in one direction (the primal and the tangent
+// chain). Two arithmetic chains: 'mixed' (add, sub, mul with constants and a second operand,
+// one div and one maximum) and 'heavy' (four each of add, mul, maximum, div and
 // sub): f64x2.div and f64x2.max cost several cycles per vector however the data arrives, so the
 // heavy chain is compute-bound and gains less; a chain dominated by sin and tanh (compute-bound
 // too); and both arithmetic chains in float32.
@@ -79,13 +80,13 @@ export async function run(opts = {}) {
   const rows = [];
   const table = [];
   const setups = [
-    ['mixed chain, f64', mixed, 'float64'],
-    ['heavy chain, f64', heavy, 'float64'],
+    ['mixed chain, f64', mixed, 'float64', true],
+    ['heavy chain, f64', heavy, 'float64', true],
     ['sin/tanh chain, f64', transcendental, 'float64'],
     ['mixed chain, f32', mixed, 'float32'],
     ['heavy chain, f32', heavy, 'float32'],
   ];
-  for (const [label, chain, dtype] of setups) {
+  for (const [label, chain, dtype, withJvp] of setups) {
     const x = dt.uniform([n], { seed: 1, low: -1, high: 1, dtype });
     const y = dt.uniform([n], { seed: 2, low: 0.5, high: 1, dtype });
     const f = (a, b) => chain(dt, a, b);
@@ -104,7 +105,18 @@ export async function run(opts = {}) {
       [`${label}: jit(valueAndGrad)`, discard(dt, () => jvg(x, y))],
       [`${label}: jit(valueAndGrad, {fuse: false})`, discard(dt, () => jvgOff(x, y))],
     ];
-    const [te, tj, to, tge, tgj, tgo] = await measureRounds(cases, opts);
+    // jvp of the chain in the direction dx = y: the primal and the tangent chain.
+    const fjvp = (a, b) => dt.jvp(f, [a, b], [b, b]);
+    const jfjvp = dt.jit(fjvp), jfjvpOff = dt.jit(fjvp, { fuse: false });
+    if (withJvp) {
+      sameBits(`${label}: jit(jvp) fused against unfused`, flat(() => jfjvp(x, y)), flat(() => jfjvpOff(x, y)));
+      cases.push(
+        [`${label}: eager jvp`, discard(dt, () => fjvp(x, y))],
+        [`${label}: jit(jvp)`, discard(dt, () => jfjvp(x, y))],
+        [`${label}: jit(jvp, {fuse: false})`, discard(dt, () => jfjvpOff(x, y))],
+      );
+    }
+    const [te, tj, to, tge, tgj, tgo, tve, tvj, tvo] = await measureRounds(cases, opts);
     const fastest = fastestOf(cases, opts.quick ? 4 : 12);
     const S = label;
     const r = (name, metric, unit, value, extra = {}) => rows.push({ section: S, name, metric, unit, value, better: metric === 'speedup' ? 'higher' : 'lower', ...extra });
@@ -120,10 +132,22 @@ export async function run(opts = {}) {
     r('valueAndGrad: jit unfused / jit fused', 'speedup', 'x', tgo.ms / tgj.ms);
     r('value: eager / jit fused (fastest call)', 'speedup', 'x', fastest[0] / fastest[1], { baseMs: fastest[0], ms: fastest[1] });
     r('valueAndGrad: eager / jit fused (fastest call)', 'speedup', 'x', fastest[3] / fastest[4], { baseMs: fastest[3], ms: fastest[4] });
+    if (withJvp) {
+      r('jvp: eager', 'time', 'ms', tve.ms);
+      r('jvp: jit fused', 'time', 'ms', tvj.ms);
+      r('jvp: jit unfused', 'time', 'ms', tvo.ms);
+      r('jvp: eager / jit fused', 'speedup', 'x', tve.ms / tvj.ms);
+      r('jvp: jit unfused / jit fused', 'speedup', 'x', tvo.ms / tvj.ms);
+      r('jvp: eager / jit fused (fastest call)', 'speedup', 'x', fastest[6] / fastest[7], { baseMs: fastest[6], ms: fastest[7] });
+    }
     table.push({ case: `${label}, value`, eager: te.ms, jit: tj.ms, unfused: to.ms });
     table.push({ case: `${label}, valueAndGrad`, eager: tge.ms, jit: tgj.ms, unfused: tgo.ms });
     table.push({ case: `${label}, value (fastest call)`, eager: fastest[0], jit: fastest[1], unfused: fastest[2] });
     table.push({ case: `${label}, valueAndGrad (fastest call)`, eager: fastest[3], jit: fastest[4], unfused: fastest[5] });
+    if (withJvp) {
+      table.push({ case: `${label}, jvp`, eager: tve.ms, jit: tvj.ms, unfused: tvo.ms });
+      table.push({ case: `${label}, jvp (fastest call)`, eager: fastest[6], jit: fastest[7], unfused: fastest[8] });
+    }
     x.dispose();
     y.dispose();
   }

@@ -5,15 +5,17 @@
 // op; here an op is one SIMD instruction, so an arithmetic chain runs several times faster.
 //
 // Only cheap ops (arithmetic, comparisons, where, max/min, sqrt) over contiguous and scalar
-// operands are compiled, each as the very instruction sequence ops.ts uses, so the bits agree
-// with the kernels; chains with transcendentals (the interpreter shares the kernels' math
-// there), broadcast gathers or a final sum stay interpreted. So does everything where the page
-// forbids compiling generated code (a Content-Security-Policy without 'wasm-unsafe-eval'):
-// the first refusal is reported once and the interpreter takes over.
+// operands, and a sum over all elements (in sumRow's order), are compiled, each as the very
+// instruction sequence ops.ts or sum-row.ts uses, so the bits agree with the kernels; chains
+// with transcendentals (the interpreter shares the kernels' math there), broadcast gathers or a
+// sum over trailing axes stay interpreted. A group with several outputs stores each from its
+// register in the same loop. Where the page forbids compiling generated code (a
+// Content-Security-Policy without 'wasm-unsafe-eval'), everything runs interpreted: the first
+// refusal is reported once and the interpreter takes over.
 import type { DataBuffer, DType } from './buffer.js';
 import { kernels } from './wasm.js';
 
-type Compiled = (out: DataBuffer, ins: readonly DataBuffer[]) => void;
+type Compiled = (outs: readonly DataBuffer[], ins: readonly DataBuffer[]) => void;
 
 const cache = new Map<string, WebAssembly.Instance>();
 /** Compiled chains kept; past this the cache starts again (programs keep their bound kernels). */
@@ -32,6 +34,7 @@ const SIMD = {
 } as const;
 const V128_LOAD = 0x00, V128_STORE = 0x0b, V128_CONST = 0x0c, V128_AND = 0x4e, V128_OR = 0x50, BITSELECT = 0x52;
 const LOAD_ZERO = [0x5d, 0x5c], STORE_LANE = [0x5b, 0x5a];
+const F64X2_ADD = 0xf0, F64X2_EXTRACT = 0x21, F32X4_EXTRACT = 0x1f, PROMOTE_LOW = 0x5f, SHUFFLE = 0x0d;
 
 function leb(out: number[], v: number): void {
   do {
@@ -63,6 +66,7 @@ const unrollFor = (ops: number) => (ops <= 24 ? 8 : 4);
 /** Header words of the bytecode before the inputs (fused.ts's FUSED_HEADER). */
 const HEADER = 5;
 
+const SUM = 2;
 /** The op codes the compiler handles (the interpreter's numbers, assembly/fused.ts). */
 const CHEAP = new Set([10, 11, 12, 13, 14, 15, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 50]);
 
@@ -72,11 +76,12 @@ const CHEAP = new Set([10, 11, 12, 13, 14, 15, 30, 31, 32, 33, 34, 35, 36, 37, 3
  */
 export function compileFused(words: Int32Array, dtype: DType, n: number): Compiled | null {
   if (!fusedCodegen.enabled || fusedCodegen.refused) return null;
-  const inputs = words[0], prologue = words[1], count = words[2], result = words[3];
-  if (result < 0) return null;
-  const codeAt = HEADER + 2 * inputs;
+  const inputs = words[0], outputs = words[1], prologue = words[2], count = words[3];
+  const codeAt = HEADER + 2 * (inputs + outputs);
   for (let k = 0; k < prologue + count; k++) {
     const op = words[codeAt + 5 * k];
+    // A sum over all elements is compiled; one over trailing axes stays interpreted.
+    if (op === SUM && words[codeAt + 5 * k + 3] === 0) continue;
     if (k < prologue ? op !== 0 : !CHEAP.has(op)) return null;
   }
   const bytes = generate(words, dtype, n);
@@ -96,28 +101,29 @@ export function compileFused(words: Int32Array, dtype: DType, n: number): Compil
     fusedCodegen.compiled++;
   }
   const run = instance.exports.f as (...args: number[]) => void;
-  const args = new Array<number>(inputs + 1);
-  return (out, ins) => {
-    args[0] = out.ptr;
-    for (let i = 0; i < inputs; i++) args[i + 1] = ins[i].ptr;
+  const args = new Array<number>(outputs + inputs);
+  return (outs, ins) => {
+    for (let k = 0; k < outputs; k++) args[k] = outs[k].ptr;
+    for (let i = 0; i < inputs; i++) args[outputs + i] = ins[i].ptr;
     run(...args);
   };
 }
 
-/** The module's bytes: one function f(out, in_0, ..., in_k-1) over the n elements. */
+/** The module's bytes: one function f(out_0, ..., out_m-1, in_0, ..., in_k-1) over the n elements. */
 function generate(words: Int32Array, dtype: DType, n: number): number[] {
   const t = dtype === 'float64' ? 0 : 1;
   const size = dtype === 'float64' ? 8 : 4;
   const align = dtype === 'float64' ? 3 : 2;
-  const inputs = words[0], prologue = words[1], count = words[2], result = words[3];
-  const codeAt = HEADER + 2 * inputs;
+  const inputs = words[0], outputs = words[1], prologue = words[2], count = words[3];
+  const codeAt = HEADER + 2 * (inputs + outputs);
   const UNROLL = unrollFor(count);
   let registers = 0;
   for (let k = 0; k < prologue + count; k++) registers = Math.max(registers, words[codeAt + 5 * k + 1] + 1);
-  // Locals: params 0 (out) and 1..inputs; then the byte offset o, then UNROLL v128s per
+  // Locals: params 0..outputs-1 (the outputs) and the inputs; then the byte offset o, then UNROLL v128s per
   // register: the main loop runs UNROLL independent vectors through the chain side by side,
   // so their latencies overlap (one vector's chain is a dependency chain of every op).
-  const o = inputs + 1;
+  const o = outputs + inputs;
+  const inputParam = (i: number) => outputs + i;
   const reg = (r: number, u = 0) => o + 1 + r * UNROLL + u;
   const body: number[] = [];
   const simd = (code: number) => {
@@ -143,7 +149,7 @@ function generate(words: Int32Array, dtype: DType, n: number): number[] {
   // Splats, once.
   for (let k = 0; k < prologue; k++) {
     const at = codeAt + 5 * k;
-    get(1 + words[at + 2]);
+    get(inputParam(words[at + 2]));
     body.push(t === 0 ? 0x2b : 0x2a, align, 0); // f64.load / f32.load
     simd(SIMD.splat[t]);
     for (let u = 0; u < UNROLL; u++) {
@@ -155,13 +161,52 @@ function generate(words: Int32Array, dtype: DType, n: number): number[] {
   for (let k = 0; k < prologue; k++) splats.add(words[codeAt + 5 * k + 1]);
   // Each contiguous input is loaded once per vector, into a local of its own.
   const loaded = (i: number, u: number) => o + 1 + (registers + i) * UNROLL + u;
+  // A sum over all elements adds in sumRow's order (assembly/sum-row.ts), for its bits: four
+  // f64x2 accumulators, each 8-element chunk's vector q into accumulator q (f32: each vector's
+  // low and high halves widened, into 2q and 2q + 1), then (f64) pairs into the first, then the
+  // accumulators combined, then the last elements one by one into the scalar total.
+  const vlocals = (registers + inputs) * UNROLL;
+  const acc = (q: number) => o + 1 + vlocals + q;
+  const total = o + 1 + vlocals + 4;
+  let pairs = false;
+  const accumulate = (u: number, tail: boolean, operand: () => void) => {
+    if (tail) {
+      get(total);
+      operand();
+      simd(t === 0 ? F64X2_EXTRACT : F32X4_EXTRACT);
+      body.push(0);
+      if (t === 1) body.push(0xbb); // f64.promote_f32
+      body.push(0xa0); // f64.add
+      return set(total);
+    }
+    if (t === 0) {
+      const q = pairs ? 0 : u % 4;
+      get(acc(q));
+      operand();
+      simd(F64X2_ADD);
+      return set(acc(q));
+    }
+    for (const half of [0, 1]) {
+      const q = 2 * (u % 2) + half;
+      get(acc(q));
+      operand();
+      if (half === 1) {
+        operand();
+        simd(SHUFFLE);
+        body.push(8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+      }
+      simd(PROMOTE_LOW);
+      simd(F64X2_ADD);
+      set(acc(q));
+    }
+  };
   const read = new Set<number>();
   for (let k = prologue; k < prologue + count; k++) for (let m = 2; m < 5; m++) if (words[codeAt + 5 * k + m] < 0) read.add(-1 - words[codeAt + 5 * k + m]);
   /** The chain on `vectors` vectors side by side (lane 0 only in the tail). */
   const chain = (vectors: number, tail: boolean) => {
     for (const i of read) {
       for (let u = 0; u < vectors; u++) {
-        address(1 + i);
+        address(inputParam(i));
         simd(tail ? LOAD_ZERO[t] : V128_LOAD);
         body.push(tail ? align : 4);
         leb(body, 16 * u);
@@ -172,19 +217,26 @@ function generate(words: Int32Array, dtype: DType, n: number): number[] {
       const at = codeAt + 5 * k;
       const op = words[at], a = words[at + 2], b = words[at + 3], c = words[at + 4];
       for (let u = 0; u < vectors; u++) {
-        emitOp(op, a, b, c, (s: number) => {
-          get(s >= 0 ? reg(s, splats.has(s) ? 0 : u) : loaded(-1 - s, u));
-        });
+        const operand = (s: number) => get(s >= 0 ? reg(s, splats.has(s) ? 0 : u) : loaded(-1 - s, u));
+        if (op === SUM) {
+          accumulate(u, tail, () => operand(a));
+          continue;
+        }
+        emitOp(op, a, b, c, operand);
         set(reg(words[at + 1], u));
       }
     }
-    for (let u = 0; u < vectors; u++) {
-      address(0);
-      get(reg(result, u));
-      simd(tail ? STORE_LANE[t] : V128_STORE);
-      body.push(tail ? align : 4);
-      leb(body, 16 * u);
-      if (tail) body.push(0);
+    for (let k = 0; k < outputs; k++) {
+      const result = words[HEADER + 2 * (inputs + k) + 1];
+      if (result < 0) continue;
+      for (let u = 0; u < vectors; u++) {
+        address(k);
+        get(reg(result, u));
+        simd(tail ? STORE_LANE[t] : V128_STORE);
+        body.push(tail ? align : 4);
+        leb(body, 16 * u);
+        if (tail) body.push(0);
+      }
     }
   };
   const emitOp = (op: number, a: number, b: number, c: number, operand: (s: number) => void) => {
@@ -247,14 +299,35 @@ function generate(words: Int32Array, dtype: DType, n: number): number[] {
     body.push(0x0c, 0, 0x0b, 0x0b); // br 0, end, end
   };
   loop(blockEnd, 16 * UNROLL, UNROLL, false);
-  loop(vectorEnd, 16, 1, false);
-  loop(n * size, size, 1, true);
+  const sumOutput = Array.from({ length: outputs }, (_, k) => k).find((k) => words[HEADER + 2 * (inputs + k) + 1] < 0);
+  if (sumOutput === undefined) {
+    loop(vectorEnd, 16, 1, false);
+    loop(n * size, size, 1, true);
+  } else {
+    // n is fixed: the rest after the main loop is straight-line code, chunk by chunk as sumRow.
+    const advance = (bytes: number) => (get(o), body.push(0x41), sleb(body, bytes), body.push(0x6a), set(o));
+    let rest = n - blockEnd / size;
+    for (; rest >= 8; rest -= 8) chain(8 / lanes, false), advance(8 * size);
+    pairs = true;
+    if (t === 0) for (; rest >= 2; rest -= 2) chain(1, false), advance(16);
+    for (let q = 0; q < 4; q += 2) get(acc(q)), get(acc(q + 1)), simd(F64X2_ADD);
+    simd(F64X2_ADD);
+    set(acc(0));
+    get(acc(0)), simd(F64X2_EXTRACT), body.push(0), get(acc(0)), simd(F64X2_EXTRACT), body.push(1), body.push(0xa0);
+    set(total);
+    for (; rest > 0; rest--) chain(1, true), advance(size);
+    get(sumOutput);
+    get(total);
+    if (t === 1) body.push(0xb6); // f32.demote_f64
+    body.push(t === 0 ? 0x39 : 0x38, align, 0); // f64.store / f32.store
+  }
   body.push(0x0b);
   const func: number[] = [];
-  leb(func, 2); // local groups: one i32, then the v128 registers
+  leb(func, 3); // local groups: one i32, the v128 registers and sum accumulators, the sum's total
   func.push(1, 0x7f);
-  leb(func, (registers + inputs) * UNROLL);
+  leb(func, vlocals + 4);
   func.push(0x7b);
+  func.push(1, 0x7c);
   func.push(...body);
   const section = (id: number, content: number[]) => {
     const s = [id];
@@ -268,7 +341,7 @@ function generate(words: Int32Array, dtype: DType, n: number): number[] {
     return v;
   };
   const name = (s: string) => [s.length, ...Array.from(s, (ch) => ch.charCodeAt(0))];
-  const params = new Array<number>(inputs + 1).fill(0x7f);
+  const params = new Array<number>(outputs + inputs).fill(0x7f);
   const type = [0x60, ...vec(params.map((p) => [p])), 0];
   const sized: number[] = [];
   leb(sized, func.length);

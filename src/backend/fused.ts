@@ -51,27 +51,41 @@ export const FUSED_LIMITS = {
   words: SCRATCH_BYTES / 4,
 } as const;
 
-/** Header words before the (pointer, staging register) pairs of the inputs. */
+/**
+ * Header words (inputs, outputs, prologue, body, block) before the (pointer, staging register)
+ * pairs of the inputs, then the (pointer, register) pairs of the outputs.
+ */
 export const FUSED_HEADER = 5;
 
+/** A fused group's kernel: one pass over the inputs writes every output. */
+export type FusedKernel = (outs: readonly DataBuffer[], ins: readonly DataBuffer[]) => void;
+
 /**
- * The kernel of one fused chain over `n` elements of `dtype`: a wasm module compiled from it
+ * The kernel of one fused group over `n` elements of `dtype`: a wasm module compiled from it
  * (fused-wasm.ts) where that applies, else the interpreter. `words` is the interpreter's
- * bytecode with zeros where the inputs' pointers go (word FUSED_HEADER + 2 i for input i).
+ * bytecode with zeros where the pointers go (word FUSED_HEADER + 2 i for input i, then
+ * FUSED_HEADER + 2 (inputs + k) for output k).
  */
-export function fusedInto(words: Int32Array, dtype: DType, n: number): BoundKernel {
+export function fusedKernel(words: Int32Array, dtype: DType, n: number): FusedKernel {
   const compiled = compileFused(words, dtype, n);
   if (compiled) return compiled;
   const run = kernels()[dtype === 'float64' ? 'fused_f64' : 'fused_f32'];
-  const inputs = words[0];
-  return (out: DataBuffer, ins: readonly DataBuffer[]) => {
+  const inputs = words[0], outputs = words[1];
+  return (outs, ins) => {
     const ptr = scratchPtr();
     const view = viewI32();
     const at = ptr >>> 2;
     view.set(words, at);
     for (let i = 0; i < inputs; i++) view[at + FUSED_HEADER + 2 * i] = ins[i].ptr;
-    run(ptr, out.ptr, n, registerFile());
+    for (let k = 0; k < outputs; k++) view[at + FUSED_HEADER + 2 * (inputs + k)] = outs[k].ptr;
+    run(ptr, n, registerFile());
   };
+}
+
+/** The kernel of a fused group with one output, as a bound kernel. */
+export function fusedInto(words: Int32Array, dtype: DType, n: number): BoundKernel {
+  const kernel = fusedKernel(words, dtype, n);
+  return (out, ins) => kernel([out], ins);
 }
 
 let registers = 0;

@@ -12,17 +12,25 @@
 // read by two groups is computed in both when that is cheap (a few arithmetic ops), and is a
 // root otherwise (a transcendental in its cone, or a long cone), so fusion never repeats a
 // sin or an exp. Groups are capped to the interpreter's registers and bytecode size.
-import { FUSED, FUSED_HEADER, blockElements, FUSED_LIMITS, fusedInto, fusedOpCode, isCostly } from '../backend/fused.js';
+//
+// Several outputs. Groups over the same elements then merge where that saves work
+// (fuse-merge.ts): a jitted jvp's primal and tangent chains become one group that writes both.
+// A group with one output is the `fused` primitive; one with several is a `fused` call
+// (StagedCall) whose run writes every output in the one pass, or replays the group through
+// bind under a transform.
+import { FUSED, FUSED_HEADER, blockElements, FUSED_LIMITS, fusedInto, fusedKernel, fusedOpCode, isCostly, type FusedKernel } from '../backend/fused.js';
 import { broadcastStrides, collapse } from '../backend/kernels.js';
 import { implFromKernel, type Aval, type Primitive } from '../core/primitive.js';
-import { bind, popTrace, pushTrace } from '../core/trace.js';
+import { bind, popTrace, pushTrace, topTrace } from '../core/trace.js';
+import { empty } from '../tensor/create.js';
 import { sizeOf } from '../tensor/shape.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { DenseTensor, Tensor } from '../tensor/tensor.js';
 import { pushForward } from '../transforms/jvp.js';
 import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { scoped } from '../transforms/util.js';
 import { vmap } from '../transforms/vmap.js';
-import { Program, type Equation } from './program.js';
+import { mergeGroups, type Group, type Unit } from './fuse-merge.js';
+import { Program, type Equation, type StagedCall } from './program.js';
 
 type PrimEquation = Extract<Equation, { readonly prim: Primitive<unknown> }>;
 
@@ -35,6 +43,10 @@ export const fusion = {
   duplicateLimit: 12,
   /** Ops per group; a longer chain is cut into several groups. */
   groupLimit: 96,
+  /** Groups over the same elements merge into one pass writing several values (fuse-merge.ts). */
+  multiOutput: true,
+  /** Whether a group ending in a sum merges too (its pass then runs on the interpreter). */
+  mergeSums: false,
   /** Fused equations made so far. */
   groups: 0,
 };
@@ -51,14 +63,16 @@ export interface FusedParams {
 }
 
 /** Replays a group's program through bind, so every transform sees its primitives. */
-function replay(program: Program, inputs: readonly Tensor[]): Tensor {
+function replayAll(program: Program, inputs: readonly Tensor[]): Tensor[] {
   const env: Tensor[] = new Array(program.avals.length);
   inputs.forEach((x, i) => (env[i] = x));
   for (const eq of program.equations) {
     if (eq.prim) env[eq.out] = bind(eq.prim, eq.inputs.map((v) => env[v]), eq.params);
   }
-  return env[program.outputs[0]];
+  return program.outputs.map((v) => env[v]);
 }
+
+const replay = (program: Program, inputs: readonly Tensor[]): Tensor => replayAll(program, inputs)[0];
 
 const fusedInto_ = (_: readonly Aval[], p: FusedParams) => fusedInto(p.words, p.dtype, p.n);
 const fusedShape = (_: readonly Aval[], p: FusedParams): Aval => p.program.outputAvals[0];
@@ -94,6 +108,27 @@ export const fusedPrimitive: Primitive<FusedParams> = {
   }),
   batch: ({ inputs, axes, params }) => ({ out: vmap((...xs: Tensor[]) => replay(params.program, xs), { inAxes: [...axes] })(...inputs), axis: 0 }),
 };
+
+/**
+ * A group with several outputs: one pass writes them all. On concrete inputs it runs the
+ * fused kernel into new tensors; under a transform (a fused program replayed through bind) it
+ * replays the group op by op, so every transform sees its primitives.
+ */
+function fusedCall(params: FusedParams): StagedCall {
+  let kernel: FusedKernel | null = null;
+  const outAvals = params.program.outputAvals;
+  return {
+    name: 'fused',
+    params: { ops: params.ops, n: params.n, dtype: params.dtype },
+    run: (inputs) => {
+      if (topTrace('fused', inputs) !== null) return replayAll(params.program, inputs);
+      kernel ??= fusedKernel(params.words, params.dtype, params.n);
+      const outs = outAvals.map((a) => empty(a.shape, a.dtype, 'fused'));
+      kernel(outs.map((o) => o.liveBuffer('fused')), inputs.map((x) => (x as DenseTensor).liveBuffer('fused')));
+      return outs;
+    },
+  };
+}
 
 /** What the pass knows of one equation. */
 interface Node {
@@ -179,9 +214,20 @@ export function fuseProgram(program: Program): Program {
   });
   for (let attempt = 0; attempt < 8; attempt++) {
     markShared(program, nodes, producer, readers, roots);
-    const groups = buildGroups(program, nodes, producer, roots);
-    if (groups.failed.length === 0) return rewrite(program, groups.made);
-    for (const i of groups.failed) roots[i] = 1;
+    const { groups, compiled, failed } = buildGroups(program, nodes, producer, roots);
+    if (failed.length > 0) {
+      for (const i of failed) roots[i] = 1;
+      continue;
+    }
+    // With multiOutput off no merge fits (maxOps 0): the groups are only put in order.
+    const units = mergeGroups(program, groups, compiled, {
+      compile: (members, outputs) => compile(program, members, outputs, nodes[members[0]].n, nodes),
+      maxOps: fusion.multiOutput ? fusion.groupLimit : 0,
+      sums: fusion.mergeSums,
+      readers,
+      pinned,
+    });
+    return rewrite(program, units);
   }
   return program;
 }
@@ -216,20 +262,25 @@ function markShared(program: Program, nodes: Node[], producer: Int32Array, reade
   });
 }
 
-interface Made {
-  root: number;
+interface Compiled {
   params: FusedParams;
+  /** The variables it reads, and those it writes (its outputs' variables in the program). */
   inputs: number[];
+  outputs: number[];
 }
 
-/** Compiles the group of every root (and of every fusable sum); lists the roots of groups that do not fit. */
-function buildGroups(program: Program, nodes: Node[], producer: Int32Array, roots: Uint8Array): { made: Made[]; failed: number[] } {
-  const made: Made[] = [];
+/**
+ * The group of every root (and of every fusable sum), compiled, and the roots of groups that do
+ * not fit. Roots whose group is the root alone (and sums of a root) are groups of one
+ * equation: they stay single kernels unless a merge takes them in.
+ */
+function buildGroups(program: Program, nodes: Node[], producer: Int32Array, roots: Uint8Array): { groups: Group[]; compiled: (Compiled | null)[]; failed: number[] } {
+  const groups: Group[] = [];
+  const compiled: (Compiled | null)[] = [];
   const failed: number[] = [];
   program.equations.forEach((eq, i) => {
     const node = nodes[i];
-    const isRoot = (node.kind === 'map' && roots[i]) || (node.kind === 'sum' && internal(nodes, producer, roots, eq.inputs[0], node.n) >= 0);
-    if (!isRoot) return;
+    if (!(node.kind === 'map' && roots[i]) && node.kind !== 'sum') return;
     const members = new Set<number>();
     const visit = (j: number) => {
       if (members.has(j)) return;
@@ -240,24 +291,35 @@ function buildGroups(program: Program, nodes: Node[], producer: Int32Array, root
       }
     };
     visit(i);
-    if (members.size < 2) return;
     const order = [...members].sort((a, b) => a - b);
-    const compiled = compile(program, order, node.n, nodes);
-    if (compiled) made.push({ root: i, ...compiled });
-    else for (const j of order) if (nodes[j].kind === 'map') failed.push(j);
+    const group: Group = { members: order, roots: [i], n: node.n, dtype: program.avals[(eq as PrimEquation).out].dtype, sum: node.kind === 'sum' ? i : -1 };
+    if (members.size < 2) {
+      groups.push(group);
+      compiled.push(null);
+      return;
+    }
+    const form = compile(program, order, [i], node.n, nodes);
+    if (form) {
+      groups.push(group);
+      compiled.push(form);
+    } else {
+      for (const j of order) if (nodes[j].kind === 'map') failed.push(j);
+    }
   });
-  return { made, failed };
+  return { groups, compiled, failed };
 }
 
 /**
- * The bytecode of one group (equations `order`, the root last): registers for the splat
- * scalars, the staged and gathered inputs, then the intermediates, reused once dead.
+ * The bytecode of one group (equations `order`, in program order) whose equations `outputs`
+ * are read outside it: registers for the splat scalars, the staged and gathered inputs, then
+ * the intermediates, reused once dead (an output's register lives to the end of the block).
  */
-function compile(program: Program, order: number[], n: number, nodes: Node[]): { params: FusedParams; inputs: number[] } | null {
+function compile(program: Program, order: number[], outputs: readonly number[], n: number, nodes: Node[]): Compiled | null {
   const { avals, equations } = program;
-  const root = equations[order[order.length - 1]] as PrimEquation;
-  const dtype = avals[root.inputs[0]].dtype;
+  const dtype = avals[equations[order[0]].inputs[0]].dtype;
   const inside = new Set(order.map((j) => (equations[j] as PrimEquation).out));
+  const outVars = outputs.map((j) => (equations[j] as PrimEquation).out);
+  const outIndex = new Map(outVars.map((v, k) => [v, k]));
   const inputs: number[] = [];
   const inputIndex = new Map<number, number>();
   const staging: number[] = [];
@@ -320,30 +382,30 @@ function compile(program: Program, order: number[], n: number, nodes: Node[]): {
   order.forEach((j, k) => {
     const eq = equations[j] as PrimEquation;
     const srcs = eq.inputs.map((v, m) => operands[k][m] ?? regOf.get(v)!);
-    for (const v of new Set(eq.inputs)) if (inside.has(v) && lastUse.get(v) === k) free.push(regOf.get(v)!);
+    for (const v of new Set(eq.inputs)) if (inside.has(v) && lastUse.get(v) === k && !outIndex.has(v)) free.push(regOf.get(v)!);
     names.push(eq.prim!.name);
     if (nodes[j].kind === 'sum') {
-      body.push([FUSED.SUM, 0, srcs[0], nodes[j].rows, 0]);
+      body.push([FUSED.SUM, 0, srcs[0], nodes[j].rows, outIndex.get(eq.out)!]);
       return;
     }
     const d = take();
     regOf.set(eq.out, d);
     body.push([nodes[j].code, d, srcs[0] ?? 0, srcs[1] ?? 0, srcs[2] ?? 0]);
   });
-  const result = nodes[order[order.length - 1]].kind === 'sum' ? -1 : regOf.get(root.out)!;
   if (registers > FUSED_LIMITS.registers || inputs.length > FUSED_LIMITS.inputs) return null;
   // Gathers run first in every block; their metas follow the code.
-  const head = FUSED_HEADER + 2 * inputs.length;
+  const head = FUSED_HEADER + 2 * (inputs.length + outVars.length);
   const code = [...gathers.map((g) => [FUSED.GATHER, g.register, g.input, 0, 0]), ...body];
   let metaAt = head + 5 * (prologue.length + code.length);
   gathers.forEach((g, k) => {
     code[k][3] = metaAt;
     metaAt += g.meta.length;
   });
-  const rows = nodes[order[order.length - 1]].rows;
+  const rows = Math.max(0, ...order.map((j) => nodes[j].rows));
   const block = rows > 0 && rows <= blockElements(dtype) ? Math.floor(blockElements(dtype) / rows) * rows : 0;
-  const words = [inputs.length, prologue.length, code.length, result, block];
+  const words = [inputs.length, outVars.length, prologue.length, code.length, block];
   inputs.forEach((_, i) => words.push(0, staging[i]));
+  for (const v of outVars) words.push(0, regOf.get(v) ?? -1);
   for (const ins of [...prologue, ...code]) words.push(...ins);
   for (const g of gathers) words.push(...g.meta);
   if (words.length > FUSED_LIMITS.words) return null;
@@ -359,36 +421,27 @@ function compile(program: Program, order: number[], n: number, nodes: Node[]): {
     renumber.set(eq.out, out);
     return { prim: eq.prim!, params: eq.params, inputs: ins, out };
   });
-  const sub = new Program(subAvals, inputs.length, [], subEqs, [subAvals.length - 1]);
+  const sub = new Program(subAvals, inputs.length, [], subEqs, outVars.map((v) => renumber.get(v)!));
   // The bytecode is not enumerable, so the printed program shows the ops, not the words.
   const params = Object.defineProperty({ ops: names.join(' '), n, dtype, program: sub }, 'words', { value: Int32Array.from(words), enumerable: false }) as FusedParams;
-  return { params, inputs };
+  return { params, inputs, outputs: outVars };
 }
 
-/** The program with each group's root replaced by its fused equation and the folded equations dropped. */
-function rewrite(program: Program, made: Made[]): Program {
-  if (made.length === 0) return program;
-  const byRoot = new Map(made.map((m) => [m.root, m]));
+/** The program as its units: each group with two or more equations as one fused equation. */
+function rewrite(program: Program, units: Unit<Compiled>[]): Program {
+  if (!units.some((u) => u.group && u.compiled)) return program;
   const equations: Equation[] = [];
-  program.equations.forEach((eq, i) => {
-    const m = byRoot.get(i);
-    if (m) {
-      equations.push({ prim: fusedPrimitive as Primitive<unknown>, inputs: m.inputs, params: m.params, out: (eq as PrimEquation).out });
-      fusion.groups++;
+  for (const unit of units) {
+    if (!unit.group) {
+      equations.push(program.equations[unit.index]);
+    } else if (!unit.compiled) {
+      equations.push(program.equations[unit.group.members[0]]);
     } else {
-      equations.push(eq);
+      const { params, inputs, outputs } = unit.compiled;
+      fusion.groups++;
+      if (outputs.length === 1) equations.push({ prim: fusedPrimitive as Primitive<unknown>, inputs, params, out: outputs[0] });
+      else equations.push({ call: fusedCall(params), inputs, outs: outputs });
     }
-  });
-  // Drop the folded equations (those no kept equation reads any more).
-  const read = new Set<number>(program.outputs);
-  const kept: Equation[] = [];
-  for (let i = equations.length - 1; i >= 0; i--) {
-    const eq = equations[i];
-    const defines = eq.call ? eq.outs : [eq.out];
-    if (!eq.call && !defines.some((v) => read.has(v))) continue;
-    kept.push(eq);
-    for (const v of eq.inputs) read.add(v);
   }
-  kept.reverse();
-  return new Program(program.avals, program.inputCount, program.consts, kept, program.outputs);
+  return new Program(program.avals, program.inputCount, program.consts, equations, program.outputs);
 }
