@@ -6,7 +6,7 @@
 // steady state across calls.
 import { describe, expect, it } from 'vitest';
 import {
-  add, array, fori, grad, jit, memory, mul, scalar, scan, sin, sub, sum, tanh, valueAndGrad, type Tensor,
+  add, array, fori, grad, jacrev, jit, memory, mul, scalar, scan, sin, sub, sum, tanh, valueAndGrad, vmap, type Tensor,
 } from './helpers/api.js';
 import { checkGrads, expectClose } from './helpers/check.js';
 
@@ -181,5 +181,44 @@ describe('scan: reverse mode inside jit', () => {
     const text = g.program(...args).toString();
     expect(text).not.toContain('scan_stacked');
     expect(text).not.toContain('fori_stacked');
+  }, 60_000);
+  it('a scan over {length: n} with no ys (only a carry) equals eager grad', () => {
+    const f = (x: Tensor, w: Tensor) => scan((c: Tensor) => [add(c, mul(0.02, sin(mul(w, c)))), null] as const, x, { length: 300 })[0];
+    const args = [scalar(0.4), scalar(1.9)] as const;
+    const want = values(grad(f, { argnums: [0, 1] })(...args));
+    const g = jit(grad(f, { argnums: [0, 1] }));
+    expectClose(steady(() => values(g(...args))), want, 1e-12);
+    expect(occurrences(g.program(...args).toString(), 'scan_backward')).toBe(1);
+  }, 60_000);
+
+  it('jit(jacrev(f)) pulls several cotangent rows through the carry, the ys and the xs at once', () => {
+    const f = (h: Tensor, w: Tensor, xs: Tensor) => {
+      const [c, ys] = scan((c: Tensor, x: Tensor) => {
+        const nc = add(c, mul(0.1, sin(add(mul(w, c), x))));
+        return [nc, mul(nc, x)] as const;
+      }, h, xs);
+      return add(c, sum(ys));
+    };
+    const args = [array([0.1, -0.4, 0.9]), array([1.3, 0.7, -0.2]), array(Array.from({ length: 12 }, (_, i) => xsOf(3, i)))] as const;
+    const argnums = [0, 1, 2];
+    const want = values(jacrev(f, { argnums })(...args));
+    const g = jit(jacrev(f, { argnums }));
+    expectClose(steady(() => values(g(...args))), want, 1e-12);
+    expect(occurrences(g.program(...args).toString(), 'scan_backward')).toBe(1);
+  }, 60_000);
+
+  it('vmap(jit(grad(f))) equals eager grad per example', () => {
+    const f = (h: Tensor, w: Tensor, xs: Tensor) => sum(scan((c: Tensor, x: Tensor) => {
+      const nc = add(c, mul(0.05, sin(add(mul(w, c), x))));
+      return [nc, nc] as const;
+    }, h, xs)[1]);
+    const hs = [0.3, -0.5, 1.1], w = scalar(1.7), xs = array(xsOf(20, 0.3));
+    const want = hs.flatMap((h) => values(grad(f, { argnums: [0, 1, 2] })(scalar(h), w, xs)));
+    const g = jit(grad(f, { argnums: [0, 1, 2] }));
+    const got = vmap((h: Tensor) => g(h, w, xs) as Tensor[])(array(hs)) as Tensor[];
+    // vmap stacks each gradient along a leading axis: reorder to per-example.
+    const [dh, dw, dxs] = got.map((t) => values(t));
+    const per = hs.flatMap((_, e) => [dh[e], dw[e], ...dxs.slice(20 * e, 20 * e + 20)]);
+    expectClose(per, want, 1e-12);
   }, 60_000);
 });
