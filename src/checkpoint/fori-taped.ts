@@ -1,10 +1,11 @@
-// fori with JS-number bounds under a tape whose values are a jit trace's (jit(grad(f)), and the
-// backward programs grad(jit(f)) traces). The loop stays two loop equations instead of being
-// unrolled into the gradient program: a forward equation that outputs the final carry and the
-// carry before every step stacked ([n, ...shape] per leaf), and, when cotangents flow, a
-// backward loop over the steps in reverse that runs the VJP of one step, traced once into a
-// program (it reads the step's carry from the stacks and accumulates the cotangents of the
-// captured values). Both carry a `structure`: when the body and the step's VJP are scalar,
+// fori with JS-number bounds, and scan without a budget, under a tape whose values are a jit
+// trace's (jit(grad(f)), and the backward programs grad(jit(f)) traces). The loop stays two loop
+// equations instead of being unrolled into the gradient program: a forward equation that
+// outputs the final carry, scan's ys stacked, and the carry before every step stacked
+// ([n, ...shape] per leaf), and, when cotangents flow, a backward loop over the steps in
+// reverse that runs the VJP of one step, traced once into a program (it reads the step's carry from the stacks and accumulates the cotangents of the
+// captured values; scan's also reads x_i and y_i's cotangents and outputs the xs' cotangents).
+// fori's carry a `structure` (scan's do not yet): when the body and the step's VJP are scalar,
 // generated code (codegen.ts) writes each as one JS loop over numbers, the stacks as arrays in
 // wasm memory; otherwise the interpreter runs stackedRun and backwardRun below. Staged again by
 // an enclosing jit, both stay one equation each.

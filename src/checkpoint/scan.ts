@@ -1,6 +1,7 @@
 // scan: a loop as one operation, as jax.lax.scan. Without a reverse-mode trace it is a plain
-// loop. Under grad with no budget every step is taped. With a budget the tape holds only the
-// scan's inputs and outputs; the forward pass keeps a few carry snapshots placed by the
+// loop. Under grad with no budget every step is taped (inside jit(grad(f)) it is two
+// equations instead, scan_stacked and scan_backward: fori-taped.ts). With a budget the tape
+// holds only the scan's inputs and outputs; the forward pass keeps a few carry snapshots placed by the
 // binomial (Revolve) schedule, and the backward sweep replays the schedule: untaped steps to
 // move between snapshots, one taped step at a time to pull the carry's cotangent back.
 import { memoryInfo } from '../backend/memory.js';
