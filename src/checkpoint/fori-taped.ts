@@ -1,10 +1,11 @@
-// fori with JS-number bounds under a tape whose values are a jit trace's (jit(grad(f)), and the
-// backward programs grad(jit(f)) traces). The loop stays two loop equations instead of being
-// unrolled into the gradient program: a forward equation that outputs the final carry and the
-// carry before every step stacked ([n, ...shape] per leaf), and, when cotangents flow, a
-// backward loop over the steps in reverse that runs the VJP of one step, traced once into a
-// program (it reads the step's carry from the stacks and accumulates the cotangents of the
-// captured values). Both carry a `structure`: when the body and the step's VJP are scalar,
+// fori with JS-number bounds, and scan without a budget, under a tape whose values are a jit
+// trace's (jit(grad(f)), and the backward programs grad(jit(f)) traces). The loop stays two loop
+// equations instead of being unrolled into the gradient program: a forward equation that
+// outputs the final carry, scan's ys stacked, and the carry before every step stacked
+// ([n, ...shape] per leaf), and, when cotangents flow, a backward loop over the steps in
+// reverse that runs the VJP of one step, traced once into a program (it reads the step's carry from the stacks and accumulates the cotangents of the
+// captured values; scan's also reads x_i and y_i's cotangents and outputs the xs' cotangents).
+// fori's carry a `structure` (scan's do not yet): when the body and the step's VJP are scalar,
 // generated code (codegen.ts) writes each as one JS loop over numbers, the stacks as arrays in
 // wasm memory; otherwise the interpreter runs stackedRun and backwardRun below. Staged again by
 // an enclosing jit, both stay one equation each.
@@ -32,57 +33,115 @@ import { avalOf, staging as stagingTrace, stepLoop } from '../staging/control.js
  */
 export function tapedStagedFori(op: string, lower: number, upper: number, program: Program, plain: StagedCall, avals: readonly Aval[],
   leaves: Tensor[], captures: readonly Tensor[], tape: TapeTrace, staging: StagingTrace): Tensor[] | null {
-  const inputs = [...leaves, ...captures];
-  const primals = tape.unpack(inputs);
-  if (primals.some((p) => p instanceof Tracer && p.trace !== staging)) return null;
-  const differentiated = inputs.map((x) => x instanceof TapeVar && x.trace === tape);
-  if (!differentiated.includes(true)) return staging.emitCall(plain, primals, avals);
-  const n = upper - lower, k = leaves.length;
-  const outAvals = [...avals, ...avals.map((a) => ({ shape: [n, ...a.shape], dtype: a.dtype }))];
-  const forward: StagedCall = {
-    name: `${op}_stacked`,
-    params: { lower, upper, body: program },
-    structure: { kind: 'fori_stacked', lower, upper, body: program },
-    // Staged again by an enclosing jit it stays one equation there.
-    run: (ins) => stagingTrace()?.emitCall(forward, ins, outAvals) ?? stackedRun(program, lower, n, k, ins),
-  };
-  const outs = staging.emitCall(forward, primals, outAvals);
-  const stacked = outs.slice(k);
-  const caps = primals.slice(k);
-  const diffCaps = differentiated.slice(k);
-  return recordOutputs(tape, op, inputs, primals, outs.slice(0, k), (cts, rows) => {
-    if (cts.every((c) => c === null)) return inputs.map(() => null);
-    const batched = (a: Aval): Aval => ({ shape: [rows, ...a.shape], dtype: a.dtype });
-    const ctCarry = avals.map((a, j) => cts[j] ?? zeros([rows, ...a.shape], { dtype: a.dtype }));
-    const ctCaps = caps.flatMap((c, m) => (diffCaps[m] ? [zeros([rows, ...c.shape], { dtype: c.dtype })] : []));
-    // One step's VJP as a program: (i, carry, captures, carry cotangents, capture cotangents so far) -> (carry cotangents before the step, capture cotangents so far).
-    const nc = caps.length, na = ctCaps.length;
-    const vjp = traceProgram(`${op} step vjp`, [{ shape: [], dtype: 'float64' }, ...avals, ...caps.map(avalOf), ...avals.map(batched), ...ctCaps.map((c) => avalOf(c))], ([i, ...xs]) => {
-      const step = stepVjp(program, i, xs.slice(0, k), xs.slice(k, k + nc), diffCaps, xs.slice(k + nc, 2 * k + nc), rows);
-      return [...step.carry, ...xs.slice(2 * k + nc).map((a, m) => add(a, step.captures[m]))];
-    });
-    const backAvals = [...avals.map(batched), ...ctCaps.map((c) => avalOf(c))];
-    const back: StagedCall = {
-      name: `${op}_backward`,
-      params: { lower, upper, vjp: vjp.program },
-      structure: { kind: 'fori_backward', lower, upper, vjp: vjp.program, carries: k, captures: nc, captureCotangents: na },
-      // Staged again by an enclosing jit it stays one equation there.
-      run: (ins) => stagingTrace()?.emitCall(back, ins, backAvals) ?? backwardRun(vjp.program, avals, n, upper, nc, na, ins),
-    };
-    const got = staging.emitCall(back, [...stacked, ...caps, ...ctCarry, ...ctCaps, ...vjp.captures], backAvals);
-    let m = k;
-    return inputs.map((_, i) => (!differentiated[i] ? null : i < k ? got[i] : got[m++]));
-  });
+  return tapedStagedLoop({ op, n: upper - lower, lower, program, carry: avals, xs: [], ys: [] }, plain, leaves, [], captures, tape, staging);
 }
 
 /**
- * The backward equation's run: inputs the stacked carries, the captures, the carry's cotangents,
- * the captures' (zeros) and the VJP program's captures; steps from the last to the first with
- * JS-number indices (a stack of one-element rows is read as numbers).
+ * A loop of `n` steps as the staged equations see it. fori: `lower` is the first counter value
+ * (the step program's leading input), no xs and no ys. scan: `lower` is null, the step program
+ * takes (carry, x_i, captures) and returns (carry, y_i); `xs` and `ys` are one row's avals.
  */
-function backwardRun(vjp: Program, avals: readonly Aval[], n: number, upper: number, nc: number, na: number, ins: readonly Tensor[]): Tensor[] {
+export interface TapedLoop {
+  readonly op: string;
+  readonly n: number;
+  readonly lower: number | null;
+  readonly program: Program;
+  readonly carry: readonly Aval[];
+  readonly xs: readonly Aval[];
+  readonly ys: readonly Aval[];
+}
+
+/**
+ * The loop recorded on `tape` over `staging`: a forward equation `<op>_stacked` (outputs the
+ * final carry, the ys stacked, then the carry before every step stacked) and, when cotangents
+ * flow, `<op>_backward` (runs one step's VJP from the last step to the first; outputs the init
+ * carry's cotangents, the differentiated xs' stacked, the differentiated captures'). Returns the
+ * final carry then the stacked ys, or null when some input belongs to yet another transform;
+ * when nothing is differentiated the loop is `plain`, staged as is.
+ */
+export function tapedStagedLoop(loop: TapedLoop, plain: StagedCall, carry: Tensor[], xs: Tensor[], captures: readonly Tensor[],
+  tape: TapeTrace, staging: StagingTrace): Tensor[] | null {
+  const { op, n, lower, program, carry: avals } = loop;
+  const k = carry.length, nx = xs.length, ny = loop.ys.length;
+  const inputs = [...carry, ...xs, ...captures];
+  const primals = tape.unpack(inputs);
+  if (primals.some((p) => p instanceof Tracer && p.trace !== staging)) return null;
+  const differentiated = inputs.map((x) => x instanceof TapeVar && x.trace === tape);
+  const stackOf = (a: Aval): Aval => ({ shape: [n, ...a.shape], dtype: a.dtype });
+  const plainAvals = [...avals, ...loop.ys.map(stackOf)];
+  if (!differentiated.includes(true)) return staging.emitCall(plain, primals, plainAvals);
+  const outAvals = [...plainAvals, ...avals.map(stackOf)];
+  const upper = lower === null ? null : lower + n;
+  const forward: StagedCall = {
+    name: `${op}_stacked`,
+    params: lower === null ? { length: n, step: program } : { lower, upper, body: program },
+    ...(lower === null ? {} : { structure: { kind: 'fori_stacked', lower, upper: upper!, body: program } as const }),
+    // Staged again by an enclosing jit it stays one equation there.
+    run: (ins) => stagingTrace()?.emitCall(forward, ins, outAvals) ?? stackedRun(loop, ins),
+  };
+  const outs = staging.emitCall(forward, primals, outAvals);
+  const stacked = outs.slice(k + ny);
+  const xsP = primals.slice(k, k + nx), caps = primals.slice(k + nx);
+  const diffXs = differentiated.slice(k, k + nx), diffCaps = differentiated.slice(k + nx);
+  return recordOutputs(tape, op, inputs, primals, outs.slice(0, k + ny), (cts, rows) => {
+    if (cts.every((c) => c === null)) return inputs.map(() => null);
+    const batched = (a: Aval): Aval => ({ shape: [rows, ...a.shape], dtype: a.dtype });
+    const ctCarry = avals.map((a, j) => cts[j] ?? zeros([rows, ...a.shape], { dtype: a.dtype }));
+    const ctYs = loop.ys.map((a, j) => cts[k + j] ?? zeros([rows, n, ...a.shape], { dtype: a.dtype }));
+    const ctCaps = caps.flatMap((c, m) => (diffCaps[m] ? [zeros([rows, ...c.shape], { dtype: c.dtype })] : []));
+    const dx = loop.xs.filter((_, j) => diffXs[j]);
+    // One step's VJP as a program: ([i,] carry, x_i, captures, carry cotangents, y_i's cotangents, capture cotangents so far)
+    // -> (carry cotangents before the step, x_i's cotangents, capture cotangents so far).
+    const nc = caps.length, na = ctCaps.length;
+    const ins = [...(lower === null ? [] : [{ shape: [], dtype: 'float64' } as Aval]), ...avals, ...loop.xs, ...caps.map(avalOf),
+      ...avals.map(batched), ...loop.ys.map(batched), ...ctCaps.map((c) => avalOf(c))];
+    const vjp = traceProgram(`${op} step vjp`, ins, (all) => {
+      const lead = lower === null ? [] : all.slice(0, 1), xsIn = all.slice(lead.length);
+      let at = 0;
+      const next = (count: number) => xsIn.slice(at, (at += count));
+      const c = next(k), x = next(nx), cp = next(nc), ctc = next(k), cty = next(ny), acc = next(na);
+      const step = stepVjp(program, lead, c, x, diffXs, cp, diffCaps, ctc, cty, rows);
+      return [...step.carry, ...step.xs, ...acc.map((a, m) => add(a, step.captures[m]))];
+    });
+    const backAvals = [...avals.map(batched), ...dx.map((a) => ({ shape: [rows, n, ...a.shape], dtype: a.dtype })), ...ctCaps.map((c) => avalOf(c))];
+    const shape: BackwardShape = { n, lower, avals, xs: nx, ys: ny, diffXs: dx.length, captures: nc, captureCotangents: na };
+    const back: StagedCall = {
+      name: `${op}_backward`,
+      params: lower === null ? { length: n, vjp: vjp.program } : { lower, upper, vjp: vjp.program },
+      ...(lower === null ? {} : { structure: { kind: 'fori_backward', lower, upper: upper!, vjp: vjp.program, carries: k, captures: nc, captureCotangents: na } as const }),
+      // Staged again by an enclosing jit it stays one equation there.
+      run: (ins) => stagingTrace()?.emitCall(back, ins, backAvals) ?? backwardRun(vjp.program, shape, ins),
+    };
+    const got = staging.emitCall(back, [...stacked, ...xsP, ...caps, ...ctCarry, ...ctYs, ...ctCaps, ...vjp.captures], backAvals);
+    let mx = k, mc = k + dx.length;
+    return inputs.map((_, i) => (!differentiated[i] ? null : i < k ? got[i] : i < k + nx ? got[mx++] : got[mc++]));
+  });
+}
+
+/** What the backward equation's run needs to read its inputs. */
+interface BackwardShape {
+  readonly n: number;
+  readonly lower: number | null;
+  readonly avals: readonly Aval[];
+  readonly xs: number;
+  readonly ys: number;
+  readonly diffXs: number;
+  readonly captures: number;
+  readonly captureCotangents: number;
+}
+
+/**
+ * The backward equation's run: inputs the stacked carries, the xs, the captures, the carry's
+ * cotangents, the ys' ([rows, n, ...]), the captures' (zeros) and the VJP program's captures;
+ * steps from the last to the first with JS-number indices (a stack of one-element rows is read
+ * as numbers). The xs' cotangents are stacked along axis 1 at the end.
+ */
+function backwardRun(vjp: Program, shape: BackwardShape, ins: readonly Tensor[]): Tensor[] {
+  const { n, lower, avals, xs: nx, ys: ny, diffXs, captures: nc, captureCotangents: na } = shape;
   const k = avals.length;
-  const stacks = ins.slice(0, k), caps = ins.slice(k, k + nc), vjpCaps = ins.slice(2 * k + nc + na);
+  let at = 0;
+  const part = (count: number) => ins.slice(at, (at += count));
+  const stacks = part(k), xs = part(nx), caps = part(nc), ctCarry = part(k), ctYs = part(ny), ctCaps = part(na), vjpCaps = ins.slice(at);
   const rowsOf = stacks.map((s) => (s instanceof DenseTensor && s.size === n ? s.data() : null));
   const row = (j: number, index: number) => {
     const r = rowsOf[j];
@@ -90,25 +149,48 @@ function backwardRun(vjp: Program, avals: readonly Aval[], n: number, upper: num
     const x = scalar(r[index], { dtype: avals[j].dtype });
     return avals[j].shape.length === 0 ? x : reshape(x, avals[j].shape);
   };
-  const got = stepLoop(ins.slice(k + nc, 2 * k + nc + na), (_, j) => j < n, (acc, j) =>
-    execute(vjp, [scalarOf(upper - 1 - j, 'float64'), ...stacks.map((_, l) => row(l, n - 1 - j)), ...caps, ...acc, ...vjpCaps]));
-  return distinct(got, ins);
+  if (nx === 0 && ny === 0) {
+    const got = stepLoop([...ctCarry, ...ctCaps], (_, j) => j < n, (acc, j) =>
+      execute(vjp, [...(lower === null ? [] : [scalarOf(lower + n - 1 - j, 'float64')]), ...stacks.map((_, l) => row(l, n - 1 - j)), ...caps, ...acc, ...vjpCaps]));
+    return distinct(got, ins);
+  }
+  // With xs or ys each step also yields x_i's cotangents, kept until they are stacked.
+  const scope = innermostTrace() === null ? openScope() : null;
+  let result: Tensor[] = [];
+  try {
+    let acc = [...ctCarry, ...ctCaps];
+    const perStep: Tensor[][] = [];
+    for (let s = n - 1; s >= 0; s--) {
+      const out = execute(vjp, [...(lower === null ? [] : [scalarOf(lower + s, 'float64')]), ...stacks.map((_, l) => row(l, s)),
+        ...xs.map((x) => take(x, s, 0)), ...caps, ...acc.slice(0, k), ...ctYs.map((c) => take(c, s, 1)), ...acc.slice(k), ...vjpCaps]);
+      acc = [...out.slice(0, k), ...out.slice(k + diffXs)];
+      perStep.unshift(out.slice(k, k + diffXs));
+    }
+    result = [...acc.slice(0, k), ...perStep[0].map((_, j) => stack(perStep.map((p) => p[j]), 1)), ...acc.slice(k)];
+  } finally {
+    if (scope) closeScope(scope, denseInResult(result));
+  }
+  return distinct(result, ins);
 }
 
-/** The forward equation's run: the final carry, then every leaf's carries before each step, stacked. */
-function stackedRun(program: Program, lower: number, n: number, k: number, ins: readonly Tensor[]): Tensor[] {
-  const caps = ins.slice(k);
+/** The forward equation's run: the final carry, the ys stacked, then every leaf's carries before each step, stacked. */
+function stackedRun(loop: TapedLoop, ins: readonly Tensor[]): Tensor[] {
+  const { n, lower } = loop;
+  const k = loop.carry.length, nx = loop.xs.length, ny = loop.ys.length;
+  const xs = ins.slice(k, k + nx), caps = ins.slice(k + nx);
   // Outside every transform the temporaries are freed here; under one they are the transform's.
   const scope = innermostTrace() === null ? openScope() : null;
   let result: Tensor[] = [];
   try {
     let carry = ins.slice(0, k);
-    const states: Tensor[][] = [];
+    const states: Tensor[][] = [], ys: Tensor[][] = [];
     for (let s = 0; s < n; s++) {
       states.push(carry);
-      carry = execute(program, [scalarOf(lower + s, 'float64'), ...carry, ...caps]);
+      const out = execute(loop.program, [...(lower === null ? [] : [scalarOf(lower + s, 'float64')]), ...carry, ...xs.map((x) => take(x, s, 0)), ...caps]);
+      carry = out.slice(0, k);
+      ys.push(out.slice(k));
     }
-    result = [...carry, ...carry.map((_, j) => stack(states.map((st) => st[j])))];
+    result = [...carry, ...Array.from({ length: ny }, (_, j) => stack(ys.map((y) => y[j]))), ...carry.map((_, j) => stack(states.map((st) => st[j])))];
   } finally {
     if (scope) closeScope(scope, denseInResult(result));
   }
@@ -116,26 +198,30 @@ function stackedRun(program: Program, lower: number, n: number, k: number, ins: 
 }
 
 /**
- * One step's VJP, traced into the enclosing jit: the cotangents of the carry before step i and
- * of the differentiated captures, given the carry's cotangents after it (rows leading).
+ * One step's VJP, traced into the enclosing jit: the cotangents of the carry before the step,
+ * of the differentiated x_i and of the differentiated captures, given the carry's cotangents
+ * after it and y_i's (rows leading). `lead` is the counter (fori) or nothing (scan).
  */
-function stepVjp(program: Program, i: Tensor, carry: Tensor[], caps: readonly Tensor[], diffCaps: readonly boolean[], cts: Tensor[], rows: number): { carry: Tensor[]; captures: Tensor[] } {
+function stepVjp(program: Program, lead: Tensor[], carry: Tensor[], xs: Tensor[], diffXs: readonly boolean[], caps: readonly Tensor[],
+  diffCaps: readonly boolean[], cts: Tensor[], ctYs: Tensor[], rows: number): { carry: Tensor[]; xs: Tensor[]; captures: Tensor[] } {
   return scoped((scope) => {
     const t = pushTrace((level) => new TapeTrace(level, scope));
-    let carryVars: Tensor[], capVars: Tensor[], result: Tensor[];
+    let carryVars: Tensor[], xVars: Tensor[], capVars: Tensor[], result: Tensor[];
     try {
       carryVars = carry.map((x) => t.variable(x));
+      xVars = xs.map((x, j) => (diffXs[j] ? t.variable(x) : x));
       capVars = caps.map((x, m) => (diffCaps[m] ? t.variable(x) : x));
-      result = execute(program, [i, ...carryVars, ...capVars]);
+      result = execute(program, [...lead, ...carryVars, ...xVars, ...capVars]);
     } finally {
       popTrace(t);
     }
-    const seeds = seedsFor(t, result, cts);
-    const wantedVars = [...carryVars, ...capVars.filter((_, m) => diffCaps[m])];
+    const seeds = seedsFor(t, result, [...cts, ...ctYs]);
+    const wantedVars = [...carryVars, ...xVars.filter((_, j) => diffXs[j]), ...capVars.filter((_, m) => diffCaps[m])];
     const got = backward(t, seeds, wantedVars.map((v) => (v as TapeVar).id), { consume: false, keep: new Set() });
     const filled = got.map((g, w) => g ?? zeros([rows, ...wantedVars[w].shape], { dtype: wantedVars[w].dtype }));
-    return { carry: filled.slice(0, carry.length), captures: filled.slice(carry.length) };
-  }, (r) => denseInResult([...r.carry, ...r.captures]));
+    const k = carry.length, nx = diffXs.filter(Boolean).length;
+    return { carry: filled.slice(0, k), xs: filled.slice(k, k + nx), captures: filled.slice(k + nx) };
+  }, (r) => denseInResult([...r.carry, ...r.xs, ...r.captures]));
 }
 
 /** Distinct handles: a tensor met twice, or one of `ins`, becomes a new handle on its data. */

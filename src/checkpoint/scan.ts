@@ -1,10 +1,11 @@
 // scan: a loop as one operation, as jax.lax.scan. Without a reverse-mode trace it is a plain
-// loop. Under grad with no budget every step is taped. With a budget the tape holds only the
-// scan's inputs and outputs; the forward pass keeps a few carry snapshots placed by the
+// loop. Under grad with no budget every step is taped (inside jit(grad(f)) it is two
+// equations instead, scan_stacked and scan_backward: fori-taped.ts). With a budget the tape
+// holds only the scan's inputs and outputs; the forward pass keeps a few carry snapshots placed by the
 // binomial (Revolve) schedule, and the backward sweep replays the schedule: untaped steps to
 // move between snapshots, one taped step at a time to pull the carry's cotangent back.
 import { memoryInfo } from '../backend/memory.js';
-import { Tracer, innermostTrace, popTrace, pushTrace, topTrace } from '../core/trace.js';
+import { Tracer, innermostTrace, popTrace, pushTrace, topTrace, traceAt } from '../core/trace.js';
 import { ArgumentError, DifferentiationError, ShapeError } from '../errors.js';
 import { zeros } from '../tensor/create.js';
 import { shapesEqual } from '../tensor/shape.js';
@@ -20,7 +21,9 @@ import { TapeTrace, TapeVar, backward } from '../transforms/reverse.js';
 import { revolveSchedule, scheduleStats, uniformSchedule, type ScheduleAction } from './revolve.js';
 import { checkFunction, scoped } from '../transforms/util.js';
 import { executor, freshOutputs, staging } from '../staging/control.js';
-import { traceProgram, type StagingTrace } from '../staging/trace.js';
+import { StagingTrace, traceProgram } from '../staging/trace.js';
+import type { StagedCall } from '../staging/program.js';
+import { tapedStagedLoop } from './fori-taped.js';
 import { batchedScan, batchingLevel } from './batched-loops.js';
 import { forwardLevel, forwardScan } from './forward-loops.js';
 import type { Aval } from '../core/primitive.js';
@@ -399,6 +402,12 @@ export function scan<C extends Tree, X extends Tree = Tree, Y extends Tree = Tre
     const result = directLoop(stepFn, initLeaves, seq, null, null);
     return [rebuild<C>(def, result.carry), result.ys as Y];
   }
+  const inner = innermostTrace();
+  if (schedule === null && inner instanceof TapeTrace && inner.redirect === null) {
+    const below = traceAt(inner.level - 1);
+    const out = below instanceof StagingTrace ? tapedStagedScan(inner, below, stepFn, initLeaves, seq, options) : null;
+    if (out) return out as [C, Y];
+  }
   const tape = loopTape(top, schedule !== null);
   if (tape === null || schedule === null) {
     const closureLevel = schedule === null ? null : (top?.level ?? -1) + 1;
@@ -425,6 +434,13 @@ export function scan<C extends Tree, X extends Tree = Tree, Y extends Tree = Tre
  * checkpointing options) and inlines like any other.
  */
 function stagedScan(trace: StagingTrace, stepFn: StepFunction, init: Tensor[], seq: Sequence, options: ScanOptions): [unknown, unknown] {
+  const s = scanCall(stepFn, init, seq, options);
+  const outs = trace.emitCall(s.call, [...init, ...seq.leaves, ...s.captures], [...s.carry, ...s.ys.map((a) => ({ shape: [seq.length, ...a.shape], dtype: a.dtype }))]);
+  return [rebuild(stepFn.carryDef, outs.slice(0, init.length)), rebuild(s.yDef, outs.slice(init.length))];
+}
+
+/** The step traced once into a program and the scan equation that runs it (stagedScan, tapedStagedScan). */
+function scanCall(stepFn: StepFunction, init: Tensor[], seq: Sequence, options: ScanOptions) {
   const op = 'scan';
   const carryAvals = init.map((t) => ({ shape: t.shape, dtype: t.dtype }));
   const xAvals = seq.leaves.map((t) => ({ shape: t.shape.slice(1), dtype: t.dtype }));
@@ -452,8 +468,20 @@ function stagedScan(trace: StagingTrace, stepFn: StepFunction, init: Tensor[], s
       return freshOutputs([...flatten(carry).leaves as Tensor[], ...flatten(ys).leaves as Tensor[]], ins);
     },
   };
-  const outs = trace.emitCall(call, [...init, ...seq.leaves, ...captures], [...carryAvals, ...yAvals.map((a) => ({ shape: [seq.length, ...a.shape], dtype: a.dtype }))]);
-  return [rebuild(stepFn.carryDef, outs.slice(0, nc)), rebuild(yDef!, outs.slice(nc))];
+  return { call: call as StagedCall, program, captures, carry: carryAvals as Aval[], xs: xAvals as Aval[], ys: yAvals as Aval[], yDef: yDef! as TreeDef };
+}
+
+/**
+ * scan without a budget under a tape whose values are a jit trace's (jit(grad(f))): two
+ * equations, scan_stacked and scan_backward (fori-taped.ts), instead of every step unrolled on
+ * the tape. Null when some input belongs to yet another transform.
+ */
+function tapedStagedScan(tape: TapeTrace, below: StagingTrace, stepFn: StepFunction, init: Tensor[], seq: Sequence, options: ScanOptions): [unknown, unknown] | null {
+  const s = scanCall(stepFn, init, seq, options);
+  const loop = { op: 'scan', n: seq.length, lower: null, program: s.program, carry: s.carry, xs: s.xs, ys: s.ys };
+  const outs = tapedStagedLoop(loop, s.call, init, seq.leaves, s.captures, tape, below);
+  if (outs === null) return null;
+  return [rebuild(stepFn.carryDef, outs.slice(0, init.length)), rebuild(s.yDef, outs.slice(init.length))];
 }
 
 /** The rule of a transform that runs a scan as one scan at the level below it (batchedScan, forwardScan) without the trace argument. */
