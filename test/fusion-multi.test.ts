@@ -128,6 +128,28 @@ describe('multi-output groups: what merges', () => {
     expectFusedEqualsUnfused(f, [x]);
     expectSameBits(jit(f)(x), f(x));
   });
+
+  spec('a merged group writes a value that a third group, which also computes its reader, reads (a long jit(grad) chain cut into groups)', () => {
+    // 1000 mul/add ops on 100 elements: the forward chain is cut at the group limit, and the
+    // backward chain reads forward values; cheap readers are folded into two groups. A merge
+    // once dropped such a value from the merged group's outputs, leaving a group reading a
+    // value nothing wrote.
+    const x = uniform([100], { seed: 8, low: -1, high: 1 }), w = uniform([100], { seed: 9, low: 0.3, high: 0.9 });
+    const chain = (x: Tensor, w: Tensor) => {
+      let y = x;
+      for (let i = 0; i < 500; i++) y = add(mul(y, w), x);
+      return sum(y);
+    };
+    const g = (x: Tensor, w: Tensor) => grad(chain, { argnums: [0, 1] })(x, w);
+    const program = fusedOf(g, [x, w]);
+    const defined = new Set<number>(Array.from({ length: program.inputCount + program.consts.length }, (_, v) => v));
+    for (const eq of program.equations) {
+      for (const v of eq.inputs) expect(defined.has(v)).toBe(true);
+      for (const v of eq.call ? eq.outs : [eq.out]) defined.add(v);
+    }
+    expect(program.equations.filter((eq) => isFused(eq) && outputsOf(eq) > 1).length).toBeGreaterThan(0);
+    expectFusedEqualsUnfused(g, [x, w]);
+  });
 });
 
 // ---- random programs returning several values -------------------------------------------------

@@ -123,7 +123,10 @@ export function mergeGroups<C>(program: Program, groups: Group[], compiled: (C |
     if (members.length > options.maxOps) return false;
     const inside = new Set(members);
     const roots = [...ga.roots, ...gb.roots].sort((x, y) => x - y);
-    const outputs = roots.filter((r) => definedBy(equations[r]).some((v) => options.pinned[v] || options.readers[v].some((j) => !inside.has(j))));
+    // A value is written when something outside the merged group reads it: an equation outside
+    // it, or one inside it that a third group also computes (a cheap value folded into both).
+    const readOutside = (j: number) => !inside.has(j) || sharing[j].some((u) => u !== a && u !== b && live[u]);
+    const outputs = roots.filter((r) => definedBy(equations[r]).some((v) => options.pinned[v] || options.readers[v].some(readOutside)));
     // Only merges that save work (a value no longer written and read back, or equations the
     // two groups both computed) or lead there. A merge that only shares an input's read was slower (the
     // jit(valueAndGrad) chain at 1e5 and 1e6 f64 elements: 261 us against 240, 2.9 ms against
