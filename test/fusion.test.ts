@@ -10,6 +10,7 @@ import {
 } from './helpers/api.js';
 import { checkGrads } from './helpers/check.js';
 import { spec } from './helpers/memory.js';
+import { expectFusedEqualsUnfused, expectSameBits } from './helpers/fusion.js';
 import { fusedCodegen } from '../src/backend/fused-wasm.js';
 import { evalProgram } from '../src/staging/execute.js';
 import { fuseProgram, fusion } from '../src/staging/fuse.js';
@@ -22,26 +23,6 @@ afterEach(() => {
 });
 
 type Fn = (...xs: Tensor[]) => Tensor | Tensor[];
-
-/** Every element of every output of a and b has the same bits (NaN equals NaN). */
-function expectSameBits(a: Tensor | Tensor[], b: Tensor | Tensor[]): void {
-  const as = [a].flat(Infinity) as Tensor[], bs = [b].flat(Infinity) as Tensor[];
-  expect(as.length).toBe(bs.length);
-  as.forEach((t, i) => {
-    expect(t.shape).toEqual(bs[i].shape);
-    const x = t.data(), y = bs[i].data();
-    for (let j = 0; j < x.length; j++) if (!Object.is(x[j], y[j])) expect(`${j}: ${x[j]}`).toBe(`${j}: ${y[j]}`);
-  });
-}
-
-/** f jitted with and without fusion, on the interpreter and the generated wasm: all agree to the bit. */
-function expectFusedEqualsUnfused(f: Fn, args: Tensor[]): void {
-  const unfused = jit(f, { fuse: false })(...args);
-  expectSameBits(jit(f)(...args), unfused);
-  fusedCodegen.enabled = false;
-  expectSameBits(jit(f)(...args), unfused);
-  fusedCodegen.enabled = true;
-}
 
 /** How many fused equations (one output or several) the program of f runs (top level). */
 function fusedCount(f: Fn, args: Tensor[]): number {

@@ -116,38 +116,23 @@ export async function run(opts = {}) {
         [`${label}: jit(jvp, {fuse: false})`, discard(dt, () => jfjvpOff(x, y))],
       );
     }
-    const [te, tj, to, tge, tgj, tgo, tve, tvj, tvo] = await measureRounds(cases, opts);
+    const timed = (await measureRounds(cases, opts)).map((t) => t.ms);
     const fastest = fastestOf(cases, opts.quick ? 4 : 12);
     const S = label;
     const r = (name, metric, unit, value, extra = {}) => rows.push({ section: S, name, metric, unit, value, better: metric === 'speedup' ? 'higher' : 'lower', ...extra });
-    r('value: eager', 'time', 'ms', te.ms);
-    r('value: jit fused', 'time', 'ms', tj.ms);
-    r('value: jit unfused', 'time', 'ms', to.ms);
-    r('value: eager / jit fused', 'speedup', 'x', te.ms / tj.ms);
-    r('value: jit unfused / jit fused', 'speedup', 'x', to.ms / tj.ms);
-    r('valueAndGrad: eager', 'time', 'ms', tge.ms);
-    r('valueAndGrad: jit fused', 'time', 'ms', tgj.ms);
-    r('valueAndGrad: jit unfused', 'time', 'ms', tgo.ms);
-    r('valueAndGrad: eager / jit fused', 'speedup', 'x', tge.ms / tgj.ms);
-    r('valueAndGrad: jit unfused / jit fused', 'speedup', 'x', tgo.ms / tgj.ms);
-    r('value: eager / jit fused (fastest call)', 'speedup', 'x', fastest[0] / fastest[1], { baseMs: fastest[0], ms: fastest[1] });
-    r('valueAndGrad: eager / jit fused (fastest call)', 'speedup', 'x', fastest[3] / fastest[4], { baseMs: fastest[3], ms: fastest[4] });
-    if (withJvp) {
-      r('jvp: eager', 'time', 'ms', tve.ms);
-      r('jvp: jit fused', 'time', 'ms', tvj.ms);
-      r('jvp: jit unfused', 'time', 'ms', tvo.ms);
-      r('jvp: eager / jit fused', 'speedup', 'x', tve.ms / tvj.ms);
-      r('jvp: jit unfused / jit fused', 'speedup', 'x', tvo.ms / tvj.ms);
-      r('jvp: eager / jit fused (fastest call)', 'speedup', 'x', fastest[6] / fastest[7], { baseMs: fastest[6], ms: fastest[7] });
-    }
-    table.push({ case: `${label}, value`, eager: te.ms, jit: tj.ms, unfused: to.ms });
-    table.push({ case: `${label}, valueAndGrad`, eager: tge.ms, jit: tgj.ms, unfused: tgo.ms });
-    table.push({ case: `${label}, value (fastest call)`, eager: fastest[0], jit: fastest[1], unfused: fastest[2] });
-    table.push({ case: `${label}, valueAndGrad (fastest call)`, eager: fastest[3], jit: fastest[4], unfused: fastest[5] });
-    if (withJvp) {
-      table.push({ case: `${label}, jvp`, eager: tve.ms, jit: tvj.ms, unfused: tvo.ms });
-      table.push({ case: `${label}, jvp (fastest call)`, eager: fastest[6], jit: fastest[7], unfused: fastest[8] });
-    }
+    // Cases come in threes (eager, jit fused, jit unfused) per mode.
+    (withJvp ? ['value', 'valueAndGrad', 'jvp'] : ['value', 'valueAndGrad']).forEach((mode, m) => {
+      const [eager, jit, unfused] = timed.slice(3 * m, 3 * m + 3);
+      const [fe, fj, fo] = fastest.slice(3 * m, 3 * m + 3);
+      r(`${mode}: eager`, 'time', 'ms', eager);
+      r(`${mode}: jit fused`, 'time', 'ms', jit);
+      r(`${mode}: jit unfused`, 'time', 'ms', unfused);
+      r(`${mode}: eager / jit fused`, 'speedup', 'x', eager / jit);
+      r(`${mode}: jit unfused / jit fused`, 'speedup', 'x', unfused / jit);
+      r(`${mode}: eager / jit fused (fastest call)`, 'speedup', 'x', fe / fj, { baseMs: fe, ms: fj });
+      table.push({ case: `${label}, ${mode}`, eager, jit, unfused });
+      table.push({ case: `${label}, ${mode} (fastest call)`, eager: fe, jit: fj, unfused: fo });
+    });
     x.dispose();
     y.dispose();
   }
