@@ -11,7 +11,7 @@ import {
   centralDifferences, lotkaVolterraPlain, lotkaVolterraPlainGrad, relativeError, rosenbrockPlain, rosenbrockPlainGrad,
 } from './jit-plain.mjs';
 import { tapeRows } from './jit-tape.mjs';
-import { lstmObjective } from './field-models.mjs';
+import { lotkaVolterraForiModel, lotkaVolterraModel, lstmObjective } from './field-models.mjs';
 import * as manualLstm from '../manual/lstm.mjs';
 
 export const title = 'jit: per-equation overhead, scalar programs against plain JS, MLP, tape bytes';
@@ -165,26 +165,6 @@ async function rosenbrock(dt, opts, rows) {
 
 const LV = { p: [1.5, 1, 3, 1], x0: 10, y0: 5, h: 0.01, steps: 2000 };
 
-/** The same RK4 loop as lotkaVolterraPlain, written with the library's scalar ops. */
-function lotkaVolterra(dt, [a, b, g, d]) {
-  const { h, steps } = LV;
-  const rhs = (x, y) => {
-    const xy = dt.mul(x, y);
-    return [dt.sub(dt.mul(a, x), dt.mul(b, xy)), dt.sub(dt.mul(d, xy), dt.mul(g, y))];
-  };
-  let x = LV.x0;
-  let y = LV.y0;
-  for (let s = 0; s < steps; s++) {
-    const [k1x, k1y] = rhs(x, y);
-    const [k2x, k2y] = rhs(dt.add(x, dt.mul(h / 2, k1x)), dt.add(y, dt.mul(h / 2, k1y)));
-    const [k3x, k3y] = rhs(dt.add(x, dt.mul(h / 2, k2x)), dt.add(y, dt.mul(h / 2, k2y)));
-    const [k4x, k4y] = rhs(dt.add(x, dt.mul(h, k3x)), dt.add(y, dt.mul(h, k3y)));
-    const combine = (z, k1, k2, k3, k4) => dt.add(z, dt.mul(h / 6, dt.add(dt.add(k1, dt.mul(2, k2)), dt.add(dt.mul(2, k3), k4))));
-    [x, y] = [combine(x, k1x, k2x, k3x, k4x), combine(y, k1y, k2y, k3y, k4y)];
-  }
-  return x;
-}
-
 /** Times a jitted function's trace (program()) and first call, then returns its equation count. */
 function stage(dt, jitted, args) {
   const t0 = performance.now();
@@ -197,7 +177,8 @@ function stage(dt, jitted, args) {
 async function lotkaVolterraRows(dt, opts, rows) {
   const { p, x0, y0, h, steps } = LV;
   const params = p.map((v) => dt.scalar(v));
-  const f = (q) => lotkaVolterra(dt, q);
+  // The RK4 loop of lotkaVolterraPlain written with the library's scalar ops (a JS loop, unrolled when jitted).
+  const f = lotkaVolterraModel(dt, LV);
   const vg = dt.valueAndGrad(f);
   const plainValue = () => lotkaVolterraPlain(p, x0, y0, h, steps);
   const handGrad = new Float64Array(4);
@@ -280,24 +261,6 @@ async function mlp(dt, opts, rows) {
 
 // ---------- 6. generated code (src/staging/codegen.ts) ----------
 
-/** The Lotka-Volterra RK4 loop of section 3 as one fori: inside jit, a JS loop of scalar locals. */
-function lotkaVolterraFori(dt, [a, b, g, d]) {
-  const { h, steps } = LV;
-  const rhs = (x, y) => {
-    const xy = dt.mul(x, y);
-    return [dt.sub(dt.mul(a, x), dt.mul(b, xy)), dt.sub(dt.mul(d, xy), dt.mul(g, y))];
-  };
-  const [x] = dt.fori(0, steps, (_, [x, y]) => {
-    const [k1x, k1y] = rhs(x, y);
-    const [k2x, k2y] = rhs(dt.add(x, dt.mul(h / 2, k1x)), dt.add(y, dt.mul(h / 2, k1y)));
-    const [k3x, k3y] = rhs(dt.add(x, dt.mul(h / 2, k2x)), dt.add(y, dt.mul(h / 2, k2y)));
-    const [k4x, k4y] = rhs(dt.add(x, dt.mul(h, k3x)), dt.add(y, dt.mul(h, k3y)));
-    const combine = (z, k1, k2, k3, k4) => dt.add(z, dt.mul(h / 6, dt.add(dt.add(k1, dt.mul(2, k2)), dt.add(dt.mul(2, k3), k4))));
-    return [combine(x, k1x, k2x, k3x, k4x), combine(y, k1y, k2y, k3y, k4y)];
-  }, [dt.scalar(LV.x0), dt.scalar(LV.y0)]);
-  return x;
-}
-
 /** A 2-layer MLP on one example: [1, 4] -> tanh 8 -> 1, and the same by hand. */
 function mlpSmallPlain(x, W1, W2) {
   let out = 0;
@@ -337,7 +300,8 @@ async function generatedCode(dt, opts, rows) {
   // (b) Lotka-Volterra value as a compiled fori.
   const { p, x0, y0, h, steps } = LV;
   const params = p.map((v) => dt.scalar(v));
-  const f = (q) => lotkaVolterraFori(dt, q);
+  // The same loop as one fori: inside jit, a JS loop of scalar locals.
+  const f = lotkaVolterraForiModel(dt, LV);
   const jf = dt.jit(f);
   const sf = stage(dt, jf, [params]);
   expectClose('Lotka-Volterra fori under jit against the plain loop', values(dt, () => jf(params)), [lotkaVolterraPlain(p, x0, y0, h, steps)], 1e-12);
