@@ -139,20 +139,9 @@ export class OnlineLoop {
 
   /** Carries out the backward plan; turns go to `onTurn`. */
   private run(actions: readonly ScheduleAction[], onTurn: (step: number) => void): void {
-    for (const a of actions) {
-      switch (a.kind) {
-        case 'advance':
-          this.closures.untaped(false, () => {
-            for (let i = a.from; i < a.to; i++) this.advance(false);
-          });
-          break;
-        case 'takeshot': this.store.takeshot(a.slot); break;
-        case 'restore': this.store.restore(a.slot); break;
-        case 'release': this.store.release(a.slot); break;
-        case 'firsturn':
-        case 'youturn': onTurn(a.step); break;
-      }
-    }
+    this.store.follow(actions, (from, to) => this.closures.untaped(false, () => {
+      for (let i = from; i < to; i++) this.advance(false);
+    }), onTurn);
   }
 
   /** One step on a fresh tape from the current state, pulled back to the carry and the closures. */

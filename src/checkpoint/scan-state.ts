@@ -7,6 +7,7 @@ import { add } from '../ops/elementwise.js';
 import { closeScope, currentScope, openScope, type Scope } from '../tensor/scope.js';
 import { DenseTensor, type Tensor } from '../tensor/tensor.js';
 import { inScope } from '../transforms/group.js';
+import type { ScheduleAction } from './revolve.js';
 
 /**
  * Runs `step` in a scope of its own and keeps only the tensors `kept` picks from its result
@@ -100,6 +101,23 @@ export class StateStore {
     const state = this.slots.get(slot);
     if (state) this.drop(state);
     this.slots.delete(slot);
+  }
+
+  /**
+   * Carries out a backward plan's `actions` on these slots: an advance runs `advance(from, to)`,
+   * a turn goes to `onTurn`.
+   */
+  follow(actions: readonly ScheduleAction[], advance: (from: number, to: number) => void, onTurn: (step: number) => void): void {
+    for (const a of actions) {
+      switch (a.kind) {
+        case 'advance': advance(a.from, a.to); break;
+        case 'takeshot': this.takeshot(a.slot); break;
+        case 'restore': this.restore(a.slot); break;
+        case 'release': this.release(a.slot); break;
+        case 'firsturn':
+        case 'youturn': onTurn(a.step); break;
+      }
+    }
   }
 
   held(): Tensor[] {

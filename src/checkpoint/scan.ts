@@ -239,24 +239,13 @@ class CheckpointedLoop {
 
   /** Carries out `actions`; turns go to `onTurn`. Untaped steps here keep no y. */
   private run(actions: readonly ScheduleAction[], onTurn: (step: number) => void): void {
-    for (const a of actions) {
-      switch (a.kind) {
-        case 'advance':
-          this.closures.untaped(false, () => {
-            for (let i = a.from; i < a.to; i++) {
-              const r = this.step.scopedCall(i, this.store.current!, this.xs, false, null);
-              this.store.own(r.fresh);
-              this.store.setCurrent(r.carry);
-            }
-          });
-          break;
-        case 'takeshot': this.store.takeshot(a.slot); break;
-        case 'restore': this.store.restore(a.slot); break;
-        case 'release': this.store.release(a.slot); break;
-        case 'firsturn':
-        case 'youturn': onTurn(a.step); break;
+    this.store.follow(actions, (from, to) => this.closures.untaped(false, () => {
+      for (let i = from; i < to; i++) {
+        const r = this.step.scopedCall(i, this.store.current!, this.xs, false, null);
+        this.store.own(r.fresh);
+        this.store.setCurrent(r.carry);
       }
-    }
+    }), onTurn);
   }
 
   /**
