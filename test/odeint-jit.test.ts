@@ -2,20 +2,15 @@
 // adjoint gradient of a jitted solve. A jitted function keeps its programs (and their planned
 // buffers) while it lives, so memory is checked flat across calls rather than restored.
 import { describe, expect, it, vi } from 'vitest';
-import { array, codegenControl, concat, grad, greater, jit, jvp, memory, mul, neg, odeint, slice, square, sub, sum, tidy, whileLoop, type Tensor } from './helpers/api.js';
+import { array, codegenControl, grad, greater, jit, jvp, memory, mul, odeint, square, sum, tidy, whileLoop, type Tensor } from './helpers/api.js';
 import { expectClose } from './helpers/check.js';
 import { spec } from './helpers/memory.js';
+import { decay, lotkaVolterra, type LV } from './helpers/odes.js';
 
 // Each solve is hundreds of eager steps; a busy shared machine can take seconds.
 vi.setConfig({ testTimeout: 60_000 });
 
 const values = (t: Tensor) => Array.from(t.data());
-const decay = (y: Tensor, _t: Tensor, k: Tensor) => neg(mul(k, y));
-type LV = { alpha: Tensor; beta: Tensor; delta: Tensor; gamma: Tensor };
-const lotkaVolterra = (z: Tensor, _t: Tensor, p: LV) => {
-  const x = slice(z, [0], [1]), y = slice(z, [1], [1]);
-  return concat([mul(x, sub(p.alpha, mul(p.beta, y))), mul(y, sub(mul(p.delta, x), p.gamma))]);
-};
 const lvTimes = Array.from({ length: 21 }, (_, i) => i / 2);
 const lvParams = () => ({ alpha: array(1.5), beta: array(1), delta: array(1), gamma: array(3) });
 

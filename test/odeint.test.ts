@@ -10,6 +10,7 @@ import {
 import { checkGrads, expectClose } from './helpers/check.js';
 import { expectMemoryRestored, spec } from './helpers/memory.js';
 import { dopri5Plain } from '../bench/manual/dopri5.mjs';
+import { decay, lotkaVolterra, type LV } from './helpers/odes.js';
 
 // Each solve is hundreds of eager steps; a busy shared machine can take seconds.
 vi.setConfig({ testTimeout: 60_000 });
@@ -17,14 +18,7 @@ vi.setConfig({ testTimeout: 60_000 });
 expectMemoryRestored();
 
 const values = (t: Tensor) => Array.from(t.data());
-const decay = (y: Tensor, _t: Tensor, k: Tensor) => neg(mul(k, y));
 
-// Lotka-Volterra: prey x' = x (alpha - beta y), predators y' = y (delta x - gamma).
-type LV = { alpha: Tensor; beta: Tensor; delta: Tensor; gamma: Tensor };
-const lotkaVolterra = (z: Tensor, _t: Tensor, p: LV) => {
-  const x = slice(z, [0], [1]), y = slice(z, [1], [1]);
-  return concat([mul(x, sub(p.alpha, mul(p.beta, y))), mul(y, sub(mul(p.delta, x), p.gamma))]);
-};
 const lvTrue = { alpha: 1.5, beta: 1, delta: 1, gamma: 3 };
 const lvPlain = (p: typeof lvTrue) => (z: Float64Array, _t: number, dz: Float64Array) => {
   dz[0] = z[0] * (p.alpha - p.beta * z[1]);
